@@ -1,0 +1,1 @@
+export { createIngestActivities, type IngestActivities, type IngestDependencies } from './ingest.ts';

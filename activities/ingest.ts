@@ -1,0 +1,137 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import { StorageError, type ObjectInfo, type Storage } from '../storage/index.ts';
+import { emptyCounts, type BadFile, type IngestCounts } from '../workflows/api.ts';
+import { keepHeartbeating } from './heartbeat.ts';
+import { inspectImage } from './images.ts';
+import { encodeManifestPart, manifestIndexKey, manifestPartKey, type ManifestEntry, type ManifestIndex } from './manifest.ts';
+
+export interface IngestDependencies {
+  /** Where runs write their outputs (manifests, checkpoints). */
+  store: Storage;
+  /** Opens a user-given source location (folder or s3://). */
+  openSource(location: string): Storage;
+}
+
+const DEFAULT_MAX_PIXELS = 0x3fff * 0x3fff;
+const INSPECT_CONCURRENCY = 4;
+
+export function createIngestActivities(deps: IngestDependencies) {
+  function source(location: string): Storage {
+    try {
+      return deps.openSource(location);
+    } catch (error) {
+      throw badSource(error);
+    }
+  }
+
+  return {
+    async countFiles(input: { source: string }): Promise<number> {
+      let count = 0;
+      const stop = keepHeartbeating(() => ({ counted: count }));
+      try {
+        for await (const _ of source(input.source).list()) count++;
+        return count;
+      } catch (error) {
+        throw badSource(error);
+      } finally {
+        stop();
+      }
+    },
+
+    async listFiles(input: { source: string; startAfter: string; limit: number }): Promise<{ files: ObjectInfo[]; done: boolean }> {
+      const files: ObjectInfo[] = [];
+      try {
+        for await (const file of source(input.source).list('', { startAfter: input.startAfter })) {
+          if (files.length === input.limit) return { files, done: false };
+          files.push(file);
+        }
+      } catch (error) {
+        throw badSource(error);
+      }
+      return { files, done: true };
+    },
+
+    async inspectFiles(input: {
+      source: string;
+      runId: string;
+      part: number;
+      files: ObjectInfo[];
+      maxPixels?: number;
+    }): Promise<{ counts: IngestCounts; bad: BadFile[] }> {
+      const storage = source(input.source);
+      const maxPixels = input.maxPixels ?? DEFAULT_MAX_PIXELS;
+      const entries: ManifestEntry[] = new Array(input.files.length);
+      let done = 0;
+      const stop = keepHeartbeating(() => ({ part: input.part, done, of: input.files.length }));
+      try {
+        let next = 0;
+        const worker = async () => {
+          for (let i = next++; i < input.files.length; i = next++) {
+            const file = input.files[i];
+            entries[i] = await inspectOne(storage, file, maxPixels);
+            done++;
+          }
+        };
+        await Promise.all(Array.from({ length: INSPECT_CONCURRENCY }, worker));
+        await deps.store.put(manifestPartKey(input.runId, input.part), encodeManifestPart(entries));
+      } finally {
+        stop();
+      }
+      return summarize(entries);
+    },
+
+    async writeManifestIndex(input: { source: string; runId: string; parts: number; counts: IngestCounts }): Promise<string> {
+      const index: ManifestIndex = {
+        version: 1,
+        runId: input.runId,
+        source: input.source,
+        parts: Array.from({ length: input.parts }, (_, part) => manifestPartKey(input.runId, part)),
+        counts: input.counts,
+        writtenAt: new Date().toISOString(),
+      };
+      const key = manifestIndexKey(input.runId);
+      await deps.store.put(key, JSON.stringify(index, null, 2));
+      return key;
+    },
+  };
+}
+
+export type IngestActivities = ReturnType<typeof createIngestActivities>;
+
+async function inspectOne(storage: Storage, file: ObjectInfo, maxPixels: number): Promise<ManifestEntry> {
+  let bytes: Buffer;
+  try {
+    bytes = await storage.get(file.key);
+  } catch (error) {
+    if (error instanceof StorageError && !['NOT_FOUND', 'IO'].includes(error.code)) throw error;
+    return { ok: false, key: file.key, size: file.size, reason: 'unreadable', message: (error as Error).message };
+  }
+  const result = await inspectImage(file.key, bytes, maxPixels);
+  return result.ok ? { ok: true, ...result.record } : { ok: false, ...result.bad };
+}
+
+function summarize(entries: ManifestEntry[]): { counts: IngestCounts; bad: BadFile[] } {
+  const counts = emptyCounts();
+  const bad: BadFile[] = [];
+  for (const entry of entries) {
+    counts.files++;
+    counts.bytes += entry.size;
+    if (entry.ok) {
+      counts.images++;
+      counts.byFormat[entry.format] = (counts.byFormat[entry.format] ?? 0) + 1;
+    } else {
+      counts.bad++;
+      counts.byReason[entry.reason] = (counts.byReason[entry.reason] ?? 0) + 1;
+      bad.push({ key: entry.key, size: entry.size, reason: entry.reason, message: entry.message });
+    }
+  }
+  return { counts, bad };
+}
+
+/** A source that cannot be listed at all (missing folder or bucket, bad credentials) fails the run at once. */
+function badSource(error: unknown): Error {
+  if (error instanceof StorageError && error.code !== 'UNREACHABLE' && error.code !== 'IO') {
+    return ApplicationFailure.create({ type: 'BadSourceError', message: error.message, nonRetryable: true });
+  }
+  return error as Error;
+}

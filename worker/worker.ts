@@ -1,0 +1,67 @@
+import { NativeConnection, Worker, Runtime, type WorkerOptions } from '@temporalio/worker';
+import os from 'node:os';
+import { TASK_QUEUES, type TaskQueue } from '../workflows/api.ts';
+import { createIngestActivities } from '../activities/index.ts';
+import type { Settings } from '../schemas/settings.ts';
+import { ensureWorkflowBundle } from './bundle.ts';
+import { storageFor } from './dependencies.ts';
+
+let runtimeInstalled = false;
+
+function installQuietRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  Runtime.install({
+    logger: new (class {
+      log(level: string, message: string, meta?: Record<string, unknown>) {
+        if (level === 'WARN' || level === 'ERROR') console.error(`[${level}] ${message}`, meta ?? '');
+      }
+      trace() {}
+      debug() {}
+      info() {}
+      warn(message: string, meta?: Record<string, unknown>) {
+        this.log('WARN', message, meta);
+      }
+      error(message: string, meta?: Record<string, unknown>) {
+        this.log('ERROR', message, meta);
+      }
+    })(),
+  });
+}
+
+/**
+ * One worker per task queue. Workflows run on patchwork-io (they are cheap); the compute queue takes one
+ * activity per device at a time so two trainings never fight over a GPU.
+ */
+export async function createWorker(settings: Settings, queue: TaskQueue): Promise<Worker> {
+  installQuietRuntime();
+  const connection = await NativeConnection.connect({ address: settings.temporal.address });
+  const base: Pick<WorkerOptions, 'connection' | 'namespace' | 'taskQueue' | 'identity'> = {
+    connection,
+    namespace: settings.temporal.namespace,
+    taskQueue: queue,
+    identity: `${queue}@${os.hostname()}:${process.pid}`,
+  };
+  if (queue === TASK_QUEUES.io) {
+    return Worker.create({
+      ...base,
+      workflowBundle: { codePath: await ensureWorkflowBundle(settings.home) },
+      activities: createIngestActivities(storageFor(settings)),
+      maxConcurrentActivityTaskExecutions: 8,
+    });
+  }
+  return Worker.create({
+    ...base,
+    activities: computeActivities(),
+    maxConcurrentActivityTaskExecutions: settings.gpuConcurrency,
+  });
+}
+
+/** Compute activities arrive with the engine and pretraining work; this one lets `status` see the worker. */
+function computeActivities() {
+  return {
+    async describeComputeWorker(): Promise<{ host: string; pid: number; cpus: number }> {
+      return { host: os.hostname(), pid: process.pid, cpus: os.cpus().length };
+    },
+  };
+}
