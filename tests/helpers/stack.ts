@@ -15,8 +15,8 @@ import { repoRoot } from './paths.ts';
 
 export interface StackOptions {
   temporal?: boolean;
-  /** Persist Temporal's state in this file (needed to restart the server mid-run). */
-  temporalDbFile?: string;
+  /** Persist Temporal's state in a file in the home (needed to restart the server mid-run). */
+  persistTemporal?: boolean;
   s3?: boolean;
   /** Where runs write; defaults to a folder in the temp home. */
   store?: string;
@@ -42,7 +42,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
   let s3: S3Server | undefined;
   const temporalPort = await freePort();
   const startTemporal = async () => {
-    temporal = await startTemporalServer({ port: temporalPort, dbFile: options.temporalDbFile, logDir });
+    temporal = await startTemporalServer({ port: temporalPort, dbFile: options.persistTemporal ? join(home, 'temporal.db') : undefined, logDir });
   };
   const stopAll = async () => {
     await Promise.all([...processes, temporal?.process, s3?.process].map((p) => p?.stop('SIGTERM', 5_000)));
