@@ -1,0 +1,160 @@
+// Bytes -> float32 HWC image at `imshape`. sharp (libvips) decodes at the file's own size and sample depth; the resize
+// is resize.ts, bilinear exactly as the original's tf.image.resize (half-pixel centres, no antialiasing, stretched).
+//
+// Differences from the original (seed reference section 1), on purpose:
+// - `norm` divides every format (the original divided PNG/JPEG/GIF by 255 whatever `norm` said, and TIFF twice).
+// - TIFFs are not transposed (the original's GDAL path swapped rows and columns).
+// - A 1-channel image with num_channels > 1 is an error unless single_channel is set (the original silently kept one
+//   channel and then could not batch it with RGB images).
+import sharp from 'sharp';
+import type { Image } from './image.ts';
+import { decodeSimplePng, type RawPixels } from './png.ts';
+import { resizeBilinear } from './resize.ts';
+
+export interface DecodeOptions {
+  imshape: readonly [number, number];
+  num_channels: number;
+  norm: number;
+  single_channel: boolean;
+}
+
+export class DecodeError extends Error {
+  constructor(
+    readonly key: string,
+    message: string,
+  ) {
+    super(`${key}: ${message}`);
+    this.name = 'DecodeError';
+  }
+}
+
+type SampleDepth = 'uchar' | 'char' | 'ushort' | 'short' | 'uint' | 'int' | 'float' | 'double';
+/** `greyExpanded`: sharp will turn band 0 into three equal bands (b-w -> sRGB); drop the two copies afterwards. */
+type Plan = { colourspace?: string; depth: SampleDepth; greyExpanded?: boolean };
+
+const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+
+function isPng(bytes: Uint8Array): boolean {
+  return bytes.length > 33 && PNG_SIGNATURE.every((b, i) => bytes[i] === b);
+}
+
+function isJpeg(bytes: Uint8Array): boolean {
+  return bytes.length > 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff;
+}
+
+/**
+ * How to ask sharp for the image's own sample values. By default sharp converts to 8-bit sRGB on output, which would
+ * scale 16-bit images down by 257 and, for 8-bit images with more than one band tagged "b-w" (how libtiff reads
+ * multi-band min-is-black TIFFs), keep only band 0. So: keep the image's own interpretation and depth.
+ * PNG and JPEG are planned from their headers; anything else (TIFF, ...) costs one extra metadata call.
+ */
+async function plan(bytes: Uint8Array): Promise<Plan> {
+  // sharp's default output is sRGB, so grey images must ask for b-w to stay one channel. CMYK JPEGs become sRGB.
+  if (isJpeg(bytes)) return jpegComponents(bytes) === 1 ? { colourspace: 'b-w', depth: 'uchar' } : { depth: 'uchar' };
+  if (isPng(bytes)) {
+    const grey = bytes[25] === 0 || bytes[25] === 4;
+    if (bytes[24] === 16) return { colourspace: grey ? 'grey16' : 'rgb16', depth: 'ushort' };
+    return grey ? { colourspace: 'b-w', depth: 'uchar' } : { depth: 'uchar' };
+  }
+  const meta = await sharp(bytes).metadata();
+  const depth = (meta.depth ?? 'uchar') as SampleDepth;
+  const space = meta.space ?? 'srgb';
+  const bands = meta.channels ?? 1;
+  if (space === 'cmyk') return { colourspace: 'srgb', depth: 'uchar' };
+  // libvips reads multi-band min-is-black TIFFs as "b-w". sharp's raw output keeps only band 0 of a b-w image and has
+  // no route from b-w to "multiband", so let it convert to sRGB (band 0 tripled, the other bands passed through).
+  if (space === 'b-w' && bands > 1) return { colourspace: 'srgb', depth, greyExpanded: true };
+  return { colourspace: space, depth };
+}
+
+/** Number of colour components in a JPEG's frame header, or 0 if none is found before the scan data. */
+function jpegComponents(bytes: Uint8Array): number {
+  let at = 2;
+  while (at + 9 < bytes.length) {
+    if (bytes[at] !== 0xff) return 0;
+    const marker = bytes[at + 1]!;
+    if (marker === 0xff) {
+      at++; // fill byte
+      continue;
+    }
+    const isFrame = marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
+    if (isFrame) return bytes[at + 9]!;
+    if (marker === 0xda) return 0; // start of scan: no frame header seen
+    at += 2 + ((bytes[at + 2]! << 8) | bytes[at + 3]!);
+  }
+  return 0;
+}
+
+function toTyped(raw: Buffer, depth: SampleDepth): ArrayLike<number> {
+  const { buffer, byteOffset, byteLength } = raw;
+  switch (depth) {
+    case 'uchar':
+      return raw;
+    case 'char':
+      return new Int8Array(buffer, byteOffset, byteLength);
+    case 'ushort':
+      return new Uint16Array(buffer, byteOffset, byteLength / 2);
+    case 'short':
+      return new Int16Array(buffer, byteOffset, byteLength / 2);
+    case 'uint':
+      return new Uint32Array(buffer, byteOffset, byteLength / 4);
+    case 'int':
+      return new Int32Array(buffer, byteOffset, byteLength / 4);
+    case 'float':
+      return new Float32Array(buffer, byteOffset, byteLength / 4);
+    case 'double':
+      return new Float64Array(buffer, byteOffset, byteLength / 8);
+  }
+}
+
+/** Small non-interlaced PNGs are decoded in JS (see png.ts); larger ones go to sharp, whose fixed cost is then small. */
+const JS_PNG_MAX_PIXELS = 256 * 256;
+
+async function decodeNative(bytes: Uint8Array): Promise<RawPixels> {
+  if (isPng(bytes)) {
+    const small = decodeSimplePng(bytes, JS_PNG_MAX_PIXELS);
+    if (small) return small;
+  }
+  const p = await plan(bytes);
+  let pipeline = sharp(bytes);
+  if (p.colourspace) pipeline = pipeline.toColourspace(p.colourspace);
+  const { data, info } = await pipeline.raw({ depth: p.depth }).toBuffer({ resolveWithObject: true });
+  const samples = toTyped(data, p.depth);
+  if (p.greyExpanded) return dropBands12({ samples, height: info.height, width: info.width, channels: info.channels });
+  return { samples, height: info.height, width: info.width, channels: info.channels };
+}
+
+function dropBands12(im: RawPixels): RawPixels {
+  const { samples, height, width, channels } = im;
+  const kept = channels - 2;
+  const out = new Float32Array(height * width * kept);
+  for (let p = 0; p < height * width; p++) {
+    out[p * kept] = samples[p * channels]!;
+    for (let c = 1; c < kept; c++) out[p * kept + c] = samples[p * channels + c + 2]!;
+  }
+  return { samples: out, height, width, channels: kept };
+}
+
+/**
+ * Decodes PNG, JPEG, TIFF (8/16-bit, float, any number of bands) and whatever else libvips reads, resizes to
+ * `imshape` [H, W], picks `num_channels` channels and divides by `norm`. Throws DecodeError naming `key`.
+ */
+export async function decodeImage(bytes: Uint8Array, key: string, options: DecodeOptions): Promise<Image> {
+  const [height, width] = options.imshape;
+  let raw: RawPixels;
+  try {
+    raw = await decodeNative(bytes);
+  } catch (err) {
+    throw new DecodeError(key, `cannot decode image (${(err as Error).message})`);
+  }
+  const { num_channels: channels, single_channel: repeat } = options;
+  if (raw.channels < channels && !repeat) {
+    throw new DecodeError(
+      key,
+      `image has ${raw.channels} channel(s) but num_channels is ${channels}; set single_channel: true to repeat its channels, or num_channels: ${raw.channels}`,
+    );
+  }
+  // Fewer bands (single_channel) repeat cyclically, as the original's concat-then-slice did; extra bands are dropped.
+  const data = resizeBilinear(raw.samples, raw.height, raw.width, raw.channels, height, width, channels, 1 / options.norm);
+  return { data, height, width, channels };
+}
