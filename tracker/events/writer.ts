@@ -55,9 +55,16 @@ export function nextEventFileName(dir: string, nowSeconds: number): string {
   const last = existing.at(-1);
   const host = hostname().replace(/[^A-Za-z0-9._-]/g, '_');
   const counter = fileCounter++;
-  let seconds = Math.floor(nowSeconds);
+  const lastSeconds = last?.match(/^events\.out\.tfevents\.(\d{10})\./)?.[1];
+  let seconds = Math.max(Math.floor(nowSeconds), Number(lastSeconds ?? 0));
   const name = () => `events.out.tfevents.${String(seconds).padStart(10, '0')}.${host}.${process.pid}.${counter}`;
-  while (last !== undefined && name() <= last) seconds++;
+  for (let i = 0; i < 2 && last !== undefined && name() <= last; i++) seconds++;
+  if (last !== undefined && name() <= last) {
+    throw new Error(
+      `EventFileWriter(${dir}): cannot name a new event file that sorts after "${last}" (TensorBoard reads a run's ` +
+        'files in name order); move that file out of the run directory or use a new one',
+    );
+  }
   return name();
 }
 
