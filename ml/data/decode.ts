@@ -28,9 +28,8 @@ export class DecodeError extends Error {
   }
 }
 
-type SampleDepth = 'uchar' | 'char' | 'ushort' | 'short' | 'uint' | 'int' | 'float' | 'double';
 /** `greyExpanded`: sharp will turn band 0 into three equal bands (b-w -> sRGB); drop the two copies afterwards. */
-type Plan = { colourspace?: string; depth: SampleDepth; greyExpanded?: boolean };
+type Plan = { colourspace?: string; greyExpanded?: boolean };
 
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
@@ -50,21 +49,20 @@ function isJpeg(bytes: Uint8Array): boolean {
  */
 async function plan(bytes: Uint8Array): Promise<Plan> {
   // sharp's default output is sRGB, so grey images must ask for b-w to stay one channel. CMYK JPEGs become sRGB.
-  if (isJpeg(bytes)) return jpegComponents(bytes) === 1 ? { colourspace: 'b-w', depth: 'uchar' } : { depth: 'uchar' };
+  if (isJpeg(bytes)) return jpegComponents(bytes) === 1 ? { colourspace: 'b-w' } : {};
   if (isPng(bytes)) {
     const grey = bytes[25] === 0 || bytes[25] === 4;
-    if (bytes[24] === 16) return { colourspace: grey ? 'grey16' : 'rgb16', depth: 'ushort' };
-    return grey ? { colourspace: 'b-w', depth: 'uchar' } : { depth: 'uchar' };
+    if (bytes[24] === 16) return { colourspace: grey ? 'grey16' : 'rgb16' };
+    return grey ? { colourspace: 'b-w' } : {};
   }
   const meta = await sharp(bytes).metadata();
-  const depth = (meta.depth ?? 'uchar') as SampleDepth;
   const space = meta.space ?? 'srgb';
   const bands = meta.channels ?? 1;
-  if (space === 'cmyk') return { colourspace: 'srgb', depth: 'uchar' };
+  if (space === 'cmyk') return { colourspace: 'srgb' };
   // libvips reads multi-band min-is-black TIFFs as "b-w". sharp's raw output keeps only band 0 of a b-w image and has
   // no route from b-w to "multiband", so let it convert to sRGB (band 0 tripled, the other bands passed through).
-  if (space === 'b-w' && bands > 1) return { colourspace: 'srgb', depth, greyExpanded: true };
-  return { colourspace: space, depth };
+  if (space === 'b-w' && bands > 1) return { colourspace: 'srgb', greyExpanded: true };
+  return { colourspace: space };
 }
 
 /** Number of colour components in a JPEG's frame header, or 0 if none is found before the scan data. */
@@ -85,27 +83,6 @@ function jpegComponents(bytes: Uint8Array): number {
   return 0;
 }
 
-function toTyped(raw: Buffer, depth: SampleDepth): ArrayLike<number> {
-  const { buffer, byteOffset, byteLength } = raw;
-  switch (depth) {
-    case 'uchar':
-      return raw;
-    case 'char':
-      return new Int8Array(buffer, byteOffset, byteLength);
-    case 'ushort':
-      return new Uint16Array(buffer, byteOffset, byteLength / 2);
-    case 'short':
-      return new Int16Array(buffer, byteOffset, byteLength / 2);
-    case 'uint':
-      return new Uint32Array(buffer, byteOffset, byteLength / 4);
-    case 'int':
-      return new Int32Array(buffer, byteOffset, byteLength / 4);
-    case 'float':
-      return new Float32Array(buffer, byteOffset, byteLength / 4);
-    case 'double':
-      return new Float64Array(buffer, byteOffset, byteLength / 8);
-  }
-}
 
 /** Small non-interlaced PNGs are decoded in JS (see png.ts); larger ones go to sharp, whose fixed cost is then small. */
 const JS_PNG_MAX_PIXELS = 256 * 256;
@@ -118,8 +95,9 @@ async function decodeNative(bytes: Uint8Array): Promise<RawPixels> {
   const p = await plan(bytes);
   let pipeline = sharp(bytes);
   if (p.colourspace) pipeline = pipeline.toColourspace(p.colourspace);
-  const { data, info } = await pipeline.raw({ depth: p.depth }).toBuffer({ resolveWithObject: true });
-  const samples = toTyped(data, p.depth);
+  // Float output: libvips casts on its worker thread, and the resize sees one array type (see resize.ts).
+  const { data, info } = await pipeline.raw({ depth: 'float' }).toBuffer({ resolveWithObject: true });
+  const samples = new Float32Array(data.buffer, data.byteOffset, data.byteLength / 4);
   if (p.greyExpanded) return dropBands12({ samples, height: info.height, width: info.width, channels: info.channels });
   return { samples, height: info.height, width: info.width, channels: info.channels };
 }

@@ -4,7 +4,7 @@
 import { inflateSync } from 'node:zlib';
 
 export interface RawPixels {
-  samples: ArrayLike<number>;
+  samples: Float32Array;
   height: number;
   width: number;
   channels: number;
@@ -44,7 +44,7 @@ export function decodeSimplePng(bytes: Uint8Array, maxPixels: number): RawPixels
   // Grey+alpha keeps only grey, as sharp does for that colour type, so both decoders give the same channels.
   const channels = bands === 2 ? 1 : bands;
   const pixels = width * height;
-  const samples = bitDepth === 8 ? new Uint8Array(pixels * channels) : new Uint16Array(pixels * channels);
+  const samples = new Float32Array(pixels * channels);
   if (bitDepth === 8 && channels === bands) {
     samples.set(unfiltered);
   } else {
