@@ -19,7 +19,9 @@ export function checkAugmentChannels(params: AugmentParams | null, channels: num
   if (!params || channels === 3) return;
   for (const key of ['max_hue_delta', 'max_saturation_delta'] as const) {
     if (params[key] > 0) {
-      throw new Error(`augment.${key} needs 3-channel images but num_channels is ${channels}; set ${key}: 0 or num_channels: 3`);
+      throw new Error(
+        `augment.${key} needs 3-channel images but num_channels is ${channels}; set ${key}: 0 or num_channels: 3`,
+      );
     }
   }
 }
@@ -57,7 +59,8 @@ export function augmentImage(image: Image, params: AugmentParams, rng: AugmentRa
 }
 
 function requireRgb(im: Image, key: string): void {
-  if (im.channels !== 3) throw new Error(`augment.${key} needs 3-channel images, got ${im.channels} channel(s)`);
+  if (im.channels !== 3)
+    throw new Error(`augment.${key} needs 3-channel images, got ${im.channels} channel(s)`);
 }
 
 export function addBrightness(im: Image, delta: number): void {
@@ -82,7 +85,9 @@ function mapHsv(im: Image, change: (hsv: Float64Array) => void): void {
   const d = im.data;
   const hsv = new Float64Array(3);
   for (let i = 0; i < d.length; i += 3) {
-    const r = d[i]!, g = d[i + 1]!, b = d[i + 2]!;
+    const r = d[i]!,
+      g = d[i + 1]!,
+      b = d[i + 2]!;
     const v = Math.max(r, g, b);
     const range = v - Math.min(r, g, b);
     let h = 0;
@@ -105,14 +110,34 @@ function hsvToRgb(h: number, s: number, v: number, out: Float32Array, at: number
   const m = v - c;
   const dh = h * 6;
   const x = c * (1 - Math.abs((dh % 2) - 1));
-  let r = 0, g = 0, b = 0;
+  let r = 0,
+    g = 0,
+    b = 0;
   switch (Math.floor(dh)) {
-    case 0: r = c; g = x; break;
-    case 1: r = x; g = c; break;
-    case 2: g = c; b = x; break;
-    case 3: g = x; b = c; break;
-    case 4: r = x; b = c; break;
-    case 5: r = c; b = x; break;
+    case 0:
+      r = c;
+      g = x;
+      break;
+    case 1:
+      r = x;
+      g = c;
+      break;
+    case 2:
+      g = c;
+      b = x;
+      break;
+    case 3:
+      g = x;
+      b = c;
+      break;
+    case 4:
+      r = x;
+      b = c;
+      break;
+    case 5:
+      r = c;
+      b = x;
+      break;
   }
   out[at] = r + m;
   out[at + 1] = g + m;
@@ -207,7 +232,14 @@ export interface Padding {
 }
 
 /** Source taps along one axis: for each output index, two source indices (-1 = black) and the weight of the second. */
-function axisTaps(box0: number, box1: number, outSize: number, paddedSize: number, before: number, size: number) {
+function axisTaps(
+  box0: number,
+  box1: number,
+  outSize: number,
+  paddedSize: number,
+  before: number,
+  size: number,
+) {
   const i0 = new Int32Array(outSize);
   const i1 = new Int32Array(outSize);
   const frac = new Float32Array(outSize);
@@ -225,7 +257,11 @@ function axisTaps(box0: number, box1: number, outSize: number, paddedSize: numbe
 }
 
 /** Zero-pads by `pad`, crops `box` = [ymin, xmin, ymax, xmax] (normalised) and resamples to the input's own size. */
-export function cropAndResize(im: Image, pad: Padding, box: readonly [number, number, number, number]): Image {
+export function cropAndResize(
+  im: Image,
+  pad: Padding,
+  box: readonly [number, number, number, number],
+): Image {
   const { data: src, height: h, width: w, channels: c } = im;
   const ys = axisTaps(box[0], box[2], h, pad.top + h + pad.bottom, pad.top, h);
   const xs = axisTaps(box[1], box[3], w, pad.left + w + pad.right, pad.left, w);
@@ -233,9 +269,13 @@ export function cropAndResize(im: Image, pad: Padding, box: readonly [number, nu
   const dst = out.data;
   const sample = (y: number, x: number, k: number) => (y < 0 || x < 0 ? 0 : src[(y * w + x) * c + k]!);
   for (let oy = 0; oy < h; oy++) {
-    const y0 = ys.i0[oy]!, y1 = ys.i1[oy]!, fy = ys.frac[oy]!;
+    const y0 = ys.i0[oy]!,
+      y1 = ys.i1[oy]!,
+      fy = ys.frac[oy]!;
     for (let ox = 0; ox < w; ox++) {
-      const x0 = xs.i0[ox]!, x1 = xs.i1[ox]!, fx = xs.frac[ox]!;
+      const x0 = xs.i0[ox]!,
+        x1 = xs.i1[ox]!,
+        fx = xs.frac[ox]!;
       const at = (oy * w + ox) * c;
       for (let k = 0; k < c; k++) {
         const topRow = sample(y0, x0, k) + (sample(y0, x1, k) - sample(y0, x0, k)) * fx;

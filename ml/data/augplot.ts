@@ -14,11 +14,16 @@ export interface AugplotOptions {
 }
 
 /** Renders [0,1] float images (1, 3 or more channels; extra channels beyond RGB are not shown) as PNG bytes. */
-export async function augplot(images: readonly Image[], params: AugmentOption, options: AugplotOptions): Promise<Uint8Array> {
+export async function augplot(
+  images: readonly Image[],
+  params: AugmentOption,
+  options: AugplotOptions,
+): Promise<Uint8Array> {
   if (images.length === 0) throw new Error('augplot: pass at least one image');
   const augment = resolveAugment(params);
   const perImage = options.perImage ?? 5;
-  if (!Number.isInteger(perImage) || perImage < 0) throw new Error(`augplot: perImage must be an integer >= 0, got ${perImage}`);
+  if (!Number.isInteger(perImage) || perImage < 0)
+    throw new Error(`augplot: perImage must be an integer >= 0, got ${perImage}`);
   const gap = options.gap ?? 2;
   const cellH = Math.max(...images.map((im) => im.height));
   const cellW = Math.max(...images.map((im) => im.width));
@@ -33,7 +38,9 @@ export async function augplot(images: readonly Image[], params: AugmentOption, o
       paste(sheet, sheetW, shown, row * (cellH + gap), col * (cellW + gap));
     }
   });
-  const png = await sharp(sheet, { raw: { width: sheetW, height: sheetH, channels: 3 } }).png().toBuffer();
+  const png = await sharp(sheet, { raw: { width: sheetW, height: sheetH, channels: 3 } })
+    .png()
+    .toBuffer();
   return new Uint8Array(png.buffer, png.byteOffset, png.byteLength);
 }
 

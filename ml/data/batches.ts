@@ -52,7 +52,9 @@ export function loadBatches(source: BatchSource): BatchStream {
   checkAugmentChannels(augment, input.num_channels);
   const rng = source.rng;
   if (!rng && (input.shuffle || augment)) {
-    throw new Error('loadBatches: pass rng (e.g. Rng.fromSeed(seed) from ml/rng.ts) when shuffle or augment is on');
+    throw new Error(
+      'loadBatches: pass rng (e.g. Rng.fromSeed(seed) from ml/rng.ts) when shuffle or augment is on',
+    );
   }
   const [height, width] = input.imshape;
   const channels = input.sobel ? 3 : input.num_channels;
@@ -132,7 +134,8 @@ export function loadBatches(source: BatchSource): BatchStream {
     skipped,
     numSteps: numSteps(source.keys.length, input.batch_size),
     [Symbol.asyncIterator]() {
-      if (started) throw new Error('loadBatches: a BatchStream is one pass; call loadBatches again for the next epoch');
+      if (started)
+        throw new Error('loadBatches: a BatchStream is one pass; call loadBatches again for the next epoch');
       started = true;
       return pass();
     },

@@ -83,7 +83,6 @@ function jpegComponents(bytes: Uint8Array): number {
   return 0;
 }
 
-
 /** Small non-interlaced PNGs are decoded in JS (see png.ts); larger ones go to sharp, whose fixed cost is then small. */
 const JS_PNG_MAX_PIXELS = 256 * 256;
 
@@ -98,7 +97,8 @@ async function decodeNative(bytes: Uint8Array): Promise<RawPixels> {
   // Float output: libvips casts on its worker thread, and the resize sees one array type (see resize.ts).
   const { data, info } = await pipeline.raw({ depth: 'float' }).toBuffer({ resolveWithObject: true });
   const samples = new Float32Array(data.buffer, data.byteOffset, data.byteLength / 4);
-  if (p.greyExpanded) return dropBands12({ samples, height: info.height, width: info.width, channels: info.channels });
+  if (p.greyExpanded)
+    return dropBands12({ samples, height: info.height, width: info.width, channels: info.channels });
   return { samples, height: info.height, width: info.width, channels: info.channels };
 }
 
@@ -133,6 +133,15 @@ export async function decodeImage(bytes: Uint8Array, key: string, options: Decod
     );
   }
   // Fewer bands (single_channel) repeat cyclically, as the original's concat-then-slice did; extra bands are dropped.
-  const data = resizeBilinear(raw.samples, raw.height, raw.width, raw.channels, height, width, channels, 1 / options.norm);
+  const data = resizeBilinear(
+    raw.samples,
+    raw.height,
+    raw.width,
+    raw.channels,
+    height,
+    width,
+    channels,
+    1 / options.norm,
+  );
   return { data, height, width, channels };
 }

@@ -63,7 +63,9 @@ const augmentDictSchema = z
     {
       errorMap: (issue, ctx) =>
         issue.code === 'unrecognized_keys'
-          ? { message: `unknown augment key(s) ${issue.keys.map((k) => `'${k}'`).join(', ')}; allowed keys: ${AUGMENT_KEYS.join(', ')}` }
+          ? {
+              message: `unknown augment key(s) ${issue.keys.map((k) => `'${k}'`).join(', ')}; allowed keys: ${AUGMENT_KEYS.join(', ')}`,
+            }
           : { message: ctx.defaultError },
     },
   )

@@ -38,7 +38,8 @@ export function decodeSimplePng(bytes: Uint8Array, maxPixels: number): RawPixels
   const filtered = inflateSync(parts.length === 1 ? parts[0]! : Buffer.concat(parts));
   const bytesPerPixel = (bands * bitDepth) / 8;
   const stride = width * bytesPerPixel;
-  if (filtered.length < height * (stride + 1)) throw new Error('PNG image data is shorter than its header says');
+  if (filtered.length < height * (stride + 1))
+    throw new Error('PNG image data is shorter than its header says');
   const unfiltered = unfilter(filtered, height, stride, bytesPerPixel);
 
   // Grey+alpha keeps only grey, as sharp does for that colour type, so both decoders give the same channels.
@@ -52,7 +53,8 @@ export function decodeSimplePng(bytes: Uint8Array, maxPixels: number): RawPixels
     for (let p = 0; p < pixels; p++) {
       for (let c = 0; c < channels; c++) {
         const from = (p * bands + c) * bytesPerSample;
-        samples[p * channels + c] = bitDepth === 8 ? unfiltered[from]! : (unfiltered[from]! << 8) | unfiltered[from + 1]!;
+        samples[p * channels + c] =
+          bitDepth === 8 ? unfiltered[from]! : (unfiltered[from]! << 8) | unfiltered[from + 1]!;
       }
     }
   }
@@ -74,12 +76,23 @@ function unfilter(data: Uint8Array, height: number, stride: number, bpp: number)
       const upLeft = y > 0 && i >= bpp ? out[prev + i - bpp]! : 0;
       let value: number;
       switch (filter) {
-        case 0: value = raw; break;
-        case 1: value = raw + left; break;
-        case 2: value = raw + up; break;
-        case 3: value = raw + ((left + up) >> 1); break;
-        case 4: value = raw + paeth(left, up, upLeft); break;
-        default: throw new Error(`PNG row ${y} has unknown filter type ${filter}`);
+        case 0:
+          value = raw;
+          break;
+        case 1:
+          value = raw + left;
+          break;
+        case 2:
+          value = raw + up;
+          break;
+        case 3:
+          value = raw + ((left + up) >> 1);
+          break;
+        case 4:
+          value = raw + paeth(left, up, upLeft);
+          break;
+        default:
+          throw new Error(`PNG row ${y} has unknown filter type ${filter}`);
       }
       out[row + i] = value & 0xff;
     }

@@ -31,8 +31,16 @@ export function sobel(image: Image): Image {
     for (let x = 0; x < w; x++) {
       const l = reflect(x - 1, w);
       const r = reflect(x + 1, w);
-      const dy = mean[down + l]! + 2 * mean[down + x]! + mean[down + r]! - (mean[up + l]! + 2 * mean[up + x]! + mean[up + r]!);
-      const dx = mean[up + r]! + 2 * mean[mid + r]! + mean[down + r]! - (mean[up + l]! + 2 * mean[mid + l]! + mean[down + l]!);
+      const dy =
+        mean[down + l]! +
+        2 * mean[down + x]! +
+        mean[down + r]! -
+        (mean[up + l]! + 2 * mean[up + x]! + mean[up + r]!);
+      const dx =
+        mean[up + r]! +
+        2 * mean[mid + r]! +
+        mean[down + r]! -
+        (mean[up + l]! + 2 * mean[mid + l]! + mean[down + l]!);
       const at = (y * w + x) * 3;
       o[at] = 0.5 * dy + 0.5;
       o[at + 1] = 0.5 * dx + 0.5;

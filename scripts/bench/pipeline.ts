@@ -36,7 +36,8 @@ async function fashionMnistPngs(dir: string, count: number): Promise<string[]> {
   mkdirSync(dir, { recursive: true });
   const names = Array.from({ length: count }, (_, i) => join(dir, `${String(i).padStart(5, '0')}.png`));
   if (names.every((n) => existsSync(n))) return names;
-  if (!existsSync(args.fmnist)) throw new Error(`bench: ${args.fmnist} not found; pass --fmnist <train-images-idx3-ubyte.gz>`);
+  if (!existsSync(args.fmnist))
+    throw new Error(`bench: ${args.fmnist} not found; pass --fmnist <train-images-idx3-ubyte.gz>`);
   const idx = gunzipSync(readFileSync(args.fmnist));
   const view = new DataView(idx.buffer, idx.byteOffset, idx.byteLength);
   if (view.getUint32(0) !== 2051) throw new Error(`bench: ${args.fmnist} is not an idx3 image file`);
@@ -44,7 +45,10 @@ async function fashionMnistPngs(dir: string, count: number): Promise<string[]> {
   if (count > n) throw new Error(`bench: --png ${count} but the file has only ${n} images`);
   for (let i = 0; i < count; i++) {
     const pixels = idx.subarray(16 + i * rows * cols, 16 + (i + 1) * rows * cols);
-    await sharp(pixels, { raw: { width: cols, height: rows, channels: 1 } }).toColourspace('b-w').png().toFile(names[i]!);
+    await sharp(pixels, { raw: { width: cols, height: rows, channels: 1 } })
+      .toColourspace('b-w')
+      .png()
+      .toFile(names[i]!);
   }
   return names;
 }
@@ -61,8 +65,11 @@ async function syntheticJpegs(dir: string, count: number, size: number): Promise
       .resize(size, size, { kernel: 'cubic' })
       .raw()
       .toBuffer();
-    for (let j = 0; j < smooth.length; j++) smooth[j] = Math.max(0, Math.min(255, smooth[j]! + rng.integer(-24, 25)));
-    await sharp(smooth, { raw: { width: size, height: size, channels: 3 } }).jpeg({ quality: 90 }).toFile(names[i]!);
+    for (let j = 0; j < smooth.length; j++)
+      smooth[j] = Math.max(0, Math.min(255, smooth[j]! + rng.integer(-24, 25)));
+    await sharp(smooth, { raw: { width: size, height: size, channels: 3 } })
+      .jpeg({ quality: 90 })
+      .toFile(names[i]!);
   }
   return names;
 }
@@ -72,13 +79,20 @@ async function ours(paths: string[], imshape: [number, number], channels: number
     const stream = loadBatches({
       keys,
       read: (key) => readFile(key),
-      input: { imshape, num_channels: channels, batch_size: batchSize, num_parallel_calls: parallel, prefetch: 2 },
+      input: {
+        imshape,
+        num_channels: channels,
+        batch_size: batchSize,
+        num_parallel_calls: parallel,
+        prefetch: 2,
+      },
       augment: { left_right_flip: true, max_brightness_delta: 0.2 },
       rng: Rng.fromSeed(1),
     });
     let seen = 0;
     for await (const batch of stream) seen += batch.keys.length;
-    if (stream.skipped.length > 0 || seen !== keys.length) throw new Error(`bench: skipped ${JSON.stringify(stream.skipped)}`);
+    if (stream.skipped.length > 0 || seen !== keys.length)
+      throw new Error(`bench: skipped ${JSON.stringify(stream.skipped)}`);
   };
   await run(paths.slice(0, Math.min(200, paths.length))); // warm-up: sharp/libvips initialisation, JIT
   const t0 = process.hrtime.bigint();
@@ -126,17 +140,30 @@ for name, s in spec.items():
 print(json.dumps(out))
 `;
 
-function peers(spec: Record<string, { paths: string[]; h: number; w: number; channels: number; png: boolean; batch: number }>) {
-  if (!existsSync(python)) throw new Error(`bench: ${python} not found; run the project setup to create .tools/venv`);
+function peers(
+  spec: Record<
+    string,
+    { paths: string[]; h: number; w: number; channels: number; png: boolean; batch: number }
+  >,
+) {
+  if (!existsSync(python))
+    throw new Error(`bench: ${python} not found; run the project setup to create .tools/venv`);
   // The spec goes through stdin: 2 500 paths are more than one command-line argument may hold.
-  const res = spawnSync(python, ['-c', PYTHON_BENCH], { input: JSON.stringify(spec), encoding: 'utf8', maxBuffer: 1 << 24 });
-  if (res.status !== 0) throw new Error(`bench: python peer failed: ${res.error?.message ?? ''}\n${res.stderr}`);
+  const res = spawnSync(python, ['-c', PYTHON_BENCH], {
+    input: JSON.stringify(spec),
+    encoding: 'utf8',
+    maxBuffer: 1 << 24,
+  });
+  if (res.status !== 0)
+    throw new Error(`bench: python peer failed: ${res.error?.message ?? ''}\n${res.stderr}`);
   return JSON.parse(res.stdout.trim().split('\n').pop()!) as Record<string, { tfdata: number; pil: number }>;
 }
 
 const pngs = await fashionMnistPngs(join(workDir, 'fmnist-png'), pngCount);
 const jpegs = await syntheticJpegs(join(workDir, 'jpeg-512'), jpegCount, 512);
-console.log(`files in ${workDir}: ${readdirSync(join(workDir, 'fmnist-png')).length} png, ${readdirSync(join(workDir, 'jpeg-512')).length} jpeg`);
+console.log(
+  `files in ${workDir}: ${readdirSync(join(workDir, 'fmnist-png')).length} png, ${readdirSync(join(workDir, 'jpeg-512')).length} jpeg`,
+);
 console.log(`ml/data: num_parallel_calls=${parallel}, batch ${batchSize}; cores: ${availableParallelism()}`);
 
 const oursPng = await ours(pngs, [64, 64], 1);
@@ -150,8 +177,12 @@ const rows = [
   ['jpeg 512->256', oursJpeg, py.jpeg!.tfdata, py.jpeg!.pil],
 ] as const;
 const fmt = (x: number) => x.toFixed(0).padStart(8);
-console.log(`\n${'case'.padEnd(26)}${'ml/data'.padStart(8)}${'tf.data'.padStart(8)}${'PIL'.padStart(8)}  ratio vs tf.data  vs PIL   (images/s)`);
+console.log(
+  `\n${'case'.padEnd(26)}${'ml/data'.padStart(8)}${'tf.data'.padStart(8)}${'PIL'.padStart(8)}  ratio vs tf.data  vs PIL   (images/s)`,
+);
 for (const [name, o, t, p] of rows) {
-  console.log(`${name.padEnd(26)}${fmt(o)}${fmt(t)}${fmt(p)}  ${(o / t).toFixed(2).padStart(14)}x ${(o / p).toFixed(2).padStart(6)}x`);
+  console.log(
+    `${name.padEnd(26)}${fmt(o)}${fmt(t)}${fmt(p)}  ${(o / t).toFixed(2).padStart(14)}x ${(o / p).toFixed(2).padStart(6)}x`,
+  );
 }
 writeFileSync(join(workDir, 'last-result.json'), JSON.stringify({ parallel, batchSize, rows }, null, 2));

@@ -7,12 +7,15 @@ import { Rng } from '../../ml/rng.ts';
 
 function image(h: number, w: number, c: number, f: (y: number, x: number, k: number) => number): Image {
   const data = new Float32Array(h * w * c);
-  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let k = 0; k < c; k++) data[(y * w + x) * c + k] = f(y, x, k);
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++) for (let k = 0; k < c; k++) data[(y * w + x) * c + k] = f(y, x, k);
   return { data, height: h, width: w, channels: c };
 }
 const copy = (im: Image): Image => ({ ...im, data: im.data.slice() });
-const textured = (h = 6, w = 6, c = 3) => image(h, w, c, (y, x, k) => 0.3 + 0.4 * (((y * 7 + x * 3 + k * 5) % 11) / 10));
-const augment = (im: Image, option: AugmentOption, seed: number) => augmentImage(copy(im), resolveAugment(option)!, Rng.fromSeed(seed));
+const textured = (h = 6, w = 6, c = 3) =>
+  image(h, w, c, (y, x, k) => 0.3 + 0.4 * (((y * 7 + x * 3 + k * 5) % 11) / 10));
+const augment = (im: Image, option: AugmentOption, seed: number) =>
+  augmentImage(copy(im), resolveAugment(option)!, Rng.fromSeed(seed));
 const seeds = Array.from({ length: 40 }, (_, i) => i + 1);
 const close = (a: number, b: number, tol = 1e-5) => Math.abs(a - b) <= tol;
 
@@ -21,7 +24,9 @@ test('brightness adds one delta in [-d, d] to every pixel, so the mean moves by 
   const deltas = seeds.map((seed) => {
     const out = augment(src, { max_brightness_delta: 0.2 }, seed);
     const delta = out.data[0]! - src.data[0]!;
-    out.data.forEach((v, i) => assert.ok(close(v - src.data[i]!, delta), `pixel ${i} moved by a different amount`));
+    out.data.forEach((v, i) =>
+      assert.ok(close(v - src.data[i]!, delta), `pixel ${i} moved by a different amount`),
+    );
     assert.ok(Math.abs(delta) <= 0.2 + 1e-6);
     return delta;
   });
@@ -30,7 +35,8 @@ test('brightness adds one delta in [-d, d] to every pixel, so the mean moves by 
 
 test('contrast scales deviations from each channel mean by one factor in [min, max) and keeps the means', () => {
   const src = textured();
-  const mean = (im: Image, k: number) => im.data.filter((_, i) => i % 3 === k).reduce((a, b) => a + b, 0) / 36;
+  const mean = (im: Image, k: number) =>
+    im.data.filter((_, i) => i % 3 === k).reduce((a, b) => a + b, 0) / 36;
   const factors = seeds.map((seed) => {
     const out = augment(src, { contrast_min: 0.5, contrast_max: 1.5 }, seed);
     const f = (out.data[0]! - mean(src, 0)) / (src.data[0]! - mean(src, 0));
@@ -40,7 +46,11 @@ test('contrast scales deviations from each channel mean by one factor in [min, m
     return f;
   });
   assert.ok(Math.min(...factors) < 0.8 && Math.max(...factors) > 1.2);
-  assert.deepEqual(augment(src, { contrast_min: 0, contrast_max: 1.4 }, 1).data, src.data, 'contrast_min 0 disables it');
+  assert.deepEqual(
+    augment(src, { contrast_min: 0, contrast_max: 1.4 }, 1).data,
+    src.data,
+    'contrast_min 0 disables it',
+  );
 });
 
 test('hue shifts around the colour circle, wrapping: red +1/3 is green, +2/3 is blue, -1/6 is magenta', () => {
@@ -56,7 +66,10 @@ test('hue shifts around the colour circle, wrapping: red +1/3 is green, +2/3 is 
   assert.deepEqual(shifted(1 / 12), [1, 0.5, 0]); // 30 degrees: orange
   const grey = image(2, 2, 3, () => 0.4);
   assert.deepEqual(augment(grey, { max_hue_delta: 0.1 }, 3).data, grey.data, 'grey has no hue to shift');
-  assert.throws(() => augment(textured(4, 4, 1), { max_hue_delta: 0.1 }, 1), /max_hue_delta needs 3-channel images/);
+  assert.throws(
+    () => augment(textured(4, 4, 1), { max_hue_delta: 0.1 }, 1),
+    /max_hue_delta needs 3-channel images/,
+  );
 });
 
 test('saturation multiplies S in HSV and clips it to [0, 1]', () => {
@@ -83,10 +96,12 @@ test('flips are exact mirrors, each with probability about 1/2, not gated by sel
       const out = augment(src, { [key]: true, select_prob: 0 }, seed);
       if (out.data.every((v, i) => v === src.data[i])) continue;
       flipped++;
-      for (let y = 0; y < 4; y++) for (let x = 0; x < 5; x++) for (let k = 0; k < 3; k++) {
-        const [sy, sx] = mirror(y, x);
-        assert.equal(at(out, y, x, k), at(src, sy!, sx!, k));
-      }
+      for (let y = 0; y < 4; y++)
+        for (let x = 0; x < 5; x++)
+          for (let k = 0; k < 3; k++) {
+            const [sy, sx] = mirror(y, x);
+            assert.equal(at(out, y, x, k), at(src, sy!, sx!, k));
+          }
     }
     assert.ok(flipped > 8 && flipped < 32, `${key}: flipped ${flipped} of ${seeds.length}`);
   }
@@ -111,7 +126,11 @@ test('rot90 turns counter-clockwise; k is uniform over 0..3 on square images and
     seen.add(k!);
   }
   assert.deepEqual([...seen].sort(), [0, 1, 2, 3]);
-  for (const seed of seeds) assert.deepEqual([augment(m, { rot90: true }, seed).height, augment(m, { rot90: true }, seed).width], [2, 3]);
+  for (const seed of seeds)
+    assert.deepEqual(
+      [augment(m, { rot90: true }, seed).height, augment(m, { rot90: true }, seed).width],
+      [2, 3],
+    );
 });
 
 test('crop-and-resize: full box without padding is the identity; big pads leave a black border', () => {
@@ -122,7 +141,8 @@ test('crop-and-resize: full box without padding is the identity; big pads leave 
   const out = cropAndResize(ones, { top: 4, bottom: 4, left: 4, right: 4 }, [0, 0, 1, 1]);
   // 12x12 padded, ones in rows/cols 4..7; outputs sample 0, 11/3, 22/3, 11: weights 0, 2/3, 2/3, 0 per axis
   const w = [0, 2 / 3, 2 / 3, 0];
-  for (let y = 0; y < 4; y++) for (let x = 0; x < 4; x++) assert.ok(close(out.data[y * 4 + x]!, w[y]! * w[x]!), `${y},${x}`);
+  for (let y = 0; y < 4; y++)
+    for (let x = 0; x < 4; x++) assert.ok(close(out.data[y * 4 + x]!, w[y]! * w[x]!), `${y},${x}`);
 });
 
 test('random zoom keeps the shape and, with big pads, darkens a white image at the border', () => {
@@ -139,10 +159,19 @@ test('random zoom keeps the shape and, with big pads, darkens a white image at t
 
 test('select_prob 0 disables every gated step; each gate passes with probability select_prob', () => {
   const src = textured();
-  const gated = { max_brightness_delta: 0.2, contrast_min: 0.5, contrast_max: 1.5, max_hue_delta: 0.1, max_saturation_delta: 0.5, rot90: true, zoom_scale: 0.3 };
+  const gated = {
+    max_brightness_delta: 0.2,
+    contrast_min: 0.5,
+    contrast_max: 1.5,
+    max_hue_delta: 0.1,
+    max_saturation_delta: 0.5,
+    rot90: true,
+    zoom_scale: 0.3,
+  };
   for (const seed of seeds) assert.deepEqual(augment(src, { ...gated, select_prob: 0 }, seed).data, src.data);
-  const applied = Array.from({ length: 400 }, (_, seed) => augment(src, { max_brightness_delta: 0.2, select_prob: 0.3 }, seed))
-    .filter((out) => out.data[0] !== src.data[0]).length;
+  const applied = Array.from({ length: 400 }, (_, seed) =>
+    augment(src, { max_brightness_delta: 0.2, select_prob: 0.3 }, seed),
+  ).filter((out) => out.data[0] !== src.data[0]).length;
   assert.ok(applied > 80 && applied < 160, `applied ${applied} of 400 at select_prob 0.3`);
 });
 
@@ -154,6 +183,13 @@ test('augment: true runs the default steps, clamps to [0, 1], and is reproducibl
   assert.ok(a.data.every((v) => v >= 0 && v <= 1));
   const distinct = new Set(seeds.map((seed) => augment(src, true, seed).data.join(',')));
   assert.ok(distinct.size > 30, 'different seeds give different augmentations');
-  const bright = augment(image(4, 4, 3, () => 0.9), { max_brightness_delta: 5 }, 2);
-  assert.ok(bright.data.every((v) => v >= 0 && v <= 1), 'clamped');
+  const bright = augment(
+    image(4, 4, 3, () => 0.9),
+    { max_brightness_delta: 5 },
+    2,
+  );
+  assert.ok(
+    bright.data.every((v) => v >= 0 && v <= 1),
+    'clamped',
+  );
 });

@@ -13,22 +13,39 @@ const ramp = (h: number, w: number): Image => {
 
 test('augplot is a PNG grid: one row per image, the original first, then perImage augmentations', async () => {
   const images = [ramp(6, 8), ramp(6, 8)];
-  const png = await augplot(images, { left_right_flip: true, up_down_flip: true }, { rng: Rng.fromSeed(3), perImage: 3, gap: 2 });
+  const png = await augplot(
+    images,
+    { left_right_flip: true, up_down_flip: true },
+    { rng: Rng.fromSeed(3), perImage: 3, gap: 2 },
+  );
   const { data, info } = await sharp(png).raw().toBuffer({ resolveWithObject: true });
   assert.equal(info.format, 'raw');
   assert.deepEqual([info.width, info.height, info.channels], [4 * 8 + 3 * 2, 2 * 6 + 2, 3]);
   const cell = (row: number, col: number) => {
     const out: number[] = [];
-    for (let y = 0; y < 6; y++) for (let x = 0; x < 8; x++) for (let k = 0; k < 3; k++) out.push(data[((row * 8 + y) * info.width + col * 10 + x) * 3 + k]!);
+    for (let y = 0; y < 6; y++)
+      for (let x = 0; x < 8; x++)
+        for (let k = 0; k < 3; k++) out.push(data[((row * 8 + y) * info.width + col * 10 + x) * 3 + k]!);
     return out;
   };
   const original = Array.from(images[0]!.data, (v) => Math.round(v * 255));
   assert.deepEqual(cell(0, 0), original);
   assert.deepEqual(cell(1, 0), original);
   const augmented = [1, 2, 3].map((col) => cell(0, col));
-  assert.ok(augmented.every((c) => [...c].sort((a, b) => a - b).join() === [...original].sort((a, b) => a - b).join()), 'flips only move pixels');
-  assert.ok(augmented.some((c) => c.join() !== original.join()), 'at least one of the three cells is flipped');
-  assert.ok(images[0]!.data.every((v, i) => v === ramp(6, 8).data[i]), 'the caller’s images are not modified');
+  assert.ok(
+    augmented.every(
+      (c) => [...c].sort((a, b) => a - b).join() === [...original].sort((a, b) => a - b).join(),
+    ),
+    'flips only move pixels',
+  );
+  assert.ok(
+    augmented.some((c) => c.join() !== original.join()),
+    'at least one of the three cells is flipped',
+  );
+  assert.ok(
+    images[0]!.data.every((v, i) => v === ramp(6, 8).data[i]),
+    'the caller’s images are not modified',
+  );
 });
 
 test('augplot with augment false repeats the original; no images is an error', async () => {

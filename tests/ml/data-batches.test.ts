@@ -32,17 +32,36 @@ async function collect(source: BatchSource): Promise<Batch[]> {
   return out;
 }
 
-const input = { imshape: [4, 4] as [number, number], num_channels: 1, norm: 1, batch_size: 4, num_parallel_calls: 3 };
+const input = {
+  imshape: [4, 4] as [number, number],
+  num_channels: 1,
+  norm: 1,
+  batch_size: 4,
+  num_parallel_calls: 3,
+};
 
 test('without shuffle, batches hold the keys in order, with matching pixels and a short last batch', async () => {
   const paths = await flatPngs(10);
   const batches = await collect({ keys: paths, read: (k) => readFile(k), input });
-  assert.deepEqual(batches.map((b) => b.shape), [[4, 4, 4, 1], [4, 4, 4, 1], [2, 4, 4, 1]]);
-  assert.deepEqual(batches.flatMap((b) => b.keys), paths);
+  assert.deepEqual(
+    batches.map((b) => b.shape),
+    [
+      [4, 4, 4, 1],
+      [4, 4, 4, 1],
+      [2, 4, 4, 1],
+    ],
+  );
+  assert.deepEqual(
+    batches.flatMap((b) => b.keys),
+    paths,
+  );
   for (const b of batches) {
     b.keys.forEach((key, i) => {
       const pixels = b.images.subarray(i * 16, (i + 1) * 16);
-      assert.ok(pixels.every((v) => v === valueOf(key)), `${key} pixels`);
+      assert.ok(
+        pixels.every((v) => v === valueOf(key)),
+        `${key} pixels`,
+      );
     });
   }
 });
@@ -50,7 +69,14 @@ test('without shuffle, batches hold the keys in order, with matching pixels and 
 test('shuffle is a seeded permutation: same seed, same order; another seed, another order', async () => {
   const paths = await flatPngs(12);
   const order = async (seed: number) =>
-    (await collect({ keys: paths, read: (k) => readFile(k), input: { ...input, shuffle: true }, rng: Rng.fromSeed(seed) })).flatMap((b) => b.keys);
+    (
+      await collect({
+        keys: paths,
+        read: (k) => readFile(k),
+        input: { ...input, shuffle: true },
+        rng: Rng.fromSeed(seed),
+      })
+    ).flatMap((b) => b.keys);
   const a = await order(5);
   assert.deepEqual(await order(5), a);
   assert.deepEqual([...a].sort(), [...paths].sort());
@@ -73,14 +99,21 @@ test('a corrupt file and an unreadable key are skipped and reported; the epoch g
   for await (const b of stream) keys.push(...b.keys);
   assert.deepEqual(keys, [paths[0], paths[1], paths[3], paths[4], paths[5]]);
   assert.deepEqual(reported, [paths[2], missing]);
-  assert.deepEqual(stream.skipped.map((s) => s.key), [paths[2], missing]);
+  assert.deepEqual(
+    stream.skipped.map((s) => s.key),
+    [paths[2], missing],
+  );
   assert.match(stream.skipped[0]!.reason, /cannot decode image/);
   assert.match(stream.skipped[1]!.reason, /ENOENT/);
 });
 
 test('at most num_parallel_calls reads run at once, and reading stays a bounded distance ahead of the consumer', async () => {
   const paths = await flatPngs(40);
-  let running = 0, maxRunning = 0, started = 0, consumed = 0, maxAhead = 0;
+  let running = 0,
+    maxRunning = 0,
+    started = 0,
+    consumed = 0,
+    maxAhead = 0;
   const read = async (k: string) => {
     running++;
     started++;
@@ -115,14 +148,31 @@ test('augment and sobel run in the pipeline; bad configs throw before any readin
   // flat images have no edges: sobel gives 0.5, 0.5, 0 whatever the brightness
   assert.ok(b!.images.every((v, i) => Math.abs(v - (i % 3 === 2 ? 0 : 0.5)) < 1e-6));
   assert.throws(() => loadBatches({ keys: paths, read: (k) => readFile(k), augment: true }), /pass rng/);
-  assert.throws(() => loadBatches({ keys: paths, read: (k) => readFile(k), input: { num_channels: 1 }, augment: true, rng: Rng.fromSeed(1) }), /max_hue_delta needs 3-channel/);
-  assert.throws(() => loadBatches({ keys: paths, read: (k) => readFile(k), input: { batch_size: 0 } }), /input\.batch_size/);
+  assert.throws(
+    () =>
+      loadBatches({
+        keys: paths,
+        read: (k) => readFile(k),
+        input: { num_channels: 1 },
+        augment: true,
+        rng: Rng.fromSeed(1),
+      }),
+    /max_hue_delta needs 3-channel/,
+  );
+  assert.throws(
+    () => loadBatches({ keys: paths, read: (k) => readFile(k), input: { batch_size: 0 } }),
+    /input\.batch_size/,
+  );
 });
 
 test('breaking out of the loop stops the pass without errors', async () => {
   const paths = await flatPngs(20);
   let reads = 0;
-  const stream = loadBatches({ keys: paths, read: (k) => (reads++, readFile(k)), input: { ...input, batch_size: 2 } });
+  const stream = loadBatches({
+    keys: paths,
+    read: (k) => (reads++, readFile(k)),
+    input: { ...input, batch_size: 2 },
+  });
   for await (const b of stream) {
     assert.equal(b.keys.length, 2);
     break;

@@ -36,7 +36,12 @@ test('8-bit RGB PNG at its own size comes back exactly, divided by norm (the ori
   const png = await raw(Uint8Array.from(px), 7, 5, 3).png().toBuffer();
   const im = await decodeImage(png, 'a.png', opts({ imshape: [5, 7], norm: 100 }));
   assert.deepEqual([im.height, im.width, im.channels], [5, 7, 3]);
-  assertClose(im.data, px.map((v) => v / 100), 1e-6, 'pixels');
+  assertClose(
+    im.data,
+    px.map((v) => v / 100),
+    1e-6,
+    'pixels',
+  );
 });
 
 test('RGBA becomes RGB by dropping alpha', async () => {
@@ -51,9 +56,17 @@ test('grey PNG: repeated with single_channel, a clear error without it', async (
   const px = pattern(3, 3, 1, 255);
   const png = await raw(Uint8Array.from(px), 3, 3, 1).toColourspace('b-w').png().toBuffer();
   const im = await decodeImage(png, 'g.png', opts({ imshape: [3, 3], single_channel: true }));
-  assertClose(im.data, px.flatMap((v) => [v / 255, v / 255, v / 255]), 1e-6, 'repeated');
-  await assert.rejects(decodeImage(png, 'g.png', opts({ imshape: [3, 3] })), (err: Error) =>
-    err instanceof DecodeError && /g\.png: image has 1 channel\(s\) but num_channels is 3; set single_channel: true/.test(err.message),
+  assertClose(
+    im.data,
+    px.flatMap((v) => [v / 255, v / 255, v / 255]),
+    1e-6,
+    'repeated',
+  );
+  await assert.rejects(
+    decodeImage(png, 'g.png', opts({ imshape: [3, 3] })),
+    (err: Error) =>
+      err instanceof DecodeError &&
+      /g\.png: image has 1 channel\(s\) but num_channels is 3; set single_channel: true/.test(err.message),
   );
 });
 
@@ -62,11 +75,21 @@ test('16-bit PNG keeps its 16-bit values (RGB and grey)', async () => {
   const png = await raw(Uint16Array.from(px), 5, 4, 3).toColourspace('rgb16').png().toBuffer();
   assert.equal((await sharp(png).metadata()).depth, 'ushort', 'fixture really is 16-bit');
   const im = await decodeImage(png, 'a16.png', opts({ imshape: [4, 5], norm: 65535 }));
-  assertClose(im.data, px.map((v) => v / 65535), 1e-6, 'rgb16');
+  assertClose(
+    im.data,
+    px.map((v) => v / 65535),
+    1e-6,
+    'rgb16',
+  );
   const grey = pattern(4, 5, 1, 65535).map((v) => (v * 1771) % 65536);
   const gpng = await raw(Uint16Array.from(grey), 5, 4, 1).toColourspace('grey16').png().toBuffer();
   const g = await decodeImage(gpng, 'g16.png', opts({ imshape: [4, 5], num_channels: 1, norm: 65535 }));
-  assertClose(g.data, grey.map((v) => v / 65535), 1e-6, 'grey16');
+  assertClose(
+    g.data,
+    grey.map((v) => v / 65535),
+    1e-6,
+    'grey16',
+  );
 });
 
 /** A PNG whose row y uses filter y % 5 (None, Sub, Up, Average, Paeth), built by hand since encoders pick filters. */
@@ -78,9 +101,17 @@ function pngWithEveryFilter(px: Uint8Array, w: number, h: number, bpp: number): 
     const f = y % 5;
     filtered[y * (stride + 1)] = f;
     for (let i = 0; i < stride; i++) {
-      const x = at(y, i), a = at(y, i - bpp), b = at(y - 1, i), c = at(y - 1, i - bpp);
+      const x = at(y, i),
+        a = at(y, i - bpp),
+        b = at(y - 1, i),
+        c = at(y - 1, i - bpp);
       const p = a + b - c;
-      const pr = Math.abs(p - a) <= Math.abs(p - b) && Math.abs(p - a) <= Math.abs(p - c) ? a : Math.abs(p - b) <= Math.abs(p - c) ? b : c;
+      const pr =
+        Math.abs(p - a) <= Math.abs(p - b) && Math.abs(p - a) <= Math.abs(p - c)
+          ? a
+          : Math.abs(p - b) <= Math.abs(p - c)
+            ? b
+            : c;
       const pred = [0, a, b, (a + b) >> 1, pr][f]!;
       filtered[y * (stride + 1) + 1 + i] = (x - pred) & 255;
     }
@@ -98,28 +129,46 @@ function pngWithEveryFilter(px: Uint8Array, w: number, h: number, bpp: number): 
   ihdr.writeUInt32BE(h, 4);
   ihdr.set([8, bpp === 3 ? 2 : bpp === 4 ? 6 : 0, 0, 0, 0], 8);
   const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-  return Buffer.concat([signature, chunk('IHDR', ihdr), chunk('IDAT', deflateSync(filtered)), chunk('IEND', new Uint8Array(0))]);
+  return Buffer.concat([
+    signature,
+    chunk('IHDR', ihdr),
+    chunk('IDAT', deflateSync(filtered)),
+    chunk('IEND', new Uint8Array(0)),
+  ]);
 }
 
 test('the JS PNG decoder undoes every row filter, and agrees with sharp', async () => {
   for (const bpp of [1, 3, 4]) {
-    const w = 9, h = 10;
+    const w = 9,
+      h = 10;
     const px = Uint8Array.from({ length: w * h * bpp }, (_, i) => (i * i * 31 + i * 7 + 3) & 255);
     const png = pngWithEveryFilter(px, w, h, bpp);
     const ours = decodeSimplePng(png, 1e9)!;
     assert.deepEqual(Array.from(ours.samples), Array.from(px), `${bpp} byte(s) per pixel`);
-    const theirs = await sharp(png).toColourspace(bpp === 1 ? 'b-w' : 'srgb').raw().toBuffer();
+    const theirs = await sharp(png)
+      .toColourspace(bpp === 1 ? 'b-w' : 'srgb')
+      .raw()
+      .toBuffer();
     assert.deepEqual(Array.from(theirs), Array.from(px), `sharp reads the ${bpp}-band fixture the same way`);
   }
 });
 
 test('grey JPEGs and large grey PNGs (decoded by sharp, not png.ts) stay one channel', async () => {
-  const w = 300, h = 260; // more pixels than png.ts takes
+  const w = 300,
+    h = 260; // more pixels than png.ts takes
   const px = Uint8Array.from({ length: w * h }, (_, i) => (i * 13) & 255);
   const png = await raw(px, w, h, 1).toColourspace('b-w').png().toBuffer();
   const big = await decodeImage(png, 'big.png', opts({ imshape: [h, w], num_channels: 1 }));
-  assertClose(big.data, Array.from(px, (v) => v / 255), 1e-6, 'big grey png');
-  await assert.rejects(decodeImage(png, 'big.png', opts({ imshape: [h, w] })), /big\.png: image has 1 channel/);
+  assertClose(
+    big.data,
+    Array.from(px, (v) => v / 255),
+    1e-6,
+    'big grey png',
+  );
+  await assert.rejects(
+    decodeImage(png, 'big.png', opts({ imshape: [h, w] })),
+    /big\.png: image has 1 channel/,
+  );
   const jpg = await raw(new Uint8Array(64).fill(90), 8, 8, 1).toColourspace('b-w').jpeg().toBuffer();
   const g = await decodeImage(jpg, 'g.jpg', opts({ imshape: [8, 8], num_channels: 1 }));
   assertClose(g.data, new Array(64).fill(90 / 255), 2 / 255, 'grey jpeg');
@@ -127,32 +176,60 @@ test('grey JPEGs and large grey PNGs (decoded by sharp, not png.ts) stay one cha
 });
 
 test('JPEG decodes close to its source (lossy)', async () => {
-  const w = 16, h = 16;
+  const w = 16,
+    h = 16;
   const px = Uint8Array.from({ length: w * h * 3 }, (_, i) => [200, 100, 30][i % 3]!);
   const jpg = await raw(px, w, h, 3).jpeg({ quality: 95 }).toBuffer();
   const im = await decodeImage(jpg, 'a.jpg', opts({ imshape: [16, 16] }));
-  assertClose(im.data, Array.from(px, (v) => v / 255), 4 / 255, 'jpeg');
+  assertClose(
+    im.data,
+    Array.from(px, (v) => v / 255),
+    4 / 255,
+    'jpeg',
+  );
 });
 
 test('TIFF: 8-bit RGB from sharp, not transposed (the original GDAL path was)', async () => {
   const px = pattern(3, 5, 3, 255);
   const tif = await raw(Uint8Array.from(px), 5, 3, 3).tiff({ compression: 'lzw' }).toBuffer(); // sharp's default is JPEG
   const im = await decodeImage(tif, 'a.tif', opts({ imshape: [3, 5] }));
-  assertClose(im.data, px.map((v) => v / 255), 1e-6, 'tiff');
+  assertClose(
+    im.data,
+    px.map((v) => v / 255),
+    1e-6,
+    'tiff',
+  );
 });
 
 test('TIFF: 16-bit RGB from sharp keeps its 16-bit values', async () => {
   const px = pattern(3, 4, 3, 65535).map((v) => (v * 1771) % 65536);
-  const tif = await raw(Uint16Array.from(px), 4, 3, 3).toColourspace('rgb16').tiff({ compression: 'lzw' }).toBuffer();
+  const tif = await raw(Uint16Array.from(px), 4, 3, 3)
+    .toColourspace('rgb16')
+    .tiff({ compression: 'lzw' })
+    .toBuffer();
   assert.equal((await sharp(tif).metadata()).depth, 'ushort', 'fixture really is 16-bit');
   const im = await decodeImage(tif, 'a16.tif', opts({ imshape: [3, 4], norm: 65535 }));
-  assertClose(im.data, px.map((v) => v / 65535), 1e-6, 'tiff16');
+  assertClose(
+    im.data,
+    px.map((v) => v / 65535),
+    1e-6,
+    'tiff16',
+  );
 });
 
 test('TIFF: 16-bit and 6-band images keep depth and bands; extra bands are cut to num_channels', async () => {
   const six8 = pattern(3, 4, 6, 255);
-  const im8 = await decodeImage(encodeTiff(Uint8Array.from(six8), 4, 3, 6), 'six.tif', opts({ imshape: [3, 4], num_channels: 6 }));
-  assertClose(im8.data, six8.map((v) => v / 255), 1e-6, '6-band 8-bit');
+  const im8 = await decodeImage(
+    encodeTiff(Uint8Array.from(six8), 4, 3, 6),
+    'six.tif',
+    opts({ imshape: [3, 4], num_channels: 6 }),
+  );
+  assertClose(
+    im8.data,
+    six8.map((v) => v / 255),
+    1e-6,
+    '6-band 8-bit',
+  );
   const six16 = pattern(3, 4, 6, 65535).map((v) => (v * 977) % 65536);
   const t16 = encodeTiff(Uint16Array.from(six16), 4, 3, 6);
   const im16 = await decodeImage(t16, 'six16.tif', opts({ imshape: [3, 4], num_channels: 4, norm: 65535 }));
@@ -161,35 +238,53 @@ test('TIFF: 16-bit and 6-band images keep depth and bands; extra bands are cut t
 });
 
 test('resize is tf.image.resize bilinear: hand-computed 1x2 -> 1x4', async () => {
-  const png = await raw(Uint8Array.from([0, 0, 0, 200, 100, 40]), 2, 1, 3).png().toBuffer();
+  const png = await raw(Uint8Array.from([0, 0, 0, 200, 100, 40]), 2, 1, 3)
+    .png()
+    .toBuffer();
   const im = await decodeImage(png, 'r.png', opts({ imshape: [1, 4], norm: 1 }));
   // half-pixel centres: output x maps to (x + 0.5) * 0.5 - 0.5 = -0.25, 0.25, 0.75, 1.25 (clamped at the edges)
   const expected = [0, 0.25, 0.75, 1].flatMap((f) => [200 * f, 100 * f, 40 * f]);
   assertClose(im.data, expected, 1e-4, 'resized');
 });
 
-test('resize matches TensorFlow itself (upsample and non-integer downsample)', { skip: !existsSync(venvPython) && 'no .tools/venv' }, async () => {
-  const w = 13, h = 9;
-  const px = pattern(h, w, 3, 255);
-  const png = await raw(Uint8Array.from(px), w, h, 3).png().toBuffer();
-  const shapes: Array<[number, number]> = [[20, 31], [4, 6]];
-  const script = `
+test(
+  'resize matches TensorFlow itself (upsample and non-integer downsample)',
+  { skip: !existsSync(venvPython) && 'no .tools/venv' },
+  async () => {
+    const w = 13,
+      h = 9;
+    const px = pattern(h, w, 3, 255);
+    const png = await raw(Uint8Array.from(px), w, h, 3).png().toBuffer();
+    const shapes: Array<[number, number]> = [
+      [20, 31],
+      [4, 6],
+    ];
+    const script = `
 import sys, json, os
 os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
 import numpy as np, tensorflow as tf
 a = np.array(json.loads(sys.stdin.read()), dtype=np.float32).reshape(${h}, ${w}, 3)
 print(json.dumps([tf.image.resize(a, s, method="bilinear").numpy().ravel().tolist() for s in ${JSON.stringify(shapes)}]))`;
-  const res = spawnSync(venvPython, ['-c', script], { input: JSON.stringify(px), encoding: 'utf8' });
-  assert.equal(res.status, 0, res.stderr);
-  const expected = JSON.parse(res.stdout.trim().split('\n').pop()!) as number[][];
-  for (const [i, shape] of shapes.entries()) {
-    const im = await decodeImage(png, 'r.png', opts({ imshape: shape, norm: 1 }));
-    assertClose(im.data, expected[i]!, 1e-3, `resize to ${shape}`);
-  }
-});
+    const res = spawnSync(venvPython, ['-c', script], { input: JSON.stringify(px), encoding: 'utf8' });
+    assert.equal(res.status, 0, res.stderr);
+    const expected = JSON.parse(res.stdout.trim().split('\n').pop()!) as number[][];
+    for (const [i, shape] of shapes.entries()) {
+      const im = await decodeImage(png, 'r.png', opts({ imshape: shape, norm: 1 }));
+      assertClose(im.data, expected[i]!, 1e-3, `resize to ${shape}`);
+    }
+  },
+);
 
 test('corrupt or truncated bytes give a DecodeError naming the key', async () => {
-  await assert.rejects(decodeImage(new Uint8Array([1, 2, 3, 4]), 'junk.png', opts({ imshape: [2, 2] })), /junk\.png: cannot decode image/);
-  const png = await raw(Uint8Array.from(pattern(8, 8, 3, 255)), 8, 8, 3).png().toBuffer();
-  await assert.rejects(decodeImage(png.subarray(0, png.length - 30), 'cut.png', opts({ imshape: [2, 2] })), /cut\.png: cannot decode image/);
+  await assert.rejects(
+    decodeImage(new Uint8Array([1, 2, 3, 4]), 'junk.png', opts({ imshape: [2, 2] })),
+    /junk\.png: cannot decode image/,
+  );
+  const png = await raw(Uint8Array.from(pattern(8, 8, 3, 255)), 8, 8, 3)
+    .png()
+    .toBuffer();
+  await assert.rejects(
+    decodeImage(png.subarray(0, png.length - 30), 'cut.png', opts({ imshape: [2, 2] })),
+    /cut\.png: cannot decode image/,
+  );
 });

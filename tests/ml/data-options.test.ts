@@ -15,7 +15,10 @@ test('input defaults are the reference ones', () => {
 });
 
 test('a bad input field is named in the error', () => {
-  assert.throws(() => parseInputOptions({ imshape: [64] as unknown as [number, number] }), /input\.imshape: imshape must be \[height, width\]/);
+  assert.throws(
+    () => parseInputOptions({ imshape: [64] as unknown as [number, number] }),
+    /input\.imshape: imshape must be \[height, width\]/,
+  );
   assert.throws(() => parseInputOptions({ norm: -1 }), /input\.norm/);
   assert.throws(() => parseInputOptions({ batchsize: 3 } as never), /batchsize/);
 });
@@ -52,7 +55,9 @@ test('a partial augment dict disables every missing step and defaults select_pro
 test('an unknown augment key is an error naming it and the allowed keys', () => {
   assert.throws(
     () => resolveAugment({ max_brightness: 0.2 } as never),
-    (err: Error) => err.message.includes("'max_brightness'") && err.message.includes('allowed keys: max_brightness_delta, contrast_min'),
+    (err: Error) =>
+      err.message.includes("'max_brightness'") &&
+      err.message.includes('allowed keys: max_brightness_delta, contrast_min'),
   );
   assert.throws(() => resolveAugment('yes' as never), /augment must be true, false or an object/);
 });

@@ -5,7 +5,8 @@ type Sample = Uint8Array | Uint16Array;
 /** Encodes interleaved HWC samples (8- or 16-bit unsigned) as a single-strip, little-endian, min-is-black TIFF. */
 export function encodeTiff(pixels: Sample, width: number, height: number, bands: number): Uint8Array {
   const bits = pixels instanceof Uint16Array ? 16 : 8;
-  if (pixels.length !== width * height * bands) throw new Error('encodeTiff: pixels.length must be width*height*bands');
+  if (pixels.length !== width * height * bands)
+    throw new Error('encodeTiff: pixels.length must be width*height*bands');
   const dataBytes = pixels.byteLength;
   const entries: Array<[tag: number, type: number, values: number[]]> = [
     [256, 4, [width]],
@@ -50,7 +51,9 @@ export function encodeTiff(pixels: Sample, width: number, height: number, bands:
     const size = values.length * (type === 3 ? 2 : 4);
     const target = size > 4 ? extras[extraIndex++].offset : at + 8;
     if (size > 4) view.setUint32(at + 8, target, true);
-    values.forEach((v, j) => (type === 3 ? view.setUint16(target + j * 2, v, true) : view.setUint32(target + j * 4, v, true)));
+    values.forEach((v, j) =>
+      type === 3 ? view.setUint16(target + j * 2, v, true) : view.setUint32(target + j * 4, v, true),
+    );
   });
   view.setUint32(ifdOffset + 2 + entries.length * 12, 0, true);
   const bytes = new Uint8Array(pixels.buffer, pixels.byteOffset, pixels.byteLength);
