@@ -50,11 +50,11 @@ export function toUint8Image(image: RawImage, name = 'image'): Uint8Image {
 
 export async function encodePng(image: RawImage, name = 'image'): Promise<Buffer> {
   const img = toUint8Image(image, name);
-  return sharp(Buffer.from(img.data.buffer, img.data.byteOffset, img.data.length), {
+  const pipeline = sharp(Buffer.from(img.data.buffer, img.data.byteOffset, img.data.length), {
     raw: { width: img.width, height: img.height, channels: img.channels },
-  })
-    .png()
-    .toBuffer();
+  });
+  // sharp reads 1- and 2-channel raw input as sRGB and would write RGB(A) PNGs; keep them grayscale.
+  return (img.channels <= 2 ? pipeline.toColourspace('b-w') : pipeline).png().toBuffer();
 }
 
 export interface GridOptions {
