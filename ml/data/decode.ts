@@ -6,6 +6,9 @@
 // - TIFFs are not transposed (the original's GDAL path swapped rows and columns).
 // - A 1-channel image with num_channels > 1 is an error unless single_channel is set (the original silently kept one
 //   channel and then could not batch it with RGB images).
+// Not used: JPEG shrink-on-load (DCT scaling). sharp 0.34 exposes it only inside its own resize, never for an exact
+// 2x shrink (lovell/sharp#3066), and its resize kernels do not match tf.image.resize; so JPEGs decode at full size.
+// EXIF orientation is ignored, as tf.io.decode_jpeg ignores it.
 import sharp from 'sharp';
 import type { Image } from './image.ts';
 import { decodeSimplePng, type RawPixels } from './png.ts';
