@@ -26,17 +26,25 @@ export async function runPythonJson<T = unknown>(code: string, options: PythonOp
   const timeoutMs = options.timeoutMs ?? 120_000;
   const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
   const code_ = await new Promise<number | null>((resolve, reject) => {
-    child.on('error', (e) => reject(new Error(`could not start ${venvPython} (run scripts/setup to create .tools/venv): ${e.message}`)));
+    child.on('error', (e) =>
+      reject(
+        new Error(`could not start ${venvPython} (run scripts/setup to create .tools/venv): ${e.message}`),
+      ),
+    );
     child.on('close', (c) => resolve(c));
   }).finally(() => clearTimeout(timer));
   if (code_ !== 0) {
-    throw new Error(`python snippet exited with ${code_ ?? `a kill after ${timeoutMs} ms`}\n--- stderr ---\n${stderr.slice(-4000)}\n--- stdout ---\n${stdout.slice(-2000)}`);
+    throw new Error(
+      `python snippet exited with ${code_ ?? `a kill after ${timeoutMs} ms`}\n--- stderr ---\n${stderr.slice(-4000)}\n--- stdout ---\n${stdout.slice(-2000)}`,
+    );
   }
   const lines = stdout.trim().split('\n');
   const last = lines.at(-1) ?? '';
   try {
     return JSON.parse(last) as T;
   } catch {
-    throw new Error(`python snippet did not end with a JSON line; stdout was:\n${stdout.slice(-2000)}\nstderr:\n${stderr.slice(-2000)}`);
+    throw new Error(
+      `python snippet did not end with a JSON line; stdout was:\n${stdout.slice(-2000)}\nstderr:\n${stderr.slice(-2000)}`,
+    );
   }
 }

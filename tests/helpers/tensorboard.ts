@@ -23,7 +23,12 @@ export interface LiveTensorBoard {
 }
 
 /** Calls `check` until it returns a value other than undefined, or throws after `timeoutMs` with the last reason. */
-export async function pollUntil<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 60_000, intervalMs = 250): Promise<T> {
+export async function pollUntil<T>(
+  what: string,
+  check: () => Promise<T | undefined>,
+  timeoutMs = 60_000,
+  intervalMs = 250,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {
@@ -34,7 +39,9 @@ export async function pollUntil<T>(what: string, check: () => Promise<T | undefi
       lastError = error;
     }
     if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${(lastError as Error).message}` : ''}`);
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${(lastError as Error).message}` : ''}`,
+      );
     }
     await new Promise((r) => setTimeout(r, intervalMs));
   }
@@ -45,16 +52,23 @@ function waitForExit(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
-export async function startTensorBoard(logdir: string, options: TensorBoardOptions): Promise<LiveTensorBoard> {
+export async function startTensorBoard(
+  logdir: string,
+  options: TensorBoardOptions,
+): Promise<LiveTensorBoard> {
   const port = await freePort();
   const child = spawn(
     join(venvBin, 'tensorboard'),
     [
-      '--logdir', logdir,
-      '--host', '127.0.0.1',
-      '--port', String(port),
+      '--logdir',
+      logdir,
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(port),
       `--load_fast=${options.loadFast}`,
-      '--reload_interval', '1',
+      '--reload_interval',
+      '1',
       `--samples_per_plugin=${options.samplesPerPlugin ?? 'scalars=100000,images=100,histograms=1000'}`,
     ],
     { env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '3' }, stdio: ['pipe', 'ignore', 'pipe'] },
@@ -70,15 +84,25 @@ export async function startTensorBoard(logdir: string, options: TensorBoardOptio
     url,
     async getJson<T>(path: string) {
       const r = await request(path);
-      return { status: r.status, body: (r.status === 200 ? JSON.parse(r.bytes.toString('utf8')) : r.bytes.toString('utf8')) as T };
+      return {
+        status: r.status,
+        body: (r.status === 200 ? JSON.parse(r.bytes.toString('utf8')) : r.bytes.toString('utf8')) as T,
+      };
     },
     async getBytes(path: string) {
       const r = await request(path);
       return { status: r.status, body: r.bytes };
     },
     async postJson<T>(path: string, payload: unknown) {
-      const r = await request(path, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(payload) });
-      return { status: r.status, body: (r.status === 200 ? JSON.parse(r.bytes.toString('utf8')) : r.bytes.toString('utf8')) as T };
+      const r = await request(path, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify(payload),
+      });
+      return {
+        status: r.status,
+        body: (r.status === 200 ? JSON.parse(r.bytes.toString('utf8')) : r.bytes.toString('utf8')) as T,
+      };
     },
     log: () => stderr,
     async stop() {

@@ -24,7 +24,9 @@ test('crc is computed on a subarray view, not the whole underlying buffer', () =
 });
 
 test('a file_version event frames to the reference bytes', () => {
-  const payload = EventProto.encode(EventProto.fromObject({ wall_time: 1700000000.0, file_version: 'brain.Event:2' })).finish();
+  const payload = EventProto.encode(
+    EventProto.fromObject({ wall_time: 1700000000.0, file_version: 'brain.Event:2' }),
+  ).finish();
   const record = frameRecord(payload);
   const expected = Buffer.from(
     '1800000000000000' + 'a37f4b22' + '0900000040fc54d9411a0d627261696e2e4576656e743a32' + 'eced8f9d',
@@ -56,7 +58,10 @@ test('parseRecords names the record whose payload or length CRC is wrong', () =>
   assert.throws(
     () => parseRecords(badPayload, 'test.tfevents'),
     (e: unknown) =>
-      e instanceof RecordCorruptError && e.recordIndex === 1 && e.offset === secondStart && e.part === 'payload' &&
+      e instanceof RecordCorruptError &&
+      e.recordIndex === 1 &&
+      e.offset === secondStart &&
+      e.part === 'payload' &&
       /test\.tfevents: record 1 at byte 17 has a bad payload CRC/.test(e.message),
   );
   const badLength = Buffer.from(data);

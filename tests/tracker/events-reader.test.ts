@@ -5,7 +5,12 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EventFileWriter, readEventFile, RecordCorruptError, scalarSeries } from '../../tracker/events/index.ts';
+import {
+  EventFileWriter,
+  readEventFile,
+  RecordCorruptError,
+  scalarSeries,
+} from '../../tracker/events/index.ts';
 import { runPythonJson } from '../helpers/python.ts';
 
 const writeWithPython = `
@@ -37,22 +42,33 @@ test('reads scalars from files written by tf.summary and by TensorBoard’s Pyth
   const values = [0.1, 1 / 3, -7.25, 123456.789, 1e-20];
   const tfDir = join(dir, 'tf');
   const tbDir = join(dir, 'tb');
-  const { float32 } = await runPythonJson<{ float32: number[] }>(writeWithPython, { input: { values, tf_dir: tfDir, tb_dir: tbDir } });
+  const { float32 } = await runPythonJson<{ float32: number[] }>(writeWithPython, {
+    input: { values, tf_dir: tfDir, tb_dir: tbDir },
+  });
 
   const [tfFile] = await readdir(tfDir);
   const tf = await readEventFile(join(tfDir, tfFile));
   assert.equal(tf.truncatedTail, undefined);
   assert.equal(tf.events[0].file_version, 'brain.Event:2');
   const loss = scalarSeries(tf.events).get('loss')!;
-  assert.deepEqual(loss.map((p) => p.step), [0, 1, 2, 3, 4]);
-  assert.deepEqual(loss.map((p) => p.value), float32);
+  assert.deepEqual(
+    loss.map((p) => p.step),
+    [0, 1, 2, 3, 4],
+  );
+  assert.deepEqual(
+    loss.map((p) => p.value),
+    float32,
+  );
   const tags = new Set(tf.events.flatMap((e) => e.summary?.value.map((v) => v.tag) ?? []));
   assert.ok(tags.has('note') && tags.has('weights'), `expected text and histogram tags, got ${[...tags]}`);
   assert.ok(!scalarSeries(tf.events).has('note'), 'text must not be read as a scalar');
 
   const [tbFile] = await readdir(tbDir);
   const legacy = scalarSeries((await readEventFile(join(tbDir, tbFile))).events).get('legacy')!;
-  assert.deepEqual(legacy.map((p) => [p.step, p.wallTime, p.value]), float32.map((v, i) => [i, 1700000000 + i, v]));
+  assert.deepEqual(
+    legacy.map((p) => [p.step, p.wallTime, p.value]),
+    float32.map((v, i) => [i, 1700000000 + i, v]),
+  );
 });
 
 const accumulatorSteps = `
@@ -76,7 +92,12 @@ test('a truncated last record: our reader and EventAccumulator keep every earlie
   const { events, truncatedTail } = await readEventFile(writer.path);
   assert.ok(truncatedTail, 'the cut record should be reported');
   assert.equal(truncatedTail.bytes, whole.length - 7 - truncatedTail.offset);
-  assert.deepEqual(scalarSeries(events).get('x')!.map((p) => p.step), [0, 1, 2, 3, 4, 5, 6, 7, 8]);
+  assert.deepEqual(
+    scalarSeries(events)
+      .get('x')!
+      .map((p) => p.step),
+    [0, 1, 2, 3, 4, 5, 6, 7, 8],
+  );
   const python = await runPythonJson<{ steps: number[] }>(accumulatorSteps, { input: { path: writer.path } });
   assert.deepEqual(python.steps, [0, 1, 2, 3, 4, 5, 6, 7, 8]);
 });
@@ -99,7 +120,10 @@ test('a corrupted payload: the reader names the file, record and byte offset', a
     assert.ok(e instanceof RecordCorruptError);
     assert.equal(e.recordIndex, 4);
     assert.equal(e.offset, offset);
-    assert.ok(e.message.startsWith(`${writer.path}: record 4 at byte ${offset} has a bad payload CRC`), e.message);
+    assert.ok(
+      e.message.startsWith(`${writer.path}: record 4 at byte ${offset} has a bad payload CRC`),
+      e.message,
+    );
     return true;
   });
 });

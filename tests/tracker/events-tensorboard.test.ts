@@ -14,7 +14,7 @@ import {
   tensorNumbers,
   tileImages,
   writeProjector,
-  type RawImage,
+  type Uint8Image,
 } from '../../tracker/events/index.ts';
 import { runPythonJson } from '../helpers/python.ts';
 import { pollUntil, startTensorBoard, type LiveTensorBoard } from '../helpers/tensorboard.ts';
@@ -25,19 +25,28 @@ const float32Bits = (v: number) => new Uint32Array(new Float32Array([v]).buffer)
 // Inputs. Expected results below are derived from these (float32 rounding, pixel arrays) or by numpy.
 const lossValues = Array.from({ length: 20 }, (_, s) => 1 / (s + 1) + 0.001 * s);
 const specialValues = [NaN, Infinity, -Infinity, 1e-45, 3.4e38];
-const histogramInputs = [0, 1].map((s) => Array.from({ length: 500 }, (_, i) => Math.sin(i * 0.37 + s) * (i % 7) + s));
+const histogramInputs = [0, 1].map((s) =>
+  Array.from({ length: 500 }, (_, i) => Math.sin(i * 0.37 + s) * (i % 7) + s),
+);
 const markdown = 'Epoch **one** done: `loss` went down.\n\n- a\n- b';
 const hparamValues = { lr: 0.01, optimizer: 'adam', sobel: true };
 
-function patternImage(height: number, width: number, channels: 1 | 3, seed: number): RawImage & { data: Uint8Array } {
+function patternImage(height: number, width: number, channels: 1 | 3, seed: number): Uint8Image {
   const data = new Uint8Array(height * width * channels);
   for (let i = 0; i < data.length; i++) data[i] = (i * 37 + seed * 101) % 256;
   return { data, height, width, channels };
 }
 const samples = [patternImage(4, 5, 3, 1), patternImage(4, 5, 3, 2)];
-const grid = tileImages([0, 1, 2].map((s) => patternImage(3, 3, 1, s)), { padding: 1, background: 255 });
+const grid = tileImages(
+  [0, 1, 2].map((s) => patternImage(3, 3, 1, s)),
+  { padding: 1, background: 255 },
+);
 
-const embeddingRows = Array.from({ length: 9 }, (_, i) => [Math.cos(i) * 3.3, Math.sin(i * 1.7) - 0.25, i / 7]);
+const embeddingRows = Array.from({ length: 9 }, (_, i) => [
+  Math.cos(i) * 3.3,
+  Math.sin(i * 1.7) - 0.25,
+  i / 7,
+]);
 const spriteColours = embeddingRows.map((_, i) => [(i * 40) % 256, (i * 90) % 256, 255 - i * 20]);
 const thumb = 8;
 
@@ -69,13 +78,27 @@ async function writeRoundtrip(dir: string): Promise<string> {
     {
       name: 'emb_tsv',
       values: embeddingRows,
-      metadata: { columns: ['index', 'parity'], rows: embeddingRows.map((_, i) => [i, i % 2 ? 'odd' : 'even']) },
+      metadata: {
+        columns: ['index', 'parity'],
+        rows: embeddingRows.map((_, i) => [i, i % 2 ? 'odd' : 'even']),
+      },
       sprite: {
         thumbSize: thumb,
-        images: spriteColours.map((c) => ({ data: new Uint8Array(Array.from({ length: 20 * 20 }, () => c).flat()), height: 20, width: 20, channels: 3 })),
+        images: spriteColours.map((c) => ({
+          data: new Uint8Array(Array.from({ length: 20 * 20 }, () => c).flat()),
+          height: 20,
+          width: 20,
+          channels: 3,
+        })),
       },
     },
-    { name: 'emb_bin', values: embeddingRows.flat(), shape: [9, 3], format: 'binary', metadata: embeddingRows.map((_, i) => `p${i}`) },
+    {
+      name: 'emb_bin',
+      values: embeddingRows.flat(),
+      shape: [9, 3],
+      format: 'binary',
+      metadata: embeddingRows.map((_, i) => `p${i}`),
+    },
   ]);
   assert.deepEqual(result.formats, { emb_tsv: 'tsv', emb_bin: 'binary' });
   return w.path;
@@ -143,7 +166,10 @@ interface PythonView {
   loss: [number, number, string][];
   special: [number, number][];
   plugins: Record<string, string>;
-  images: Record<string, { step: number; width: string; height: string; shapes: number[][]; pixels: number[][] }>;
+  images: Record<
+    string,
+    { step: number; width: string; height: string; shapes: number[][]; pixels: number[][] }
+  >;
   histograms: { step: number; rows: number[][]; numpy_counts: number[]; numpy_edges: number[] }[];
   text: [number, string][];
   hparams: Record<string, any>;
@@ -162,7 +188,12 @@ describe('event files read by TensorBoard 2.21', () => {
       startTensorBoard(logdir, { loadFast: true }).then((board) => ({ name: 'default loader', board })),
       startTensorBoard(logdir, { loadFast: false }).then((board) => ({ name: '--load_fast=false', board })),
       runPythonJson<PythonView>(pythonCheck, {
-        input: { files: [roundtripFile, ...resumeFiles], roundtrip: join(logdir, 'roundtrip'), resume: join(logdir, 'resume'), histograms: histogramInputs },
+        input: {
+          files: [roundtripFile, ...resumeFiles],
+          roundtrip: join(logdir, 'roundtrip'),
+          resume: join(logdir, 'resume'),
+          histograms: histogramInputs,
+        },
         timeoutMs: 240_000,
       }).then((view) => {
         python = view;
@@ -185,18 +216,45 @@ describe('event files read by TensorBoard 2.21', () => {
   });
 
   test('EventAccumulator: scalars are rank-0 float32 with the exact float32 bits, NaN and infinities included', () => {
-    assert.deepEqual(python.loss, lossValues.map((v, s) => [s, float32Bits(v), 'float32']));
-    assert.deepEqual(python.special, specialValues.map((v, s) => [s, float32Bits(v)]));
+    assert.deepEqual(
+      python.loss,
+      lossValues.map((v, s) => [s, float32Bits(v), 'float32']),
+    );
+    assert.deepEqual(
+      python.special,
+      specialValues.map((v, s) => [s, float32Bits(v)]),
+    );
     assert.deepEqual(python.plugins, {
-      loss: 'scalars', special: 'scalars', samples: 'images', grid: 'images', weights: 'histograms', notes: 'text',
-      '_hparams_/experiment': 'hparams', '_hparams_/session_start_info': 'hparams', '_hparams_/session_end_info': 'hparams',
+      loss: 'scalars',
+      special: 'scalars',
+      samples: 'images',
+      grid: 'images',
+      weights: 'histograms',
+      notes: 'text',
+      '_hparams_/experiment': 'hparams',
+      '_hparams_/session_start_info': 'hparams',
+      '_hparams_/session_end_info': 'hparams',
     });
   });
 
   test('EventAccumulator: images decode (by TensorFlow) to the pixels written', () => {
     const s = python.images.samples;
-    assert.deepEqual([s.step, s.width, s.height, s.shapes], [0, '5', '4', [[4, 5, 3], [4, 5, 3]]]);
-    assert.deepEqual(s.pixels, samples.map((im) => [...im.data]));
+    assert.deepEqual(
+      [s.step, s.width, s.height, s.shapes],
+      [
+        0,
+        '5',
+        '4',
+        [
+          [4, 5, 3],
+          [4, 5, 3],
+        ],
+      ],
+    );
+    assert.deepEqual(
+      s.pixels,
+      samples.map((im) => [...im.data]),
+    );
     const g = python.images.grid;
     assert.deepEqual([g.step, g.width, g.height, g.shapes], [1, '7', '7', [[7, 7, 1]]]);
     assert.deepEqual(g.pixels, [[...grid.data]]);
@@ -206,9 +264,15 @@ describe('event files read by TensorBoard 2.21', () => {
     assert.equal(python.histograms.length, 2);
     python.histograms.forEach((h, step) => {
       assert.equal(h.step, step);
-      assert.deepEqual(h.rows.map((r) => r[2]), h.numpy_counts);
+      assert.deepEqual(
+        h.rows.map((r) => r[2]),
+        h.numpy_counts,
+      );
       h.rows.forEach((row, i) => {
-        assert.ok(Math.abs(row[0] - h.numpy_edges[i]) < 1e-9 && Math.abs(row[1] - h.numpy_edges[i + 1]) < 1e-9, `row ${i}: ${row} vs ${h.numpy_edges}`);
+        assert.ok(
+          Math.abs(row[0] - h.numpy_edges[i]) < 1e-9 && Math.abs(row[1] - h.numpy_edges[i + 1]) < 1e-9,
+          `row ${i}: ${row} vs ${h.numpy_edges}`,
+        );
       });
     });
   });
@@ -216,7 +280,14 @@ describe('event files read by TensorBoard 2.21', () => {
   test('EventAccumulator: text and hparams come back as written', () => {
     assert.deepEqual(python.text, [[0, markdown]]);
     const experiment = python.hparams['_hparams_/experiment'].experiment;
-    assert.deepEqual(experiment.hparam_infos.map((h: any) => [h.name, h.type]), [['lr', 'DATA_TYPE_FLOAT64'], ['optimizer', 'DATA_TYPE_STRING'], ['sobel', 'DATA_TYPE_BOOL']]);
+    assert.deepEqual(
+      experiment.hparam_infos.map((h: any) => [h.name, h.type]),
+      [
+        ['lr', 'DATA_TYPE_FLOAT64'],
+        ['optimizer', 'DATA_TYPE_STRING'],
+        ['sobel', 'DATA_TYPE_BOOL'],
+      ],
+    );
     assert.deepEqual(experiment.hparam_infos[0].domain_interval, { min_value: 0.0001, max_value: 1 });
     assert.deepEqual(experiment.hparam_infos[1].domain_discrete, ['adam', 'sgd']);
     assert.deepEqual(experiment.metric_infos, [{ name: { tag: 'loss' }, display_name: 'training loss' }]);
@@ -232,7 +303,10 @@ describe('event files read by TensorBoard 2.21', () => {
     // Documented TensorBoard behaviour (tensorboard-format.md section 7), asserted so a change in it is noticed.
     assert.equal(python.resume_legacy.length, 100 + 71);
     const lastByStep = new Map(python.resume_legacy.map(([s, v]) => [s, v]));
-    assert.deepEqual([...lastByStep].sort((a, b) => a[0] - b[0]), expectedResume);
+    assert.deepEqual(
+      [...lastByStep].sort((a, b) => a[0] - b[0]),
+      expectedResume,
+    );
   });
 
   for (const loader of ['default loader', '--load_fast=false']) {
@@ -246,31 +320,47 @@ describe('event files read by TensorBoard 2.21', () => {
 
       test('lists both runs and serves the scalars as float32', async () => {
         const series = await pollUntil('loss scalars', async () => {
-          const s = await get<[number, number, number][]>('/data/plugin/scalars/scalars?run=roundtrip&tag=loss');
+          const s = await get<[number, number, number][]>(
+            '/data/plugin/scalars/scalars?run=roundtrip&tag=loss',
+          );
           return s.length === lossValues.length ? s : undefined;
         });
-        assert.deepEqual(series.map(([, step, value]) => [step, value]), lossValues.map((v, s) => [s, f32(v)]));
+        assert.deepEqual(
+          series.map(([, step, value]) => [step, value]),
+          lossValues.map((v, s) => [s, f32(v)]),
+        );
         assert.deepEqual((await get<string[]>('/data/runs')).sort(), ['resume', 'roundtrip']);
         const environment = await get<{ debug?: { data_provider?: string } }>('/data/environment');
         // Make sure each server really uses the loader it is named after (Rust data server vs Python multiplexer).
-        assert.match(environment.debug?.data_provider ?? '', loader === 'default loader' ? /GrpcDataProvider/ : /MultiplexerDataProvider/);
+        assert.match(
+          environment.debug?.data_provider ?? '',
+          loader === 'default loader' ? /GrpcDataProvider/ : /MultiplexerDataProvider/,
+        );
       });
 
       test('resume: exactly one value per step 0..120, the resumed ones from step 50', async () => {
         const series = await pollUntil('resumed scalars', async () => {
-          const s = await get<[number, number, number][]>('/data/plugin/scalars/scalars?run=resume&tag=value');
+          const s = await get<[number, number, number][]>(
+            '/data/plugin/scalars/scalars?run=resume&tag=value',
+          );
           return s.length >= 121 && s.at(-1)![1] === 120 ? s : undefined;
         });
-        assert.deepEqual(series.map(([, step, value]) => [step, value]), expectedResume);
+        assert.deepEqual(
+          series.map(([, step, value]) => [step, value]),
+          expectedResume,
+        );
       });
 
       test('serves the stored PNG bytes for each image sample', async () => {
         const stored = (await readEventFile(roundtripFile)).events
           .flatMap((e) => e.summary?.value ?? [])
-          .find((v) => v.tag === 'samples')!.tensor!.string_val!.slice(2);
+          .find((v) => v.tag === 'samples')!
+          .tensor!.string_val!.slice(2);
         for (const sample of [0, 1]) {
           const entries = await pollUntil(`image sample ${sample}`, async () => {
-            const e = await get<{ step: number; query: string }[]>(`/data/plugin/images/images?run=roundtrip&tag=samples&sample=${sample}`);
+            const e = await get<{ step: number; query: string }[]>(
+              `/data/plugin/images/images?run=roundtrip&tag=samples&sample=${sample}`,
+            );
             return e.length === 1 ? e : undefined;
           });
           assert.equal(entries[0].step, 0);
@@ -281,11 +371,24 @@ describe('event files read by TensorBoard 2.21', () => {
       });
 
       test('serves histogram rows, rendered text and the hparams session', async () => {
-        const histograms = await get<[number, number, number[][]][]>('/data/plugin/histograms/histograms?run=roundtrip&tag=weights');
-        assert.deepEqual(histograms.map(([, step, rows]) => [step, rows.reduce((n, r) => n + r[2], 0)]), [[0, 500], [1, 500]]);
-        assert.deepEqual(histograms[1][2].map((r) => r[2]), python.histograms[1].numpy_counts);
+        const histograms = await get<[number, number, number[][]][]>(
+          '/data/plugin/histograms/histograms?run=roundtrip&tag=weights',
+        );
+        assert.deepEqual(
+          histograms.map(([, step, rows]) => [step, rows.reduce((n, r) => n + r[2], 0)]),
+          [
+            [0, 500],
+            [1, 500],
+          ],
+        );
+        assert.deepEqual(
+          histograms[1][2].map((r) => r[2]),
+          python.histograms[1].numpy_counts,
+        );
 
-        const text = await get<{ step: number; text: string }[]>('/data/plugin/text/text?run=roundtrip&tag=notes');
+        const text = await get<{ step: number; text: string }[]>(
+          '/data/plugin/text/text?run=roundtrip&tag=notes',
+        );
         assert.equal(text.length, 1);
         assert.match(text[0].text, /<strong>one<\/strong>/);
 
@@ -313,8 +416,16 @@ describe('event files read by TensorBoard 2.21', () => {
           return listing.projector?.enabled ? true : undefined;
         });
         assert.deepEqual(await get<string[]>('/data/plugin/projector/runs'), ['roundtrip']);
-        const info = await get<{ embeddings: { tensorName: string; tensorShape: number[] }[] }>('/data/plugin/projector/info?run=roundtrip');
-        assert.deepEqual(info.embeddings.map((e) => [e.tensorName, e.tensorShape]), [['emb_tsv', [9, 3]], ['emb_bin', [9, 3]]]);
+        const info = await get<{ embeddings: { tensorName: string; tensorShape: number[] }[] }>(
+          '/data/plugin/projector/info?run=roundtrip',
+        );
+        assert.deepEqual(
+          info.embeddings.map((e) => [e.tensorName, e.tensorShape]),
+          [
+            ['emb_tsv', [9, 3]],
+            ['emb_bin', [9, 3]],
+          ],
+        );
         const expected = Buffer.from(new Float32Array(embeddingRows.flat()).buffer);
         for (const name of ['emb_tsv', 'emb_bin']) {
           const tensor = await board().getBytes(`/data/plugin/projector/tensor?run=roundtrip&name=${name}`);
@@ -323,7 +434,9 @@ describe('event files read by TensorBoard 2.21', () => {
         }
         const metadata = await board().getBytes('/data/plugin/projector/metadata?run=roundtrip&name=emb_tsv');
         assert.equal(metadata.body.toString().split('\n')[0], 'index\tparity');
-        const sprite = await board().getBytes('/data/plugin/projector/sprite_image?run=roundtrip&name=emb_tsv');
+        const sprite = await board().getBytes(
+          '/data/plugin/projector/sprite_image?run=roundtrip&name=emb_tsv',
+        );
         assert.equal(sprite.status, 200);
         const { data, info: png } = await sharp(sprite.body).raw().toBuffer({ resolveWithObject: true });
         assert.deepEqual([png.width, png.height], [3 * thumb, 3 * thumb]);
@@ -344,4 +457,3 @@ test('tensorNumbers reads both float_val and tensor_content scalars', () => {
   content.writeFloatLE(2.25);
   assert.deepEqual(tensorNumbers({ dtype: 'DT_FLOAT', tensor_content: content }), [2.25]);
 });
-

@@ -38,7 +38,10 @@ test('a new file sorts after existing event files and starts with file_version t
   assert.equal(events[0].file_version, FILE_VERSION);
   assert.deepEqual([events[1].step, events[1].session_log?.status], [7, 'START']);
   const now = Date.now() / 1000;
-  assert.ok(Math.abs(events[0].wall_time - now) < 600, `wall_time ${events[0].wall_time} should be seconds near ${now}`);
+  assert.ok(
+    Math.abs(events[0].wall_time - now) < 600,
+    `wall_time ${events[0].wall_time} should be seconds near ${now}`,
+  );
 });
 
 test('two writers opened in the same second still get names in open order', async (t) => {
@@ -63,8 +66,14 @@ test('scalars keep float32 values including NaN and infinities', async (t) => {
   values.forEach((v, step) => writer.addScalar('x', v, step));
   await writer.close();
   const series = scalarSeries((await readEventFile(writer.path)).events).get('x')!;
-  assert.deepEqual(series.map((p) => p.step), [0, 1, 2, 3, 4, 5, 6]);
-  assert.deepEqual(series.map((p) => p.value), values.map(Math.fround));
+  assert.deepEqual(
+    series.map((p) => p.step),
+    [0, 1, 2, 3, 4, 5, 6],
+  );
+  assert.deepEqual(
+    series.map((p) => p.value),
+    values.map(Math.fround),
+  );
 });
 
 test('the writer refuses a repeated or backwards (tag, step), and steps before startStep', async (t) => {
@@ -80,10 +89,16 @@ test('the writer refuses a repeated or backwards (tag, step), and steps before s
   assert.throws(() => writer.addScalar('other', 2, 9), /step 9 is before this session's start step 10/);
   assert.throws(() => writer.addScalar('loss', 2, 1.5), /step must be a non-negative integer/);
   assert.throws(() => writer.addScalar('loss', 2, 12, Date.now()), /wall time must be seconds/);
-  assert.throws(() => writer.addText('note', 42 as unknown as string, 12), /text "note": value must be a string/);
+  assert.throws(
+    () => writer.addText('note', 42 as unknown as string, 12),
+    /text "note": value must be a string/,
+  );
   await writer.close();
   const series = scalarSeries((await readEventFile(writer.path)).events);
-  assert.deepEqual(series.get('loss')!.map((p) => p.step), [10, 11]);
+  assert.deepEqual(
+    series.get('loss')!.map((p) => p.step),
+    [10, 11],
+  );
 });
 
 test('only one live writer per run directory in a process', async (t) => {
@@ -105,9 +120,17 @@ test('buffered records reach the file on the flush timer without flush() or clos
   const headerSize = (await stat(writer.path)).size;
   writer.addScalar('x', 1, 0);
   assert.equal((await stat(writer.path)).size, headerSize, 'record should still be buffered');
-  await pollUntil('the timer flush', async () => ((await stat(writer.path)).size > headerSize ? true : undefined), 10_000, 20);
+  await pollUntil(
+    'the timer flush',
+    async () => ((await stat(writer.path)).size > headerSize ? true : undefined),
+    10_000,
+    20,
+  );
   const series = scalarSeries((await readEventFile(writer.path)).events);
-  assert.deepEqual(series.get('x')!.map((p) => p.value), [1]);
+  assert.deepEqual(
+    series.get('x')!.map((p) => p.value),
+    [1],
+  );
 });
 
 test('images added without awaiting keep call order in the file', async (t) => {
@@ -125,7 +148,10 @@ test('images added without awaiting keep call order in the file', async (t) => {
   const image = events[2].summary!.value[0].tensor!;
   assert.deepEqual(tensorShape(image), [3]);
   assert.deepEqual(image.string_val!.slice(0, 2).map(String), ['512', '512']);
-  assert.deepEqual([...image.string_val![2].subarray(1, 4)].map((c) => String.fromCharCode(c)).join(''), 'PNG');
+  assert.deepEqual(
+    [...image.string_val![2].subarray(1, 4)].map((c) => String.fromCharCode(c)).join(''),
+    'PNG',
+  );
 });
 
 test('text is stored as UTF-8 bytes, not base64-decoded', async (t) => {
@@ -157,22 +183,39 @@ test('bucketize handles constant and empty input and refuses NaN', () => {
   assert.deepEqual(bucketize([], 3), { edges: [0, 0, 0, 0], counts: [0, 0, 0] });
   const many = bucketize(Array.from({ length: 1000 }, (_, i) => Math.sin(i)));
   assert.equal(many.counts.length, 30);
-  assert.equal(many.counts.reduce((a, b) => a + b, 0), 1000);
+  assert.equal(
+    many.counts.reduce((a, b) => a + b, 0),
+    1000,
+  );
   assert.throws(() => bucketize([1, NaN], 3, 'histogram "w"'), /histogram "w": value at index 1 is NaN/);
   assert.throws(() => bucketize([1], 0), /bucket count must be a positive integer/);
 });
 
 test('tileImages places images row-major with padding', () => {
-  const solid = (v: number) => ({ data: new Uint8Array(2 * 3).fill(v), height: 2, width: 3, channels: 1 as const });
+  const solid = (v: number) => ({
+    data: new Uint8Array(2 * 3).fill(v),
+    height: 2,
+    width: 3,
+    channels: 1 as const,
+  });
   const grid = tileImages([solid(10), solid(20), solid(30)], { padding: 1, background: 255 });
   assert.equal(grid.width, 2 * 3 + 1);
   assert.equal(grid.height, 2 * 2 + 1);
   const at = (x: number, y: number) => grid.data[y * grid.width + x];
-  assert.deepEqual([at(0, 0), at(2, 1), at(3, 0), at(4, 0), at(6, 1), at(0, 2), at(0, 3), at(4, 3)], [10, 10, 255, 20, 20, 255, 30, 255]);
-  assert.throws(() => tileImages([solid(1), { ...solid(1), width: 2, data: new Uint8Array(4) }]), /image 1 is 2x2x1 but image 0 is 2x3x1/);
+  assert.deepEqual(
+    [at(0, 0), at(2, 1), at(3, 0), at(4, 0), at(6, 1), at(0, 2), at(0, 3), at(4, 3)],
+    [10, 10, 255, 20, 20, 255, 30, 255],
+  );
+  assert.throws(
+    () => tileImages([solid(1), { ...solid(1), width: 2, data: new Uint8Array(4) }]),
+    /image 1 is 2x2x1 but image 0 is 2x3x1/,
+  );
   const floats = tileImages([{ data: new Float32Array([0, 0.5, 1, 1]), height: 2, width: 2, channels: 1 }]);
   assert.deepEqual([...floats.data], [0, 128, 255, 255]);
-  assert.throws(() => tileImages([{ data: new Float32Array([0, 200, 1, 1]), height: 2, width: 2, channels: 1 }]), /float pixel 1 is 200/);
+  assert.throws(
+    () => tileImages([{ data: new Float32Array([0, 200, 1, 1]), height: 2, width: 2, channels: 1 }]),
+    /float pixel 1 is 200/,
+  );
 });
 
 test('hparams values survive encoding (protobufjs struct.proto uses camelCase keys)', async (t) => {
@@ -183,7 +226,9 @@ test('hparams values survive encoding (protobufjs struct.proto uses camelCase ke
   await writer.close();
   const value = (await readEventFile(writer.path)).events[2].summary!.value[0];
   assert.equal(value.tag, '_hparams_/session_start_info');
-  const content = HParamsPluginDataProto.toObject(HParamsPluginDataProto.decode(value.metadata!.plugin_data!.content!));
+  const content = HParamsPluginDataProto.toObject(
+    HParamsPluginDataProto.decode(value.metadata!.plugin_data!.content!),
+  );
   assert.deepEqual(content.session_start_info.hparams, {
     lr: { numberValue: 0.01 },
     optimizer: { stringValue: 'adam' },

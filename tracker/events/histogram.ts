@@ -21,7 +21,9 @@ export function bucketize(
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
     if (!Number.isFinite(v)) {
-      throw new Error(`${name}: value at index ${i} is ${v}; histograms need finite numbers (filter NaN/Inf first)`);
+      throw new Error(
+        `${name}: value at index ${i} is ${v}; histograms need finite numbers (filter NaN/Inf first)`,
+      );
     }
     if (v < min) min = v;
     if (v > max) max = v;
@@ -35,7 +37,9 @@ export function bucketize(
     max += 0.5;
   }
   const width = (max - min) / bucketCount;
-  const edges = Array.from({ length: bucketCount + 1 }, (_, i) => (i === bucketCount ? max : min + i * width));
+  const edges = Array.from({ length: bucketCount + 1 }, (_, i) =>
+    i === bucketCount ? max : min + i * width,
+  );
   for (let i = 0; i < values.length; i++) {
     const index = Math.min(bucketCount - 1, Math.floor((values[i] - min) / width));
     counts[index]++;

@@ -62,12 +62,18 @@ function hparamsValue(tag: string, data: Record<string, unknown>): SummaryValueO
   const message = HParamsPluginDataProto.fromObject({ version: 0, ...data });
   const content = HParamsPluginDataProto.encode(message).finish();
   // TensorBoard's own writer stores a "null" tensor (DT_FLOAT, shape [0]) next to the metadata.
-  return { tag, metadata: pluginMetadata('hparams', content), tensor: { dtype: DT.FLOAT, tensor_shape: { dim: [{ size: 0 }] } } };
+  return {
+    tag,
+    metadata: pluginMetadata('hparams', content),
+    tensor: { dtype: DT.FLOAT, tensor_shape: { dim: [{ size: 0 }] } },
+  };
 }
 
 export function hparamsExperimentValue(spec: ExperimentSpec): SummaryValueObject {
   if (spec.metrics.length === 0) {
-    throw new Error('hparams experiment: list at least one metric (TensorBoard shows no metric columns otherwise)');
+    throw new Error(
+      'hparams experiment: list at least one metric (TensorBoard shows no metric columns otherwise)',
+    );
   }
   const hparam_infos = spec.hparams.map((h) => {
     if (!h.name) throw new Error('hparams experiment: every hparam needs a name');
@@ -116,7 +122,10 @@ export interface SessionStartOptions {
   modelUri?: string;
 }
 
-export function hparamsSessionStartValue(values: Record<string, HParamValue>, options: SessionStartOptions = {}): SummaryValueObject {
+export function hparamsSessionStartValue(
+  values: Record<string, HParamValue>,
+  options: SessionStartOptions = {},
+): SummaryValueObject {
   const hparams: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(values)) hparams[name] = protoValue(value, `hparam "${name}"`);
   return hparamsValue(HPARAMS_TAGS.sessionStart, {
@@ -129,9 +138,14 @@ export function hparamsSessionStartValue(values: Record<string, HParamValue>, op
   });
 }
 
-export function hparamsSessionEndValue(status: SessionStatus, endTimeSecs = Date.now() / 1000): SummaryValueObject {
+export function hparamsSessionEndValue(
+  status: SessionStatus,
+  endTimeSecs = Date.now() / 1000,
+): SummaryValueObject {
   if (!(status in STATUS_NUMBERS)) {
-    throw new Error(`hparams session end: status must be one of ${Object.keys(STATUS_NUMBERS).join(', ')}, got ${status}`);
+    throw new Error(
+      `hparams session end: status must be one of ${Object.keys(STATUS_NUMBERS).join(', ')}, got ${status}`,
+    );
   }
   return hparamsValue(HPARAMS_TAGS.sessionEnd, {
     session_end_info: { status: STATUS_NUMBERS[status], end_time_secs: endTimeSecs },

@@ -80,7 +80,8 @@ export function tileImages(images: RawImage[], options: GridOptions = {}): Uint8
   });
   const columns = options.columns ?? Math.ceil(Math.sqrt(cells.length));
   const padding = options.padding ?? 0;
-  if (!Number.isInteger(columns) || columns < 1) throw new Error(`tileImages: columns must be >= 1, got ${columns}`);
+  if (!Number.isInteger(columns) || columns < 1)
+    throw new Error(`tileImages: columns must be >= 1, got ${columns}`);
   const rows = Math.ceil(cells.length / columns);
   const outW = columns * width + (columns - 1) * padding;
   const outH = rows * height + (rows - 1) * padding;

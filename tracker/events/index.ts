@@ -1,11 +1,39 @@
 export { EventFileWriter, FILE_VERSION, nextEventFileName, type EventFileWriterOptions } from './writer.ts';
-export { readEventFile, decodeEventFile, decodeEvent, type EventData, type EventFileContents, type SummaryValueData, type TensorData } from './reader.ts';
+export {
+  readEventFile,
+  decodeEventFile,
+  decodeEvent,
+  type EventData,
+  type EventFileContents,
+  type SummaryValueData,
+  type TensorData,
+} from './reader.ts';
 export { scalarSeries, tensorNumbers, tensorShape, type ScalarPoint } from './series.ts';
-export { frameRecord, parseRecords, RecordCorruptError, type ParsedRecords, type TruncatedTail } from './record.ts';
+export {
+  frameRecord,
+  parseRecords,
+  RecordCorruptError,
+  type ParsedRecords,
+  type TruncatedTail,
+} from './record.ts';
 export { crc32cOf, maskCrc, maskedCrc32c } from './crc.ts';
-export { encodePng, tileImages, toUint8Image, type RawImage, type Uint8Image, type GridOptions } from './image.ts';
+export {
+  encodePng,
+  tileImages,
+  toUint8Image,
+  type RawImage,
+  type Uint8Image,
+  type GridOptions,
+} from './image.ts';
 export { bucketize, DEFAULT_HISTOGRAM_BUCKETS } from './histogram.ts';
-export { scalarValue, textValue, imageValue, histogramValue, type SummaryValueObject, type HistogramBuckets } from './summary-values.ts';
+export {
+  scalarValue,
+  textValue,
+  imageValue,
+  histogramValue,
+  type SummaryValueObject,
+  type HistogramBuckets,
+} from './summary-values.ts';
 export {
   hparamsExperimentValue,
   hparamsSessionStartValue,

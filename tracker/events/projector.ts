@@ -34,14 +34,16 @@ function flatten(e: ProjectorEmbedding): { data: Float32Array; n: number; d: num
     const rows = e.values as number[][];
     const d = rows[0].length;
     rows.forEach((r, i) => {
-      if (r.length !== d) throw new Error(`projector "${e.name}": row ${i} has ${r.length} values, row 0 has ${d}`);
+      if (r.length !== d)
+        throw new Error(`projector "${e.name}": row ${i} has ${r.length} values, row 0 has ${d}`);
     });
     return { data: Float32Array.from(rows.flat()), n: rows.length, d };
   }
   if (!e.shape) throw new Error(`projector "${e.name}": flat values need shape [N, D]`);
   const [n, d] = e.shape;
   const flat = e.values as ArrayLike<number>;
-  if (flat.length !== n * d) throw new Error(`projector "${e.name}": shape [${n}, ${d}] needs ${n * d} values, got ${flat.length}`);
+  if (flat.length !== n * d)
+    throw new Error(`projector "${e.name}": shape [${n}, ${d}] needs ${n * d} values, got ${flat.length}`);
   return { data: Float32Array.from(flat), n, d };
 }
 
@@ -67,11 +69,18 @@ function tsvCell(v: string | number): string {
 function metadataTsv(e: ProjectorEmbedding, n: number): string {
   const m = e.metadata!;
   const rows = Array.isArray(m) ? m.map((v) => [v]) : m.rows;
-  if (rows.length !== n) throw new Error(`projector "${e.name}": ${n} points but ${rows.length} metadata rows`);
+  if (rows.length !== n)
+    throw new Error(`projector "${e.name}": ${n} points but ${rows.length} metadata rows`);
   if (Array.isArray(m)) return rows.map((r) => tsvCell(r[0]) + '\n').join('');
-  if (m.columns.length < 2) throw new Error(`projector "${e.name}": metadata with columns needs >= 2 columns; pass a plain array for one label`);
+  if (m.columns.length < 2)
+    throw new Error(
+      `projector "${e.name}": metadata with columns needs >= 2 columns; pass a plain array for one label`,
+    );
   rows.forEach((r, i) => {
-    if (r.length !== m.columns.length) throw new Error(`projector "${e.name}": metadata row ${i} has ${r.length} cells, expected ${m.columns.length}`);
+    if (r.length !== m.columns.length)
+      throw new Error(
+        `projector "${e.name}": metadata row ${i} has ${r.length} cells, expected ${m.columns.length}`,
+      );
   });
   // Two or more columns: the first line is the header.
   return [m.columns, ...rows].map((r) => r.map(tsvCell).join('\t') + '\n').join('');
@@ -79,10 +88,13 @@ function metadataTsv(e: ProjectorEmbedding, n: number): string {
 
 async function spritePng(e: ProjectorEmbedding, n: number): Promise<Buffer> {
   const { images, thumbSize } = e.sprite!;
-  if (images.length !== n) throw new Error(`projector "${e.name}": ${n} points but ${images.length} sprite images`);
+  if (images.length !== n)
+    throw new Error(`projector "${e.name}": ${n} points but ${images.length} sprite images`);
   const perRow = Math.ceil(Math.sqrt(n));
   if (perRow * thumbSize > MAX_SPRITE_PIXELS) {
-    throw new Error(`projector "${e.name}": sprite would be ${perRow * thumbSize}px wide (max ${MAX_SPRITE_PIXELS}); use a thumbSize <= ${Math.floor(MAX_SPRITE_PIXELS / perRow)}`);
+    throw new Error(
+      `projector "${e.name}": sprite would be ${perRow * thumbSize}px wide (max ${MAX_SPRITE_PIXELS}); use a thumbSize <= ${Math.floor(MAX_SPRITE_PIXELS / perRow)}`,
+    );
   }
   const thumbs = await Promise.all(
     images.map(async (im, i) => {
@@ -93,14 +105,23 @@ async function spritePng(e: ProjectorEmbedding, n: number): Promise<Buffer> {
         .resize(thumbSize, thumbSize, { fit: 'fill' })
         .raw()
         .toBuffer({ resolveWithObject: true });
-      return { data: new Uint8Array(data), height: info.height, width: info.width, channels: info.channels as 3 };
+      return {
+        data: new Uint8Array(data),
+        height: info.height,
+        width: info.width,
+        channels: info.channels as 3,
+      };
     }),
   );
   const grid = tileImages(thumbs, { columns: perRow });
   // Square sprite: unused cells at the bottom stay black.
   const square = new Uint8Array(perRow * thumbSize * perRow * thumbSize * 3);
   square.set(grid.data);
-  return sharp(Buffer.from(square.buffer), { raw: { width: perRow * thumbSize, height: perRow * thumbSize, channels: 3 } }).png().toBuffer();
+  return sharp(Buffer.from(square.buffer), {
+    raw: { width: perRow * thumbSize, height: perRow * thumbSize, channels: 3 },
+  })
+    .png()
+    .toBuffer();
 }
 
 function isValidUtf8(bytes: Uint8Array): boolean {
@@ -117,7 +138,10 @@ function pbtxtString(s: string): string {
 }
 
 /** Writes tensors, metadata, sprites and projector_config.pbtxt for `embeddings` (replacing any earlier config). */
-export async function writeProjector(runDir: string, embeddings: ProjectorEmbedding[]): Promise<ProjectorResult> {
+export async function writeProjector(
+  runDir: string,
+  embeddings: ProjectorEmbedding[],
+): Promise<ProjectorResult> {
   if (embeddings.length === 0) throw new Error('writeProjector: need at least one embedding');
   const names = new Set<string>();
   // protobuf text format, written by hand: protobufjs has no text-format encoder and this config is tiny.
@@ -125,12 +149,15 @@ export async function writeProjector(runDir: string, embeddings: ProjectorEmbedd
   const formats: Record<string, 'tsv' | 'binary'> = {};
   for (const e of embeddings) {
     if (!/^[A-Za-z0-9_.-]+$/.test(e.name) || e.name.startsWith('.')) {
-      throw new Error(`projector embedding name ${JSON.stringify(e.name)} must use only letters, digits, _ . - (it names a folder)`);
+      throw new Error(
+        `projector embedding name ${JSON.stringify(e.name)} must use only letters, digits, _ . - (it names a folder)`,
+      );
     }
     if (names.has(e.name)) throw new Error(`projector embedding name "${e.name}" is used twice`);
     names.add(e.name);
     const { data, n, d } = flatten(e);
-    if (n < 1 || d < 1) throw new Error(`projector "${e.name}": need at least one point and one dimension, got [${n}, ${d}]`);
+    if (n < 1 || d < 1)
+      throw new Error(`projector "${e.name}": need at least one point and one dimension, got [${n}, ${d}]`);
     const folder = `projector/${e.name}`;
     await mkdir(join(runDir, folder), { recursive: true });
     const lines = [`  tensor_name: ${pbtxtString(e.name)}`];
@@ -143,7 +170,8 @@ export async function writeProjector(runDir: string, embeddings: ProjectorEmbedd
       lines.push(`  tensor_path: ${pbtxtString(`${folder}/tensors.bytes`)}`);
     } else {
       let tsv = '';
-      for (let i = 0; i < n; i++) tsv += Array.from(data.subarray(i * d, (i + 1) * d), String).join('\t') + '\n';
+      for (let i = 0; i < n; i++)
+        tsv += Array.from(data.subarray(i * d, (i + 1) * d), String).join('\t') + '\n';
       await writeFile(join(runDir, folder, 'tensors.tsv'), tsv);
       lines.push(`  tensor_path: ${pbtxtString(`${folder}/tensors.tsv`)}`);
     }
@@ -155,7 +183,13 @@ export async function writeProjector(runDir: string, embeddings: ProjectorEmbedd
     if (e.sprite) {
       await writeFile(join(runDir, folder, 'sprite.png'), await spritePng(e, n));
       const s = e.sprite.thumbSize;
-      lines.push(`  sprite {`, `    image_path: ${pbtxtString(`${folder}/sprite.png`)}`, `    single_image_dim: ${s}`, `    single_image_dim: ${s}`, `  }`);
+      lines.push(
+        `  sprite {`,
+        `    image_path: ${pbtxtString(`${folder}/sprite.png`)}`,
+        `    single_image_dim: ${s}`,
+        `    single_image_dim: ${s}`,
+        `  }`,
+      );
     }
     blocks.push(`embeddings {\n${lines.join('\n')}\n}\n`);
   }

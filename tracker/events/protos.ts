@@ -3,7 +3,14 @@ import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
 
 const schemaDir = fileURLToPath(new URL('../../schemas/tensorboard/', import.meta.url));
-const files = ['event.proto', 'summary.proto', 'tensor.proto', 'plugins.proto', 'hparams.proto', 'projector_config.proto'];
+const files = [
+  'event.proto',
+  'summary.proto',
+  'tensor.proto',
+  'plugins.proto',
+  'hparams.proto',
+  'projector_config.proto',
+];
 
 function loadRoot(): protobuf.Root {
   const root = new protobuf.Root();
@@ -25,4 +32,13 @@ export const HParamsPluginDataProto = protoRoot.lookupType('tensorboard.hparams.
 export const ProjectorConfigProto = protoRoot.lookupType('tensorboard.ProjectorConfig');
 
 /** TensorFlow DataType numbers used in TensorProto.dtype. */
-export const DT = { FLOAT: 1, DOUBLE: 2, INT32: 3, UINT8: 4, STRING: 7, INT64: 9, BOOL: 10, HALF: 19 } as const;
+export const DT = {
+  FLOAT: 1,
+  DOUBLE: 2,
+  INT32: 3,
+  UINT8: 4,
+  STRING: 7,
+  INT64: 9,
+  BOOL: 10,
+  HALF: 19,
+} as const;

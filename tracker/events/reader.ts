@@ -18,11 +18,23 @@ export interface TensorData {
 
 export interface SummaryValueData {
   tag: string;
-  metadata?: { plugin_data?: { plugin_name?: string; content?: Buffer }; display_name?: string; summary_description?: string };
+  metadata?: {
+    plugin_data?: { plugin_name?: string; content?: Buffer };
+    display_name?: string;
+    summary_description?: string;
+  };
   value?: 'simple_value' | 'image' | 'histo' | 'tensor' | 'audio' | 'obsolete_old_style_histogram';
   simple_value?: number;
   image?: { height?: number; width?: number; colorspace?: number; encoded_image_string?: Buffer };
-  histo?: { min?: number; max?: number; num?: number; sum?: number; sum_squares?: number; bucket_limit?: number[]; bucket?: number[] };
+  histo?: {
+    min?: number;
+    max?: number;
+    num?: number;
+    sum?: number;
+    sum_squares?: number;
+    bucket_limit?: number[];
+    bucket?: number[];
+  };
   tensor?: TensorData;
 }
 
@@ -45,7 +57,12 @@ export interface EventFileContents {
 }
 
 export function decodeEvent(payload: Uint8Array): EventData {
-  const object = EventProto.toObject(EventProto.decode(payload), { longs: Number, enums: String, oneofs: true, arrays: false });
+  const object = EventProto.toObject(EventProto.decode(payload), {
+    longs: Number,
+    enums: String,
+    oneofs: true,
+    arrays: false,
+  });
   const event = object as EventData;
   event.wall_time ??= 0;
   event.step ??= 0;
@@ -60,7 +77,10 @@ export function decodeEventFile(data: Buffer, source = 'event data'): EventFileC
     try {
       return decodeEvent(payload);
     } catch (error) {
-      throw new Error(`${source}: record ${index} passed its CRCs but is not an Event: ${(error as Error).message}`, { cause: error });
+      throw new Error(
+        `${source}: record ${index} passed its CRCs but is not an Event: ${(error as Error).message}`,
+        { cause: error },
+      );
     }
   });
   return truncatedTail ? { events, truncatedTail } : { events };

@@ -64,7 +64,8 @@ export function parseRecords(data: Buffer, source = 'buffer'): ParsedRecords {
       );
     }
     const length = Number(data.readBigUInt64LE(offset));
-    if (remaining < length + RECORD_OVERHEAD) return { payloads, truncatedTail: { offset, bytes: remaining } };
+    if (remaining < length + RECORD_OVERHEAD)
+      return { payloads, truncatedTail: { offset, bytes: remaining } };
     const payload = data.subarray(offset + 12, offset + 12 + length);
     const payloadCrc = data.readUInt32LE(offset + 12 + length);
     if (maskedCrc32c(payload) !== payloadCrc) {

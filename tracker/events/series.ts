@@ -46,7 +46,8 @@ export function scalarSeries(events: EventData[]): Map<string, ScalarPoint[]> {
       if (plugin !== undefined && !pluginByTag.has(value.tag)) pluginByTag.set(value.tag, plugin);
       let number: number | undefined;
       if (value.value === 'simple_value') number = value.simple_value ?? 0;
-      else if (value.tensor && pluginByTag.get(value.tag) === 'scalars') number = tensorNumbers(value.tensor)[0];
+      else if (value.tensor && pluginByTag.get(value.tag) === 'scalars')
+        number = tensorNumbers(value.tensor)[0];
       if (number === undefined) continue;
       let points = series.get(value.tag);
       if (!points) series.set(value.tag, (points = []));

@@ -5,7 +5,11 @@ import { DT } from './protos.ts';
 
 export interface SummaryValueObject {
   tag: string;
-  metadata?: { plugin_data: { plugin_name: string; content: Uint8Array }; display_name?: string; summary_description?: string };
+  metadata?: {
+    plugin_data: { plugin_name: string; content: Uint8Array };
+    display_name?: string;
+    summary_description?: string;
+  };
   tensor?: TensorObject;
   simple_value?: number;
 }
@@ -37,7 +41,9 @@ export function checkTag(tag: string): void {
 export function scalarValue(tag: string, value: number, description?: string): SummaryValueObject {
   checkTag(tag);
   if (typeof value !== 'number') {
-    throw new Error(`scalar "${tag}": value must be a number, got ${typeof value}; convert it (e.g. Number(x)) first`);
+    throw new Error(
+      `scalar "${tag}": value must be a number, got ${typeof value}; convert it (e.g. Number(x)) first`,
+    );
   }
   return {
     tag,
@@ -49,7 +55,8 @@ export function scalarValue(tag: string, value: number, description?: string): S
 /** Markdown text as a rank-0 DT_STRING tensor. Strings go in as UTF-8 bytes: protobufjs reads JS strings in bytes fields as base64. */
 export function textValue(tag: string, markdown: string): SummaryValueObject {
   checkTag(tag);
-  if (typeof markdown !== 'string') throw new Error(`text "${tag}": value must be a string, got ${typeof markdown}`);
+  if (typeof markdown !== 'string')
+    throw new Error(`text "${tag}": value must be a string, got ${typeof markdown}`);
   return {
     tag,
     metadata: pluginMetadata('text'),
@@ -58,7 +65,12 @@ export function textValue(tag: string, markdown: string): SummaryValueObject {
 }
 
 /** Images as a rank-1 DT_STRING tensor: ["<width>", "<height>", png_1, ..., png_k] (width first, decimal text). */
-export function imageValue(tag: string, width: number, height: number, pngs: Uint8Array[]): SummaryValueObject {
+export function imageValue(
+  tag: string,
+  width: number,
+  height: number,
+  pngs: Uint8Array[],
+): SummaryValueObject {
   checkTag(tag);
   if (pngs.length === 0) throw new Error(`image "${tag}": need at least one image`);
   return {

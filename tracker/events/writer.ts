@@ -8,7 +8,13 @@ import { EventProto } from './protos.ts';
 import { frameRecord } from './record.ts';
 import { encodePng, toUint8Image, type RawImage } from './image.ts';
 import { bucketize } from './histogram.ts';
-import { histogramValue, imageValue, scalarValue, textValue, type SummaryValueObject } from './summary-values.ts';
+import {
+  histogramValue,
+  imageValue,
+  scalarValue,
+  textValue,
+  type SummaryValueObject,
+} from './summary-values.ts';
 import {
   hparamsExperimentValue,
   hparamsSessionEndValue,
@@ -38,7 +44,9 @@ let fileCounter = 0;
 /** Seconds since the epoch; values this large are milliseconds passed by mistake. */
 function checkWallTime(wallTime: number, where: string): number {
   if (!Number.isFinite(wallTime) || wallTime < 0 || wallTime > 1e11) {
-    throw new Error(`${where}: wall time must be seconds since the epoch (Date.now() / 1000), got ${wallTime}`);
+    throw new Error(
+      `${where}: wall time must be seconds since the epoch (Date.now() / 1000), got ${wallTime}`,
+    );
   }
   return wallTime;
 }
@@ -51,13 +59,16 @@ function checkStep(step: number, where: string): void {
 
 /** A file name that sorts after every event file already in `dir` (TensorBoard reads a run's files in name order). */
 export function nextEventFileName(dir: string, nowSeconds: number): string {
-  const existing = readdirSync(dir).filter((n) => n.includes('tfevents')).sort();
+  const existing = readdirSync(dir)
+    .filter((n) => n.includes('tfevents'))
+    .sort();
   const last = existing.at(-1);
   const host = hostname().replace(/[^A-Za-z0-9._-]/g, '_');
   const counter = fileCounter++;
   const lastSeconds = last?.match(/^events\.out\.tfevents\.(\d{10})\./)?.[1];
   let seconds = Math.max(Math.floor(nowSeconds), Number(lastSeconds ?? 0));
-  const name = () => `events.out.tfevents.${String(seconds).padStart(10, '0')}.${host}.${process.pid}.${counter}`;
+  const name = () =>
+    `events.out.tfevents.${String(seconds).padStart(10, '0')}.${host}.${process.pid}.${counter}`;
   for (let i = 0; i < 2 && last !== undefined && name() <= last; i++) seconds++;
   if (last !== undefined && name() <= last) {
     throw new Error(
@@ -110,11 +121,23 @@ export class EventFileWriter {
       const now = checkWallTime(clock(), `EventFileWriter(${dir}) clock`);
       const path = join(dir, nextEventFileName(dir, now));
       const handle = await open(path, 'wx');
-      const writer = new EventFileWriter(dir, path, handle, realDir, startStep, {
-        maxBufferedBytes: options.maxBufferedBytes ?? 1 << 20,
-        clock,
-      }, flushMs);
-      writer.appendEvent({ wall_time: now, file_version: FILE_VERSION, source_metadata: { writer: 'patchwork' } });
+      const writer = new EventFileWriter(
+        dir,
+        path,
+        handle,
+        realDir,
+        startStep,
+        {
+          maxBufferedBytes: options.maxBufferedBytes ?? 1 << 20,
+          clock,
+        },
+        flushMs,
+      );
+      writer.appendEvent({
+        wall_time: now,
+        file_version: FILE_VERSION,
+        source_metadata: { writer: 'patchwork' },
+      });
       // Makes every TensorBoard reader drop points >= startStep left by an earlier, crashed session.
       writer.appendEvent({ wall_time: now, step: startStep, session_log: { status: 1 } });
       await writer.flush();
@@ -134,7 +157,12 @@ export class EventFileWriter {
   }
 
   /** Histogram of `values` with `buckets` equal-width buckets (default 30). */
-  addHistogram(tag: string, values: ArrayLike<number>, step: number, options: { buckets?: number; wallTime?: number } = {}): void {
+  addHistogram(
+    tag: string,
+    values: ArrayLike<number>,
+    step: number,
+    options: { buckets?: number; wallTime?: number } = {},
+  ): void {
     const buckets = bucketize(values, options.buckets, `histogram "${tag}" step ${step}`);
     this.addValues(step, [histogramValue(tag, buckets)], options.wallTime);
   }
@@ -147,10 +175,14 @@ export class EventFileWriter {
     const { width, height } = checked[0];
     checked.forEach((im, i) => {
       if (im.width !== width || im.height !== height) {
-        throw new Error(`image "${tag}" step ${step}: sample ${i} is ${im.height}x${im.width}, sample 0 is ${height}x${width}`);
+        throw new Error(
+          `image "${tag}" step ${step}: sample ${i} is ${im.height}x${im.width}, sample 0 is ${height}x${width}`,
+        );
       }
     });
-    const encoded = Promise.all(checked.map((im) => encodePng(im))).then((pngs) => [imageValue(tag, width, height, pngs)]);
+    const encoded = Promise.all(checked.map((im) => encodePng(im))).then((pngs) => [
+      imageValue(tag, width, height, pngs),
+    ]);
     return this.addValuesLater(step, [tag], encoded, wallTime);
   }
 
@@ -158,7 +190,11 @@ export class EventFileWriter {
     this.addValues(step, [hparamsExperimentValue(spec)]);
   }
 
-  addHparamsSessionStart(values: Record<string, HParamValue>, options: SessionStartOptions = {}, step = this.startStep): void {
+  addHparamsSessionStart(
+    values: Record<string, HParamValue>,
+    options: SessionStartOptions = {},
+    step = this.startStep,
+  ): void {
     this.addValues(step, [hparamsSessionStartValue(values, options)]);
   }
 
@@ -168,12 +204,20 @@ export class EventFileWriter {
 
   /** Writes prepared Summary.Values as one event at `step`. */
   addValues(step: number, values: SummaryValueObject[], wallTime?: number): void {
-    this.reserve(step, values.map((v) => v.tag));
+    this.reserve(
+      step,
+      values.map((v) => v.tag),
+    );
     this.appendEvent({ wall_time: this.wallTime(wallTime), step, summary: { value: values } });
   }
 
   /** Like addValues for values still being computed (e.g. PNG encoding); the record keeps its place in call order. */
-  addValuesLater(step: number, tags: string[], values: Promise<SummaryValueObject[]>, wallTime?: number): Promise<void> {
+  addValuesLater(
+    step: number,
+    tags: string[],
+    values: Promise<SummaryValueObject[]>,
+    wallTime?: number,
+  ): Promise<void> {
     this.reserve(step, tags);
     const time = this.wallTime(wallTime);
     const record = values.then((v) => this.encode({ wall_time: time, step, summary: { value: v } }));
@@ -208,7 +252,9 @@ export class EventFileWriter {
     const settled = await Promise.allSettled(batch);
     const ready = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
     const rejected = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-    if (rejected) this.failure ??= rejected.reason instanceof Error ? rejected.reason : new Error(String(rejected.reason));
+    if (rejected)
+      this.failure ??=
+        rejected.reason instanceof Error ? rejected.reason : new Error(String(rejected.reason));
     try {
       const data = ready.length === 1 ? ready[0] : Buffer.concat(ready);
       let offset = 0;
@@ -222,7 +268,10 @@ export class EventFileWriter {
   }
 
   private throwIfFailed(): void {
-    if (this.failure) throw new Error(`EventFileWriter(${this.path}): an earlier write failed: ${this.failure.message}`, { cause: this.failure });
+    if (this.failure)
+      throw new Error(`EventFileWriter(${this.path}): an earlier write failed: ${this.failure.message}`, {
+        cause: this.failure,
+      });
   }
 
   private wallTime(wallTime: number | undefined): number {
@@ -244,7 +293,10 @@ export class EventFileWriter {
     for (const tag of tags) {
       const last = this.lastStepByTag.get(tag);
       if (seen.has(tag) || (last !== undefined && step <= last)) {
-        const what = seen.has(tag) || step === last ? `already has step ${step}` : `is at step ${last}, got step ${step}`;
+        const what =
+          seen.has(tag) || step === last
+            ? `already has step ${step}`
+            : `is at step ${last}, got step ${step}`;
         throw new Error(
           `EventFileWriter(${this.dir}): tag "${tag}" ${what}; each (tag, step) is written once per file and steps ` +
             'must increase per tag (on resume, open a new writer with startStep = checkpoint step + 1)',
@@ -255,8 +307,10 @@ export class EventFileWriter {
     for (const tag of tags) this.lastStepByTag.set(tag, step);
   }
 
+  // Events are built here from typed helpers (Buffers for bytes, numbers for enums), so they are encoded directly:
+  // protobufjs's fromObject would only copy them again.
   private encode(event: Record<string, unknown>): Buffer {
-    return frameRecord(EventProto.encode(EventProto.fromObject(event)).finish());
+    return frameRecord(EventProto.encode(event).finish());
   }
 
   private appendEvent(event: Record<string, unknown>): void {
