@@ -1,6 +1,7 @@
 import type { Tensor2D } from '@tensorflow/tfjs';
 import { activeTf } from '../backend.ts';
 import { symmetricEigen } from './eigh.ts';
+import { readTidy } from './host.ts';
 import { assertMatrix } from './validate.ts';
 
 export interface PcaOptions {
@@ -30,15 +31,14 @@ export class Pca {
       throw new Error(`Pca.fit: nComponents must be an integer in 1..min(rows, features) = ${Math.min(n, d)}, got ${k}`);
     }
     const tf = activeTf();
-    const [mean, cov] = tf.tidy(() => {
-      const mean = tf.mean(x, 0);
-      const centered = tf.sub(x, mean);
-      const cov = tf.div(tf.matMul(centered, centered, true, false), n - 1);
-      return [mean.dataSync(), cov.dataSync()];
+    const mean = readTidy(() => tf.mean(x, 0));
+    const cov = readTidy(() => {
+      const centered = tf.sub(x, tf.tensor1d(mean));
+      return tf.div(tf.matMul(centered, centered, true, false), n - 1);
     });
     const covariance = new Float64Array(d * d);
     for (let i = 0; i < d; i++) {
-      for (let j = 0; j < d; j++) covariance[i * d + j] = (cov![i * d + j]! + cov![j * d + i]!) / 2; // exact symmetry
+      for (let j = 0; j < d; j++) covariance[i * d + j] = (cov[i * d + j]! + cov[j * d + i]!) / 2; // exact symmetry
     }
     const { values, vectors } = symmetricEigen(covariance, d);
     const components: number[][] = [];
@@ -51,7 +51,7 @@ export class Pca {
       components.push(row);
     }
     return new Pca({
-      mean: Array.from(mean!),
+      mean: Array.from(mean),
       components,
       explainedVariance: Array.from(values.subarray(0, k), (v) => Math.max(v, 0)),
       whiten: options.whiten ?? false,

@@ -1,5 +1,6 @@
 import type { Tensor2D } from '@tensorflow/tfjs';
 import { activeTf } from '../backend.ts';
+import { readTidy } from './host.ts';
 import { assertMatrix } from './validate.ts';
 
 export interface StandardScalerState {
@@ -15,13 +16,11 @@ export class StandardScaler {
   static fit(x: Tensor2D): StandardScaler {
     assertMatrix('StandardScaler.fit', x, 1);
     const tf = activeTf();
-    const [mean, scale] = tf.tidy(() => {
-      const { mean, variance } = tf.moments(x, 0);
-      return [mean.dataSync(), tf.sqrt(variance).dataSync()];
-    });
+    const mean = readTidy(() => tf.mean(x, 0));
+    const scale = readTidy(() => tf.sqrt(tf.moments(x, 0).variance));
     return new StandardScaler({
-      mean: Array.from(mean!),
-      scale: Array.from(scale!, (s) => (s > 0 && Number.isFinite(s) ? s : 1)),
+      mean: Array.from(mean),
+      scale: Array.from(scale, (s) => (s > 0 && Number.isFinite(s) ? s : 1)),
     });
   }
 
