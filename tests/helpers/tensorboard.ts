@@ -114,19 +114,31 @@ export async function startTensorBoard(
       clearTimeout(timer);
     },
   };
+  // Fails at once, not at the deadline, if tensorboard exits during start-up (bad flag, missing venv, ...).
+  let onExit: (() => void) | undefined;
+  const exitedEarly = new Promise<never>((_, reject) => {
+    onExit = () =>
+      reject(new Error(`tensorboard exited during start-up with ${child.exitCode ?? child.signalCode}`));
+    child.once('exit', onExit);
+  });
+  exitedEarly.catch(() => undefined);
   try {
-    await pollUntil(
-      `tensorboard on port ${port} to answer`,
-      async () => {
-        if (child.exitCode !== null) throw new Error(`tensorboard exited with ${child.exitCode}: ${stderr}`);
-        const r = await request('/data/environment').catch(() => undefined);
-        return r?.status === 200 ? true : undefined;
-      },
-      options.startTimeoutMs ?? 60_000,
-    );
+    await Promise.race([
+      pollUntil(
+        `tensorboard on port ${port} to answer`,
+        async () => {
+          const r = await request('/data/environment').catch(() => undefined);
+          return r?.status === 200 ? true : undefined;
+        },
+        options.startTimeoutMs ?? 60_000,
+      ),
+      exitedEarly,
+    ]);
   } catch (error) {
     await board.stop();
     throw new Error(`${(error as Error).message}\n--- tensorboard stderr ---\n${stderr}`);
+  } finally {
+    child.off('exit', onExit!);
   }
   return board;
 }
