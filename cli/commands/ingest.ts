@@ -1,0 +1,78 @@
+import cliProgress from 'cli-progress';
+import { resolve } from 'node:path';
+import { loadSettings } from '../../schemas/settings.ts';
+import { connectClient } from '../../worker/client.ts';
+import { parseLocation } from '../../storage/index.ts';
+import { ingestWorkflow } from '../../workflows/index.ts';
+import { TASK_QUEUES, ingestProgressQuery, type IngestSummary } from '../../workflows/api.ts';
+import { followProgress } from '../progress.ts';
+
+interface IngestOptions {
+  wait?: string;
+  id?: string;
+  chunkSize: number;
+  maxPixels?: number;
+  json?: boolean;
+}
+
+export async function ingestCommand(source: string | undefined, options: IngestOptions): Promise<void> {
+  if (!source && !options.wait) throw new Error('give a source (a folder or s3://bucket/prefix) or --wait <workflowId>');
+  const settings = loadSettings();
+  const client = await connectClient(settings);
+  let workflowId: string;
+  if (options.wait) {
+    workflowId = options.wait;
+  } else {
+    const location = parseLocation(source!);
+    // Workers may run elsewhere with another working directory: send an absolute path.
+    const normalized = location.kind === 'local' ? resolve(location.path) : source!;
+    workflowId = options.id ?? `ingest-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+    await client.workflow.start(ingestWorkflow, {
+      taskQueue: TASK_QUEUES.io,
+      workflowId,
+      args: [{ source: normalized, chunkSize: options.chunkSize, maxPixels: options.maxPixels }],
+    });
+  }
+  const handle = client.workflow.getHandle<typeof ingestWorkflow>(workflowId);
+  const bar = new cliProgress.SingleBar(
+    { format: 'ingest |{bar}| {value}/{total} files  {images} images  {bad} bad  {phase}', stream: process.stderr },
+    cliProgress.Presets.shades_classic,
+  );
+  const summary = await followProgress({
+    result: () => handle.result(),
+    poll: () => handle.query(ingestProgressQuery),
+    onProgress: (p) => {
+      if (!bar.isActive) bar.start(Math.max(p.total, 1), 0, { images: 0, bad: 0, phase: p.phase });
+      bar.setTotal(Math.max(p.total, 1));
+      bar.update(p.inspected, { images: p.images, bad: p.bad, phase: p.phase });
+    },
+    onAttached: () =>
+      console.error(`${options.wait ? 'following' : 'started'} ${workflowId} on ${settings.temporal.address} (Ctrl-C detaches)`),
+    onDetach: () => {
+      bar.stop();
+      console.error(`\ndetached; ${workflowId} keeps running. Reattach with: patchwork ingest --wait ${workflowId}`);
+    },
+  });
+  bar.stop();
+  if (summary === undefined) {
+    process.exitCode = 130;
+    return;
+  }
+  printSummary(summary, options.json ?? false);
+}
+
+function printSummary(summary: IngestSummary, json: boolean): void {
+  if (json) {
+    console.log(JSON.stringify(summary, null, 2));
+    return;
+  }
+  const c = summary.counts;
+  console.log(`ingest ${summary.runId}: ${c.files} files, ${c.images} images, ${c.bad} bad, ${(c.bytes / 1e6).toFixed(1)} MB in ${(summary.durationMs / 1000).toFixed(1)} s`);
+  const formats = Object.entries(c.byFormat).map(([f, n]) => `${f} ${n}`).join(', ');
+  if (formats) console.log(`  formats: ${formats}`);
+  const reasons = Object.entries(c.byReason).map(([r, n]) => `${r} ${n}`).join(', ');
+  if (reasons) console.log(`  bad:     ${reasons}`);
+  for (const bad of summary.badSample.slice(0, 20)) console.log(`    ${bad.key}: ${bad.reason} (${bad.message})`);
+  if (summary.badSample.length > 20 || c.bad > summary.badSample.length) console.log('    ... all bad files are listed in the manifest');
+  console.log(`  manifest: ${summary.manifestKey} in the store`);
+}

@@ -1,0 +1,51 @@
+import { Command, InvalidArgumentError } from 'commander';
+import { upCommand, downCommand, statusCommand } from './commands/services.ts';
+import { ingestCommand } from './commands/ingest.ts';
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`${value} is not a positive integer`);
+  return n;
+}
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0 || n > 65535) throw new InvalidArgumentError(`${value} is not a TCP port`);
+  return n;
+}
+
+const program = new Command('patchwork')
+  .description('Durable, resumable machine learning for sorting images')
+  .showHelpAfterError();
+
+program
+  .command('up')
+  .description('start Temporal, S3 (MinIO), the tracker and one worker per task queue on this machine')
+  .option('--temporal-port <port>', 'Temporal gRPC port', port, 7233)
+  .option('--temporal-ui-port <port>', 'Temporal web UI port', port, 8233)
+  .option('--s3-port <port>', 'MinIO S3 API port', port, 9000)
+  .option('--s3-console-port <port>', 'MinIO console port', port, 9001)
+  .option('--tracker-port <port>', 'tracker HTTP port', port, 8787)
+  .option('--no-s3', 'do not start the embedded S3 server')
+  .action(upCommand);
+
+program.command('down').description('stop everything `patchwork up` started').action(downCommand);
+program.command('status').description('show what is running and whether it answers').action(statusCommand);
+
+program
+  .command('ingest')
+  .description('check every image under a folder or s3://bucket/prefix and write a manifest')
+  .argument('[source]', 'a folder or s3://bucket/prefix')
+  .option('--wait <workflowId>', 'reattach to an ingest that is already running')
+  .option('--id <workflowId>', 'workflow id for a new ingest (default: ingest-<time>)')
+  .option('--chunk-size <n>', 'files per inspection activity', positiveInt, 500)
+  .option('--max-pixels <n>', 'reject images with more pixels than this', positiveInt)
+  .option('--json', 'print the summary as JSON')
+  .action(ingestCommand);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  console.error(`patchwork: ${(error as Error).message}`);
+  process.exitCode = 1;
+}

@@ -1,0 +1,25 @@
+/** Tracker process: `node --import tsx tracker/main.ts --port 8787`. Settings come from the environment. */
+import { serve } from '@hono/node-server';
+import { join } from 'node:path';
+import { loadSettings } from '../schemas/settings.ts';
+import { createTrackerApp } from './app.ts';
+
+function portFromArgs(argv: string[], fallback: number): number {
+  const i = argv.indexOf('--port');
+  const port = i >= 0 ? Number(argv[i + 1]) : fallback;
+  if (!Number.isInteger(port) || port <= 0 || port > 65535) throw new Error(`--port ${argv[i + 1]} is not a TCP port`);
+  return port;
+}
+
+const settings = loadSettings();
+if (!settings.tracker.token) throw new Error('PATCHWORK_TOKEN is not set: the tracker refuses to start without a write token');
+const port = portFromArgs(process.argv.slice(2), Number(new URL(settings.tracker.url).port || 8787));
+const app = createTrackerApp({ logDir: join(settings.home, 'tensorboard'), token: settings.tracker.token });
+const hostIndex = process.argv.indexOf('--host');
+const hostname = hostIndex >= 0 ? process.argv[hostIndex + 1] : '127.0.0.1';
+const server = serve({ fetch: app.fetch, port, hostname }, (info) => {
+  console.log(`tracker listening on http://${hostname}:${info.port}`);
+});
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.once(signal, () => server.close(() => process.exit(0)));
+}
