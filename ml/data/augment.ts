@@ -31,18 +31,27 @@ export function augmentImage(image: Image, params: AugmentParams, rng: AugmentRa
   const gate = () => rng.next() <= params.select_prob;
   const uniform = (lo: number, hi: number) => lo + (hi - lo) * rng.next();
   let im = image;
+  // Brightness is held back as a pending offset: contrast, flips and rot90 commute with adding a constant, so it is
+  // only applied before hue/saturation/zoom or, most often, inside the final clamp, saving a pass over the image.
+  let offset = 0;
+  const applyOffset = () => {
+    if (offset !== 0) addBrightness(im, offset);
+    offset = 0;
+  };
   if (params.max_brightness_delta > 0 && gate()) {
-    addBrightness(im, uniform(-params.max_brightness_delta, params.max_brightness_delta));
+    offset = uniform(-params.max_brightness_delta, params.max_brightness_delta);
   }
   if (params.contrast_min && params.contrast_max && gate()) {
     scaleContrast(im, uniform(params.contrast_min, params.contrast_max));
   }
   if (params.max_hue_delta > 0 && gate()) {
     requireRgb(im, 'max_hue_delta');
+    applyOffset();
     shiftHue(im, uniform(-params.max_hue_delta, params.max_hue_delta));
   }
   if (params.max_saturation_delta > 0 && gate()) {
     requireRgb(im, 'max_saturation_delta');
+    applyOffset();
     const d = params.max_saturation_delta;
     scaleSaturation(im, uniform(1 - d, 1 + d));
   }
@@ -53,8 +62,11 @@ export function augmentImage(image: Image, params: AugmentParams, rng: AugmentRa
     const k = im.height === im.width ? Math.floor(u * 4) : 2 * Math.floor(u * 2);
     im = rotate90(im, k);
   }
-  if (params.zoom_scale > 0 && gate()) im = randomZoom(im, params.zoom_scale, rng);
-  clampUnit(im);
+  if (params.zoom_scale > 0 && gate()) {
+    applyOffset(); // the zoom's black border must stay black
+    im = randomZoom(im, params.zoom_scale, rng);
+  }
+  clampUnit(im, offset);
   return im;
 }
 
@@ -287,10 +299,11 @@ export function cropAndResize(
   return out;
 }
 
-export function clampUnit(im: Image): void {
+/** x <- clamp(x + offset, 0, 1). */
+export function clampUnit(im: Image, offset = 0): void {
   const d = im.data;
   for (let i = 0; i < d.length; i++) {
-    const v = d[i]!;
+    const v = d[i]! + offset;
     d[i] = v < 0 ? 0 : v > 1 ? 1 : v;
   }
 }

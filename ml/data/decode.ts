@@ -32,7 +32,7 @@ export class DecodeError extends Error {
 }
 
 /** `greyExpanded`: sharp will turn band 0 into three equal bands (b-w -> sRGB); drop the two copies afterwards. */
-type Plan = { colourspace?: string; greyExpanded?: boolean };
+type Plan = { colourspace?: string; greyExpanded?: boolean; eightBit?: boolean };
 
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
@@ -52,20 +52,22 @@ function isJpeg(bytes: Uint8Array): boolean {
  */
 async function plan(bytes: Uint8Array): Promise<Plan> {
   // sharp's default output is sRGB, so grey images must ask for b-w to stay one channel. CMYK JPEGs become sRGB.
-  if (isJpeg(bytes)) return jpegComponents(bytes) === 1 ? { colourspace: 'b-w' } : {};
+  if (isJpeg(bytes))
+    return jpegComponents(bytes) === 1 ? { colourspace: 'b-w', eightBit: true } : { eightBit: true };
   if (isPng(bytes)) {
     const grey = bytes[25] === 0 || bytes[25] === 4;
     if (bytes[24] === 16) return { colourspace: grey ? 'grey16' : 'rgb16' };
-    return grey ? { colourspace: 'b-w' } : {};
+    return grey ? { colourspace: 'b-w', eightBit: true } : { eightBit: true };
   }
   const meta = await sharp(bytes).metadata();
   const space = meta.space ?? 'srgb';
   const bands = meta.channels ?? 1;
-  if (space === 'cmyk') return { colourspace: 'srgb' };
+  const eightBit = meta.depth === 'uchar';
+  if (space === 'cmyk') return { colourspace: 'srgb', eightBit };
   // libvips reads multi-band min-is-black TIFFs as "b-w". sharp's raw output keeps only band 0 of a b-w image and has
   // no route from b-w to "multiband", so let it convert to sRGB (band 0 tripled, the other bands passed through).
-  if (space === 'b-w' && bands > 1) return { colourspace: 'srgb', greyExpanded: true };
-  return { colourspace: space };
+  if (space === 'b-w' && bands > 1) return { colourspace: 'srgb', greyExpanded: true, eightBit };
+  return { colourspace: space, eightBit };
 }
 
 /** Number of colour components in a JPEG's frame header, or 0 if none is found before the scan data. */
@@ -97,9 +99,15 @@ async function decodeNative(bytes: Uint8Array): Promise<RawPixels> {
   const p = await plan(bytes);
   let pipeline = sharp(bytes);
   if (p.colourspace) pipeline = pipeline.toColourspace(p.colourspace);
-  // Float output: libvips casts on its worker thread, and the resize sees one array type (see resize.ts).
-  const { data, info } = await pipeline.raw({ depth: 'float' }).toBuffer({ resolveWithObject: true });
-  const samples = new Float32Array(data.buffer, data.byteOffset, data.byteLength / 4);
+  // 8-bit images come out as bytes (a quarter of the copying); anything deeper is cast to float32 by libvips, on its
+  // own thread, so the resize sees only these two array types (see resize.ts).
+  const bytesOut = p.eightBit ?? false;
+  const { data, info } = await pipeline
+    .raw({ depth: bytesOut ? 'uchar' : 'float' })
+    .toBuffer({ resolveWithObject: true });
+  const samples = bytesOut
+    ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+    : new Float32Array(data.buffer, data.byteOffset, data.byteLength / 4);
   if (p.greyExpanded)
     return dropBands12({ samples, height: info.height, width: info.width, channels: info.channels });
   return { samples, height: info.height, width: info.width, channels: info.channels };
@@ -108,7 +116,10 @@ async function decodeNative(bytes: Uint8Array): Promise<RawPixels> {
 function dropBands12(im: RawPixels): RawPixels {
   const { samples, height, width, channels } = im;
   const kept = channels - 2;
-  const out = new Float32Array(height * width * kept);
+  const out =
+    samples instanceof Uint8Array
+      ? new Uint8Array(height * width * kept)
+      : new Float32Array(height * width * kept);
   for (let p = 0; p < height * width; p++) {
     out[p * kept] = samples[p * channels]!;
     for (let c = 1; c < kept; c++) out[p * kept + c] = samples[p * channels + c + 2]!;

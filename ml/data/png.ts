@@ -2,9 +2,11 @@
 // Hand-written because sharp's fixed cost per call (about half a millisecond here) dwarfs the work for small images
 // such as 28x28 Fashion-MNIST, and zlib does the heavy part. Anything else returns null and goes to sharp.
 import { inflateSync } from 'node:zlib';
+import type { Samples } from './resize.ts';
 
 export interface RawPixels {
-  samples: Float32Array;
+  /** Bytes for 8-bit images, floats for anything deeper (see resize.ts). */
+  samples: Samples;
   height: number;
   width: number;
   channels: number;
@@ -45,17 +47,14 @@ export function decodeSimplePng(bytes: Uint8Array, maxPixels: number): RawPixels
   // Grey+alpha keeps only grey, as sharp does for that colour type, so both decoders give the same channels.
   const channels = bands === 2 ? 1 : bands;
   const pixels = width * height;
-  const samples = new Float32Array(pixels * channels);
-  if (bitDepth === 8 && channels === bands) {
-    samples.set(unfiltered);
-  } else {
-    const bytesPerSample = bitDepth / 8;
-    for (let p = 0; p < pixels; p++) {
-      for (let c = 0; c < channels; c++) {
-        const from = (p * bands + c) * bytesPerSample;
-        samples[p * channels + c] =
-          bitDepth === 8 ? unfiltered[from]! : (unfiltered[from]! << 8) | unfiltered[from + 1]!;
-      }
+  if (bitDepth === 8 && channels === bands) return { samples: unfiltered, height, width, channels };
+  const samples = bitDepth === 8 ? new Uint8Array(pixels * channels) : new Float32Array(pixels * channels);
+  const bytesPerSample = bitDepth / 8;
+  for (let p = 0; p < pixels; p++) {
+    for (let c = 0; c < channels; c++) {
+      const from = (p * bands + c) * bytesPerSample;
+      samples[p * channels + c] =
+        bitDepth === 8 ? unfiltered[from]! : (unfiltered[from]! << 8) | unfiltered[from + 1]!;
     }
   }
   return { samples, height, width, channels };

@@ -1,6 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { augmentImage, cropAndResize, rotate90, scaleSaturation, shiftHue } from '../../ml/data/augment.ts';
+import {
+  addBrightness,
+  augmentImage,
+  clampUnit,
+  cropAndResize,
+  randomZoom,
+  rotate90,
+  scaleSaturation,
+  shiftHue,
+} from '../../ml/data/augment.ts';
 import type { Image } from '../../ml/data/image.ts';
 import { resolveAugment, type AugmentOption } from '../../ml/data/options.ts';
 import { Rng } from '../../ml/rng.ts';
@@ -192,4 +201,23 @@ test('augment: true runs the default steps, clamps to [0, 1], and is reproducibl
     bright.data.every((v) => v >= 0 && v <= 1),
     'clamped',
   );
+});
+
+test('brightness happens before zoom: the zoom border stays black (steps run in the reference order)', () => {
+  const src = image(8, 8, 1, () => 0.5);
+  for (const seed of seeds.slice(0, 10)) {
+    const out = augment(src, { max_brightness_delta: 0.3, zoom_scale: 0.5 }, seed);
+    // the same draws, applied by hand in the reference order: gate, delta, gate, then the zoom's own draws
+    const rng = Rng.fromSeed(seed);
+    rng.next();
+    const delta = -0.3 + 0.6 * rng.next();
+    rng.next();
+    const expected = copy(src);
+    addBrightness(expected, delta);
+    const zoomed = randomZoom(expected, 0.5, rng);
+    clampUnit(zoomed);
+    out.data.forEach((v, i) =>
+      assert.ok(close(v, zoomed.data[i]!), `seed ${seed} pixel ${i}: ${v} vs ${zoomed.data[i]}`),
+    );
+  }
 });
