@@ -1,7 +1,8 @@
 // End to end: files from our EventFileWriter and writeProjector, read back by TensorBoard 2.21 itself:
 // EventAccumulator in the venv (exact values, every CRC checked by TensorFlow's record reader) and a live
 // `tensorboard` over HTTP with the default (Rust) loader and with --load_fast=false. One logdir holds two runs:
-// "roundtrip" (every summary kind, hparams, projector) and "resume" (a crashed session resumed at step 50).
+// "roundtrip" (every summary kind, hparams, projector) and "resume" (a crashed session resumed at step 50, legacy
+// simple_value scalars as the tracker writes them, plus an hparams session whose metric is that legacy scalar).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -104,12 +105,15 @@ async function writeRoundtrip(dir: string): Promise<string> {
   return w.path;
 }
 
+const resumeHparams = { lr: 0.5, optimizer: 'sgd', sobel: false };
+
 async function writeResume(dir: string): Promise<string[]> {
-  const first = await EventFileWriter.open(dir);
-  for (let step = 0; step < 100; step++) first.addScalar('value', step, step);
+  const first = await EventFileWriter.open(dir, { scalarForm: 'simple_value' });
+  first.addHparamsSessionStart(resumeHparams);
+  for (let step = 0; step < 100; step++) first.addScalar('loss', step, step);
   await first.close(); // the "crash": steps 50..99 are orphaned once the run resumes from a step-49 checkpoint
-  const second = await EventFileWriter.open(dir, { startStep: 50 });
-  for (let step = 50; step <= 120; step++) second.addScalar('value', 1000 + step, step);
+  const second = await EventFileWriter.open(dir, { startStep: 50, scalarForm: 'simple_value' });
+  for (let step = 50; step <= 120; step++) second.addScalar('loss', 1000 + step, step);
   await second.close();
   return [first.path, second.path];
 }
@@ -152,12 +156,13 @@ out["text"] = [[s, a.item().decode("utf-8")] for s, a in arr("notes")]
 out["hparams"] = {tag: json_format.MessageToDict(plugin_data_pb2.HParamsPluginData.FromString(content), preserving_proto_field_name=True)
                   for tag, content in ea.PluginTagToContent("hparams").items()}
 
-# Resume: the server's Python accumulator (purges on the second START, also for tensors) ...
+# Resume: the server's Python accumulator (purges on the second START; converts simple_value to tensors) ...
 pea = plugin_event_accumulator.EventAccumulator(args["resume"], size_guidance={"tensors": 0}).Reload()
-out["resume_plugin"] = [[t.step, float(tensor_util.make_ndarray(t.tensor_proto))] for t in pea.Tensors("value")]
-# ... and the legacy EventAccumulator, whose START purge skips Tensors() (where modern scalars live).
-lea = event_accumulator.EventAccumulator(args["resume"], size_guidance={"tensors": 0}).Reload()
-out["resume_legacy"] = [[t.step, float(tensor_util.make_ndarray(t.tensor_proto))] for t in lea.Tensors("value")]
+out["resume_plugin"] = [[t.step, float(tensor_util.make_ndarray(t.tensor_proto))] for t in pea.Tensors("loss")]
+# ... and the legacy EventAccumulator, which purges Scalars() (where simple_value scalars live) on START.
+lea = event_accumulator.EventAccumulator(args["resume"], size_guidance={"tensors": 0, "scalars": 0}).Reload()
+out["resume_legacy"] = [[s.step, s.value] for s in lea.Scalars("loss")]
+out["resume_legacy_tensor_tags"] = [t for t in lea.Tags()["tensors"] if not t.startswith("_hparams_/")]
 print(json.dumps(out))
 `;
 
@@ -175,6 +180,7 @@ interface PythonView {
   hparams: Record<string, any>;
   resume_plugin: [number, number][];
   resume_legacy: [number, number][];
+  resume_legacy_tensor_tags: string[];
 }
 
 describe('event files read by TensorBoard 2.21', () => {
@@ -299,14 +305,9 @@ describe('event files read by TensorBoard 2.21', () => {
     assert.deepEqual(python.resume_plugin, expectedResume);
   });
 
-  test('resume: legacy EventAccumulator keeps orphaned tensors (it never purges Tensors()), last value per step is right', () => {
-    // Documented TensorBoard behaviour (tensorboard-format.md section 7), asserted so a change in it is noticed.
-    assert.equal(python.resume_legacy.length, 100 + 71);
-    const lastByStep = new Map(python.resume_legacy.map(([s, v]) => [s, v]));
-    assert.deepEqual(
-      [...lastByStep].sort((a, b) => a[0] - b[0]),
-      expectedResume,
-    );
+  test('resume: legacy EventAccumulator shows one value per step too (simple_value scalars are purged on START)', () => {
+    assert.deepEqual(python.resume_legacy, expectedResume);
+    assert.deepEqual(python.resume_legacy_tensor_tags, [], 'legacy scalars must not land in Tensors()');
   });
 
   for (const loader of ['default loader', '--load_fast=false']) {
@@ -341,7 +342,7 @@ describe('event files read by TensorBoard 2.21', () => {
       test('resume: exactly one value per step 0..120, the resumed ones from step 50', async () => {
         const series = await pollUntil('resumed scalars', async () => {
           const s = await get<[number, number, number][]>(
-            '/data/plugin/scalars/scalars?run=resume&tag=value',
+            '/data/plugin/scalars/scalars?run=resume&tag=loss',
           );
           return s.length >= 121 && s.at(-1)![1] === 120 ? s : undefined;
         });
@@ -400,13 +401,20 @@ describe('event files read by TensorBoard 2.21', () => {
             startIndex: 0,
             sliceSize: 100,
           });
-          return r.status === 200 && r.body.sessionGroups?.length === 1 ? r.body.sessionGroups : undefined;
+          return r.status === 200 && r.body.sessionGroups?.length === 2 ? r.body.sessionGroups : undefined;
         });
-        assert.deepEqual(groups[0].hparams, hparamValues);
-        assert.equal(groups[0].sessions[0].status, 'STATUS_SUCCESS');
+        const group = (name: string) => groups.find((g: any) => g.name === name);
+        assert.deepEqual(group('roundtrip').hparams, hparamValues);
+        assert.equal(group('roundtrip').sessions[0].status, 'STATUS_SUCCESS');
         assert.deepEqual(
-          groups[0].metricValues.map((m: any) => [m.name.tag, m.value]),
+          group('roundtrip').metricValues.map((m: any) => [m.name.tag, m.value]),
           [['loss', f32(lossValues.at(-1)!)]],
+        );
+        // The metric of a run logged with legacy simple_value scalars is the resumed run's last value.
+        assert.deepEqual(group('resume').hparams, resumeHparams);
+        assert.deepEqual(
+          group('resume').metricValues.map((m: any) => [m.name.tag, m.value]),
+          [['loss', 1120]],
         );
       });
 

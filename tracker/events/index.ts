@@ -28,7 +28,9 @@ export {
 export { bucketize, DEFAULT_HISTOGRAM_BUCKETS } from './histogram.ts';
 export {
   scalarValue,
+  legacyScalarValue,
   textValue,
+  type ScalarForm,
   imageValue,
   histogramValue,
   type SummaryValueObject,

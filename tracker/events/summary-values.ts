@@ -52,6 +52,24 @@ export function scalarValue(tag: string, value: number, description?: string): S
   };
 }
 
+/**
+ * Scalar in the legacy `simple_value` form (float32, no metadata). Every reader shows it as a scalar, and the standalone
+ * `EventAccumulator` purges it on SessionLog START (it never purges `Tensors()`, where the modern form lives), so
+ * after a resume all three readers show one value per step (tensorboard-format.md section 7).
+ */
+export function legacyScalarValue(tag: string, value: number): SummaryValueObject {
+  checkTag(tag);
+  if (typeof value !== 'number') {
+    throw new Error(
+      `scalar "${tag}": value must be a number, got ${typeof value}; convert it (e.g. Number(x)) first`,
+    );
+  }
+  return { tag, simple_value: value };
+}
+
+/** The two encodings a scalar can be written in; see scalarValue and legacyScalarValue. */
+export type ScalarForm = 'tensor' | 'simple_value';
+
 /** Markdown text as a rank-0 DT_STRING tensor. Strings go in as UTF-8 bytes: protobufjs reads JS strings in bytes fields as base64. */
 export function textValue(tag: string, markdown: string): SummaryValueObject {
   checkTag(tag);

@@ -11,8 +11,10 @@ import { bucketize } from './histogram.ts';
 import {
   histogramValue,
   imageValue,
+  legacyScalarValue,
   scalarValue,
   textValue,
+  type ScalarForm,
   type SummaryValueObject,
 } from './summary-values.ts';
 import {
@@ -36,6 +38,17 @@ export interface EventFileWriterOptions {
   maxBufferedBytes?: number;
   /** Source of wall times in seconds; default Date.now() / 1000. */
   clock?: () => number;
+  /**
+   * How addScalar encodes values: 'tensor' (default; rank-0 DT_FLOAT with "scalars" metadata, what current
+   * TensorBoard writers emit) or 'simple_value' (legacy float32, which the standalone EventAccumulator purges on
+   * resume; see legacyScalarValue).
+   */
+  scalarForm?: ScalarForm;
+  /**
+   * Write SessionLog START at startStep after the file version (default true). false continues a session in a new
+   * file without purging anything, e.g. after the writing process restarted while the run itself went on.
+   */
+  sessionStart?: boolean;
 }
 
 const liveDirs = new Set<string>();
@@ -94,7 +107,9 @@ export class EventFileWriter {
     private readonly handle: FileHandle,
     private readonly realDir: string,
     readonly startStep: number,
-    private readonly options: Required<Pick<EventFileWriterOptions, 'maxBufferedBytes' | 'clock'>>,
+    private readonly options: Required<
+      Pick<EventFileWriterOptions, 'maxBufferedBytes' | 'clock' | 'scalarForm'>
+    >,
     flushMs: number,
   ) {
     this.timer = setInterval(() => void this.flush().catch(() => undefined), flushMs);
@@ -130,6 +145,7 @@ export class EventFileWriter {
         {
           maxBufferedBytes: options.maxBufferedBytes ?? 1 << 20,
           clock,
+          scalarForm: options.scalarForm ?? 'tensor',
         },
         flushMs,
       );
@@ -139,7 +155,9 @@ export class EventFileWriter {
         source_metadata: { writer: 'patchwork' },
       });
       // Makes every TensorBoard reader drop points >= startStep left by an earlier, crashed session.
-      writer.appendEvent({ wall_time: now, step: startStep, session_log: { status: 1 } });
+      if (options.sessionStart ?? true) {
+        writer.appendEvent({ wall_time: now, step: startStep, session_log: { status: 1 } });
+      }
       await writer.flush();
       return writer;
     } catch (error) {
@@ -149,7 +167,9 @@ export class EventFileWriter {
   }
 
   addScalar(tag: string, value: number, step: number, wallTime?: number): void {
-    this.addValues(step, [scalarValue(tag, value)], wallTime);
+    const summary =
+      this.options.scalarForm === 'simple_value' ? legacyScalarValue(tag, value) : scalarValue(tag, value);
+    this.addValues(step, [summary], wallTime);
   }
 
   addText(tag: string, markdown: string, step: number, wallTime?: number): void {
