@@ -1,0 +1,640 @@
+// The label store: projects, images, classes and tri-state labels in SQLite (WAL), with an append-only history.
+// Every write touches one cell inside one IMMEDIATE transaction that reads the old value and appends the history row,
+// so two labelers (connections, processes) never lose each other's writes and the history chains old -> new exactly.
+import Database from 'better-sqlite3';
+import { and, asc, desc, eq, inArray, isNull, sql } from 'drizzle-orm';
+import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
+import { normalizeKey } from '../../storage/keys.ts';
+import { migrate } from './migrate.ts';
+import * as s from './schema.ts';
+
+export type LabelValue = 0 | 1 | null;
+export type Flag = 'exclude' | 'validation';
+/** Column names that are not classes in the CSV layout (seed reference section 9). */
+export const PROTECTED_COLUMNS = ['filepath', 'exclude', 'viewpath', 'validation'] as const;
+
+export class LabelStoreError extends Error {
+  constructor(
+    message: string,
+    readonly status: 400 | 404 | 409 = 400,
+  ) {
+    super(message);
+    this.name = 'LabelStoreError';
+  }
+}
+
+export interface ProjectInfo {
+  id: string;
+  name: string;
+  root: string;
+  createdAt: number;
+}
+export interface ClassInfo {
+  id: number;
+  name: string;
+  position: number;
+  retired: boolean;
+}
+export interface ImageRow {
+  id: number;
+  key: string;
+  viewKey: string | null;
+  position: number;
+  exclude: boolean;
+  validation: boolean;
+  /** Indexed by class id. Missing = unknown. */
+  labels: Map<number, 0 | 1>;
+}
+export interface HistoryEntry {
+  id: number;
+  imageKey: string;
+  field: 'label' | 'exclude' | 'validation';
+  className: string | null;
+  oldValue: LabelValue;
+  newValue: LabelValue;
+  actor: string;
+  at: number;
+  undoes: number | null;
+}
+export interface WriteResult {
+  historyId: number;
+  oldValue: LabelValue;
+  newValue: LabelValue;
+}
+export interface ClassCounts {
+  name: string;
+  retired: boolean;
+  trainPos: number;
+  trainNeg: number;
+  valPos: number;
+  valNeg: number;
+}
+
+export const PROJECT_ID = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+
+export function checkProjectId(id: string): string {
+  if (!PROJECT_ID.test(id)) {
+    throw new LabelStoreError(
+      `invalid project id ${JSON.stringify(id)}: use 1-64 of a-z, 0-9, '-', '_' (starting with a letter or digit)`,
+    );
+  }
+  return id;
+}
+
+/** Image keys are canonical storage keys (no '..', no leading '/', no empty or '.' segments). */
+export function checkImageKey(key: string): string {
+  let norm: string;
+  try {
+    norm = normalizeKey(key);
+  } catch (error) {
+    throw new LabelStoreError((error as Error).message);
+  }
+  if (norm !== key)
+    throw new LabelStoreError(
+      `image key ${JSON.stringify(key)} is not canonical; use ${JSON.stringify(norm)}`,
+    );
+  if (key.length > 1024) throw new LabelStoreError('image key longer than 1024 characters');
+  return key;
+}
+
+export function checkClassName(name: string): string {
+  const trimmed = typeof name === 'string' ? name.trim() : '';
+  if (trimmed === '' || trimmed !== name)
+    throw new LabelStoreError(
+      `class name ${JSON.stringify(name)} must be non-empty without surrounding spaces`,
+    );
+  if (name.length > 100) throw new LabelStoreError('class name longer than 100 characters');
+  if (/[\u0000-\u001f\u007f]/.test(name)) throw new LabelStoreError('class name contains control characters');
+  if ((PROTECTED_COLUMNS as readonly string[]).includes(name)) {
+    throw new LabelStoreError(
+      `class name ${JSON.stringify(name)} is reserved (${PROTECTED_COLUMNS.join(', ')} are not classes)`,
+    );
+  }
+  return name;
+}
+
+function checkActor(actor: string): string {
+  if (typeof actor !== 'string' || actor.length === 0 || actor.length > 100)
+    throw new LabelStoreError('actor must be 1-100 characters');
+  return actor;
+}
+
+function checkValue(value: unknown): LabelValue {
+  if (value === null || value === 0 || value === 1) return value;
+  throw new LabelStoreError(`label value must be null (unknown), 0 or 1, got ${JSON.stringify(value)}`);
+}
+
+export interface OpenOptions {
+  /** Milliseconds a writer waits for another connection's transaction (SQLite busy_timeout). */
+  busyTimeoutMs?: number;
+}
+
+export class LabelStore {
+  readonly db: BetterSQLite3Database<typeof s>;
+  private constructor(readonly sqlite: Database.Database) {
+    this.db = drizzle(sqlite, { schema: s });
+  }
+
+  static open(path: string, options: OpenOptions = {}): LabelStore {
+    const sqlite = new Database(path);
+    sqlite.pragma('journal_mode = WAL');
+    sqlite.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 10_000}`);
+    sqlite.pragma('foreign_keys = ON');
+    sqlite.pragma('synchronous = NORMAL');
+    migrate(sqlite);
+    return new LabelStore(sqlite);
+  }
+
+  close(): void {
+    this.sqlite.close();
+  }
+
+  /**
+   * Runs fn in one IMMEDIATE transaction (takes the write lock first, so read-then-write cannot interleave). Store calls
+   * made inside fn nest as savepoints, so a bulk import is one transaction.
+   */
+  write<T>(fn: () => T): T {
+    return this.sqlite.transaction(fn).immediate();
+  }
+
+  // ---- projects ----
+  createProject(id: string, options: { name?: string; root?: string } = {}): ProjectInfo {
+    checkProjectId(id);
+    const root = options.root ? checkImageKey(options.root) : '';
+    const row = { id, name: options.name ?? id, root, createdAt: Date.now() };
+    try {
+      this.db.insert(s.projects).values(row).run();
+    } catch (error) {
+      if (/UNIQUE|PRIMARY KEY/.test((error as Error).message))
+        throw new LabelStoreError(`project ${id} already exists`, 409);
+      throw error;
+    }
+    return row;
+  }
+
+  getProject(id: string): ProjectInfo | undefined {
+    if (!PROJECT_ID.test(id)) return undefined;
+    return this.db.select().from(s.projects).where(eq(s.projects.id, id)).get();
+  }
+
+  project(id: string): ProjectInfo {
+    const p = this.getProject(id);
+    if (!p) throw new LabelStoreError(`no project ${JSON.stringify(id)}`, 404);
+    return p;
+  }
+
+  listProjects(): ProjectInfo[] {
+    return this.db.select().from(s.projects).orderBy(asc(s.projects.id)).all();
+  }
+
+  // ---- images ----
+  /** Adds images (idempotent per key); returns how many were new. */
+  addImages(projectId: string, items: { key: string; viewKey?: string | null }[]): number {
+    this.project(projectId);
+    for (const item of items) {
+      checkImageKey(item.key);
+      if (item.viewKey != null) checkImageKey(item.viewKey);
+    }
+    return this.write(() => {
+      const max = this.db
+        .select({ m: sql<number>`coalesce(max(${s.images.position}), -1)` })
+        .from(s.images)
+        .where(eq(s.images.projectId, projectId))
+        .get()!.m;
+      let position = max + 1;
+      let added = 0;
+      for (const item of items) {
+        const res = this.db
+          .insert(s.images)
+          .values({ projectId, key: item.key, viewKey: item.viewKey ?? null, position })
+          .onConflictDoNothing()
+          .run();
+        if (res.changes > 0) {
+          added++;
+          position++;
+        }
+      }
+      return added;
+    });
+  }
+
+  imageId(projectId: string, key: string): number {
+    const row = this.db
+      .select({ id: s.images.id })
+      .from(s.images)
+      .where(and(eq(s.images.projectId, projectId), eq(s.images.key, key)))
+      .get();
+    if (!row) throw new LabelStoreError(`no image ${JSON.stringify(key)} in project ${projectId}`, 404);
+    return row.id;
+  }
+
+  hasImage(projectId: string, key: string): boolean {
+    return !!this.db
+      .select({ id: s.images.id })
+      .from(s.images)
+      .where(and(eq(s.images.projectId, projectId), eq(s.images.key, key)))
+      .get();
+  }
+
+  /** Every image of the project in insertion order, with its labels. */
+  table(projectId: string): ImageRow[] {
+    this.project(projectId);
+    const rows = this.db
+      .select()
+      .from(s.images)
+      .where(eq(s.images.projectId, projectId))
+      .orderBy(asc(s.images.position))
+      .all();
+    const byId = new Map<number, ImageRow>();
+    const out = rows.map((r) => {
+      const row: ImageRow = {
+        id: r.id,
+        key: r.key,
+        viewKey: r.viewKey,
+        position: r.position,
+        exclude: r.exclude === 1,
+        validation: r.validation === 1,
+        labels: new Map(),
+      };
+      byId.set(r.id, row);
+      return row;
+    });
+    const vals = this.db
+      .select({ imageId: s.values.imageId, classId: s.values.classId, value: s.values.value })
+      .from(s.values)
+      .innerJoin(s.images, eq(s.images.id, s.values.imageId))
+      .where(eq(s.images.projectId, projectId))
+      .all();
+    for (const v of vals) byId.get(v.imageId)!.labels.set(v.classId, v.value as 0 | 1);
+    return out;
+  }
+
+  /** Rows for the given keys (in the given order; unknown keys are skipped). */
+  rows(projectId: string, keys: string[]): ImageRow[] {
+    const all = new Map(this.table(projectId).map((r) => [r.key, r]));
+    return keys.flatMap((k) => (all.has(k) ? [all.get(k)!] : []));
+  }
+
+  // ---- classes ----
+  classes(projectId: string, options: { includeRetired?: boolean } = {}): ClassInfo[] {
+    this.project(projectId);
+    const where = options.includeRetired
+      ? eq(s.classes.projectId, projectId)
+      : and(eq(s.classes.projectId, projectId), eq(s.classes.retired, 0));
+    return this.db
+      .select()
+      .from(s.classes)
+      .where(where)
+      .orderBy(asc(s.classes.position))
+      .all()
+      .map((c) => ({ id: c.id, name: c.name, position: c.position, retired: c.retired === 1 }));
+  }
+
+  private classByName(projectId: string, name: string): ClassInfo {
+    const c = this.db
+      .select()
+      .from(s.classes)
+      .where(and(eq(s.classes.projectId, projectId), eq(s.classes.name, name)))
+      .get();
+    if (!c) throw new LabelStoreError(`no class ${JSON.stringify(name)} in project ${projectId}`, 404);
+    return { id: c.id, name: c.name, position: c.position, retired: c.retired === 1 };
+  }
+
+  addClass(projectId: string, name: string): ClassInfo {
+    this.project(projectId);
+    checkClassName(name);
+    return this.write(() => {
+      const existing = this.db
+        .select()
+        .from(s.classes)
+        .where(and(eq(s.classes.projectId, projectId), eq(s.classes.name, name)))
+        .get();
+      if (existing) {
+        if (existing.retired === 1)
+          throw new LabelStoreError(
+            `class ${JSON.stringify(name)} exists but is retired; restore it instead`,
+            409,
+          );
+        throw new LabelStoreError(`class ${JSON.stringify(name)} already exists`, 409);
+      }
+      const max = this.db
+        .select({ m: sql<number>`coalesce(max(${s.classes.position}), -1)` })
+        .from(s.classes)
+        .where(eq(s.classes.projectId, projectId))
+        .get()!.m;
+      const row = this.db
+        .insert(s.classes)
+        .values({ projectId, name, position: max + 1 })
+        .returning()
+        .get();
+      return { id: row.id, name: row.name, position: row.position, retired: false };
+    });
+  }
+
+  /** Renames a class; its labels stay with it (they reference the class id, not the name). */
+  renameClass(projectId: string, from: string, to: string): ClassInfo {
+    checkClassName(to);
+    return this.write(() => {
+      const c = this.classByName(projectId, from);
+      if (from === to) return c;
+      const clash = this.db
+        .select({ id: s.classes.id })
+        .from(s.classes)
+        .where(and(eq(s.classes.projectId, projectId), eq(s.classes.name, to)))
+        .get();
+      if (clash) throw new LabelStoreError(`class ${JSON.stringify(to)} already exists`, 409);
+      this.db.update(s.classes).set({ name: to }).where(eq(s.classes.id, c.id)).run();
+      return { ...c, name: to };
+    });
+  }
+
+  /** Retired classes leave the labeler's grid and the training targets, but keep their labels and stay in exports. */
+  setClassRetired(projectId: string, name: string, retired: boolean): ClassInfo {
+    return this.write(() => {
+      const c = this.classByName(projectId, name);
+      this.db
+        .update(s.classes)
+        .set({ retired: retired ? 1 : 0 })
+        .where(eq(s.classes.id, c.id))
+        .run();
+      return { ...c, retired };
+    });
+  }
+
+  // ---- labels ----
+  setLabel(projectId: string, key: string, className: string, value: LabelValue, actor: string): WriteResult {
+    checkValue(value);
+    checkActor(actor);
+    return this.write(() => {
+      const imageId = this.imageId(projectId, key);
+      const c = this.classByName(projectId, className);
+      if (c.retired)
+        throw new LabelStoreError(
+          `class ${JSON.stringify(className)} is retired; restore it to label it`,
+          409,
+        );
+      return this.writeCell(projectId, imageId, c.id, value, actor, null);
+    });
+  }
+
+  private readCell(imageId: number, classId: number): LabelValue {
+    const row = this.db
+      .select({ value: s.values.value })
+      .from(s.values)
+      .where(and(eq(s.values.imageId, imageId), eq(s.values.classId, classId)))
+      .get();
+    return row ? (row.value as 0 | 1) : null;
+  }
+
+  /** Must run inside write(). */
+  private writeCell(
+    projectId: string,
+    imageId: number,
+    classId: number,
+    value: LabelValue,
+    actor: string,
+    undoes: number | null,
+  ): WriteResult {
+    const oldValue = this.readCell(imageId, classId);
+    if (value === null) {
+      this.db
+        .delete(s.values)
+        .where(and(eq(s.values.imageId, imageId), eq(s.values.classId, classId)))
+        .run();
+    } else {
+      this.db
+        .insert(s.values)
+        .values({ imageId, classId, value })
+        .onConflictDoUpdate({ target: [s.values.imageId, s.values.classId], set: { value } })
+        .run();
+    }
+    const h = this.db
+      .insert(s.history)
+      .values({
+        projectId,
+        imageId,
+        field: 'label',
+        classId,
+        oldValue,
+        newValue: value,
+        actor,
+        at: Date.now(),
+        undoes,
+      })
+      .returning({ id: s.history.id })
+      .get();
+    return { historyId: h.id, oldValue, newValue: value };
+  }
+
+  setFlag(projectId: string, key: string, flag: Flag, value: boolean, actor: string): WriteResult {
+    if (flag !== 'exclude' && flag !== 'validation')
+      throw new LabelStoreError(`unknown flag ${JSON.stringify(flag)}`);
+    checkActor(actor);
+    return this.write(() =>
+      this.writeFlag(projectId, this.imageId(projectId, key), flag, value ? 1 : 0, actor, null),
+    );
+  }
+
+  private writeFlag(
+    projectId: string,
+    imageId: number,
+    flag: Flag,
+    value: 0 | 1,
+    actor: string,
+    undoes: number | null,
+  ): WriteResult {
+    const col = flag === 'exclude' ? s.images.exclude : s.images.validation;
+    const oldValue = this.db.select({ v: col }).from(s.images).where(eq(s.images.id, imageId)).get()!.v as
+      0 | 1;
+    this.db
+      .update(s.images)
+      .set({ [flag]: value })
+      .where(eq(s.images.id, imageId))
+      .run();
+    const h = this.db
+      .insert(s.history)
+      .values({
+        projectId,
+        imageId,
+        field: flag,
+        classId: null,
+        oldValue,
+        newValue: value,
+        actor,
+        at: Date.now(),
+        undoes,
+      })
+      .returning({ id: s.history.id })
+      .get();
+    return { historyId: h.id, oldValue, newValue: value };
+  }
+
+  /**
+   * Reverts this actor's most recent change that is not itself an undo and not yet undone. The revert is a new history
+   * row. If someone else has changed the same cell since, the undo is refused (409) rather than clobbering their write.
+   * Returns undefined when there is nothing to undo.
+   */
+  undo(projectId: string, actor: string): (WriteResult & { undone: HistoryEntry }) | undefined {
+    checkActor(actor);
+    this.project(projectId);
+    return this.write(() => {
+      const undoneIds = this.db
+        .select({ id: s.history.undoes })
+        .from(s.history)
+        .where(
+          and(
+            eq(s.history.projectId, projectId),
+            eq(s.history.actor, actor),
+            sql`${s.history.undoes} IS NOT NULL`,
+          ),
+        );
+      const target = this.db
+        .select()
+        .from(s.history)
+        .where(
+          and(
+            eq(s.history.projectId, projectId),
+            eq(s.history.actor, actor),
+            isNull(s.history.undoes),
+            sql`${s.history.id} NOT IN ${undoneIds}`,
+          ),
+        )
+        .orderBy(desc(s.history.id))
+        .limit(1)
+        .get();
+      if (!target) return undefined;
+      const current =
+        target.field === 'label'
+          ? this.readCell(target.imageId, target.classId!)
+          : (this.db
+              .select({ v: target.field === 'exclude' ? s.images.exclude : s.images.validation })
+              .from(s.images)
+              .where(eq(s.images.id, target.imageId))
+              .get()!.v as 0 | 1);
+      if (current !== target.newValue) {
+        throw new LabelStoreError(
+          'cannot undo: someone else changed that value since; set it by hand instead',
+          409,
+        );
+      }
+      const res =
+        target.field === 'label'
+          ? this.writeCell(
+              projectId,
+              target.imageId,
+              target.classId!,
+              target.oldValue as LabelValue,
+              actor,
+              target.id,
+            )
+          : this.writeFlag(
+              projectId,
+              target.imageId,
+              target.field,
+              target.oldValue as 0 | 1,
+              actor,
+              target.id,
+            );
+      return { ...res, undone: this.historyEntries(projectId, { ids: [target.id] })[0]! };
+    });
+  }
+
+  historyEntries(
+    projectId: string,
+    options: { limit?: number; ids?: number[]; imageKey?: string } = {},
+  ): HistoryEntry[] {
+    const conds = [eq(s.history.projectId, projectId)];
+    if (options.ids) conds.push(inArray(s.history.id, options.ids));
+    if (options.imageKey) conds.push(eq(s.images.key, options.imageKey));
+    const q = this.db
+      .select({
+        id: s.history.id,
+        imageKey: s.images.key,
+        field: s.history.field,
+        className: s.classes.name,
+        oldValue: s.history.oldValue,
+        newValue: s.history.newValue,
+        actor: s.history.actor,
+        at: s.history.at,
+        undoes: s.history.undoes,
+      })
+      .from(s.history)
+      .innerJoin(s.images, eq(s.images.id, s.history.imageId))
+      .leftJoin(s.classes, eq(s.classes.id, s.history.classId))
+      .where(and(...conds))
+      .orderBy(desc(s.history.id));
+    const rows = options.limit ? q.limit(options.limit).all() : q.all();
+    return rows.map((r) => ({
+      ...r,
+      oldValue: r.oldValue as LabelValue,
+      newValue: r.newValue as LabelValue,
+    }));
+  }
+
+  /** Positive and negative counts per class, training (validation false) and validation rows apart; excluded rows skipped. */
+  counts(projectId: string, options: { includeRetired?: boolean } = {}): ClassCounts[] {
+    const cls = this.classes(projectId, options);
+    const rows = this.sqlite
+      .prepare(
+        `SELECT v.class_id AS classId, i.validation AS val, v.value AS value, count(*) AS n
+           FROM label_values v JOIN label_images i ON i.id = v.image_id
+          WHERE i.project_id = ? AND i.exclude = 0
+          GROUP BY v.class_id, i.validation, v.value`,
+      )
+      .all(projectId) as { classId: number; val: number; value: number; n: number }[];
+    return cls.map((c) => {
+      const get = (val: number, value: number) =>
+        rows.find((r) => r.classId === c.id && r.val === val && r.value === value)?.n ?? 0;
+      return {
+        name: c.name,
+        retired: c.retired,
+        trainPos: get(0, 1),
+        trainNeg: get(0, 0),
+        valPos: get(1, 1),
+        valNeg: get(1, 0),
+      };
+    });
+  }
+
+  // ---- predictions ----
+  /** Replaces the stored predictions of the given images: probs[i][j] for keys[i] and classNames[j]. */
+  setPredictions(projectId: string, keys: string[], classNames: string[], probs: ArrayLike<number>[]): void {
+    const classIds = classNames.map((n) => this.classByName(projectId, n).id);
+    this.write(() => {
+      const ins = this.sqlite.prepare(
+        'INSERT INTO label_predictions (image_id, class_id, p) VALUES (?, ?, ?) ON CONFLICT (image_id, class_id) DO UPDATE SET p = excluded.p',
+      );
+      keys.forEach((key, i) => {
+        const imageId = this.imageId(projectId, key);
+        const row = probs[i]!;
+        if (row.length !== classIds.length)
+          throw new LabelStoreError(
+            `predictions row ${i} has ${row.length} values, expected ${classIds.length}`,
+          );
+        classIds.forEach((cid, j) => {
+          const p = row[j]!;
+          if (!(p >= 0 && p <= 1))
+            throw new LabelStoreError(`prediction for ${key}/${classNames[j]} is ${p}, not in [0, 1]`);
+          ins.run(imageId, cid, p);
+        });
+      });
+    });
+  }
+
+  /** Map image id -> (class id -> p). */
+  predictions(projectId: string): Map<number, Map<number, number>> {
+    const rows = this.sqlite
+      .prepare(
+        `SELECT p.image_id AS imageId, p.class_id AS classId, p.p AS p FROM label_predictions p
+           JOIN label_images i ON i.id = p.image_id WHERE i.project_id = ?`,
+      )
+      .all(projectId) as { imageId: number; classId: number; p: number }[];
+    const out = new Map<number, Map<number, number>>();
+    for (const r of rows) {
+      let m = out.get(r.imageId);
+      if (!m) out.set(r.imageId, (m = new Map()));
+      m.set(r.classId, r.p);
+    }
+    return out;
+  }
+}
