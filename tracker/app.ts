@@ -1,14 +1,72 @@
+// The tracker's HTTP app, composed from small routers:
+//   /health            liveness
+//   /api/runs          ingest API for workers (bearer token on writes)      tracker/api/runs.ts
+//   /runs              server-rendered run pages (htmx polling)             tracker/pages/runs.tsx
+//   /static            htmx and styles                                      tracker/pages/static.ts
+//   extra routers      e.g. the label store: `routers: [{ path: '/labels', create: (db) => labelsApp(db) }]`
 import { Hono } from 'hono';
+import { runsApi } from './api/runs.ts';
+import { openTrackerDb, type TrackerDb } from './db/index.ts';
+import { RunRegistry } from './db/registry.ts';
+import { runPages } from './pages/runs.tsx';
+import { staticFiles } from './pages/static.ts';
+import { TrackerError } from './runs/errors.ts';
+import { RunSessions } from './runs/sessions.ts';
+import { TemporalStatus } from './temporal-status.ts';
 
 export interface TrackerOptions {
   /** Where event files are written: one sub-folder per run. */
   logDir: string;
   /** Bearer token that every write route requires. */
   token: string;
+  /** The SQLite database (default: an in-memory one, for tests that do not need persistence). */
+  db?: TrackerDb;
+  /** Temporal frontend host:port for live workflow status on the run pages; omitted = registry status only. */
+  temporalAddress?: string;
+  temporalNamespace?: string;
+  tensorboardUrl?: string;
+  maxBodyBytes?: number;
+  /** More routers sharing the database, mounted at `path` (e.g. the label store at /labels). */
+  routers?: { path: string; create: (db: TrackerDb) => Hono }[];
 }
 
-export function createTrackerApp(options: TrackerOptions): Hono {
+export interface Tracker {
+  app: Hono;
+  db: TrackerDb;
+  sessions: RunSessions;
+  /** Flushes and closes every open event file and the Temporal connection. */
+  close(): Promise<void>;
+}
+
+export function createTracker(options: TrackerOptions): Tracker {
+  const db = options.db ?? openTrackerDb(':memory:');
+  const registry = new RunRegistry(db);
+  const sessions = new RunSessions(options.logDir, registry);
+  const temporal = options.temporalAddress ? new TemporalStatus(options.temporalAddress, options.temporalNamespace) : undefined;
   const app = new Hono();
+  app.onError((error, c) => {
+    if (error instanceof TrackerError) return c.json({ error: error.message }, error.status);
+    console.error(error);
+    return c.json({ error: `internal error: ${error.message}` }, 500);
+  });
   app.get('/health', (c) => c.json({ ok: true, service: 'patchwork-tracker', logDir: options.logDir }));
-  return app;
+  app.route('/api/runs', runsApi({ token: options.token, sessions, registry, maxBodyBytes: options.maxBodyBytes }));
+  app.route('/runs', runPages({ registry, logDir: options.logDir, temporal, tensorboardUrl: options.tensorboardUrl }));
+  app.route('/static', staticFiles());
+  app.get('/', (c) => c.redirect('/runs'));
+  for (const router of options.routers ?? []) app.route(router.path, router.create(db));
+  return {
+    app,
+    db,
+    sessions,
+    async close() {
+      await sessions.closeAll();
+      await temporal?.close();
+    },
+  };
+}
+
+/** Kept for callers that only need the Hono app. */
+export function createTrackerApp(options: TrackerOptions): Hono {
+  return createTracker(options).app;
 }

@@ -2,7 +2,8 @@
 import { serve } from '@hono/node-server';
 import { join } from 'node:path';
 import { loadSettings } from '../schemas/settings.ts';
-import { createTrackerApp } from './app.ts';
+import { createTracker } from './app.ts';
+import { openTrackerDb } from './db/index.ts';
 
 function portFromArgs(argv: string[], fallback: number): number {
   const i = argv.indexOf('--port');
@@ -14,12 +15,19 @@ function portFromArgs(argv: string[], fallback: number): number {
 const settings = loadSettings();
 if (!settings.tracker.token) throw new Error('PATCHWORK_TOKEN is not set: the tracker refuses to start without a write token');
 const port = portFromArgs(process.argv.slice(2), Number(new URL(settings.tracker.url).port || 8787));
-const app = createTrackerApp({ logDir: join(settings.home, 'tensorboard'), token: settings.tracker.token });
+const tracker = createTracker({
+  logDir: join(settings.home, 'tensorboard'),
+  token: settings.tracker.token,
+  db: openTrackerDb(join(settings.home, 'tracker.db')),
+  temporalAddress: process.env.TEMPORAL_ADDRESS ? settings.temporal.address : undefined,
+  temporalNamespace: settings.temporal.namespace,
+  tensorboardUrl: process.env.PATCHWORK_TENSORBOARD_URL ?? 'http://127.0.0.1:6006',
+});
 const hostIndex = process.argv.indexOf('--host');
 const hostname = hostIndex >= 0 ? process.argv[hostIndex + 1] : '127.0.0.1';
-const server = serve({ fetch: app.fetch, port, hostname }, (info) => {
+const server = serve({ fetch: tracker.app.fetch, port, hostname }, (info) => {
   console.log(`tracker listening on http://${hostname}:${info.port}`);
 });
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-  process.once(signal, () => server.close(() => process.exit(0)));
+  process.once(signal, () => server.close(() => void tracker.close().finally(() => process.exit(0))));
 }
