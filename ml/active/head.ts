@@ -1,0 +1,203 @@
+// Head models trained on feature vectors (the original's pre-extracted mode): linear or one-hidden-layer MLP with
+// sigmoid outputs, masked BCE, Adam, and optional entropy minimisation on unlabeled rows (seed reference section 10).
+import type { Tensor2D, Variable } from '@tensorflow/tfjs';
+import { activeTf } from '../backend.ts';
+import { Rng } from '../rng.ts';
+import { entropyLoss, maskedBinaryCrossEntropy } from './losses.ts';
+import { stratifiedSample, unlabeledRows } from './sampling.ts';
+import { checkTable, type LabelTable } from './table.ts';
+
+export interface HeadConfig {
+  kind: 'linear' | 'mlp';
+  inputDim: number;
+  numClasses: number;
+  /** MLP hidden units (default 256). */
+  hidden?: number;
+  seed: number;
+  /** Adam learning rate (default 1e-3, as the original). */
+  learningRate?: number;
+}
+
+export interface HeadState {
+  config: HeadConfig;
+  /** Variable values in creation order: [W, b] or [W1, b1, W2, b2]. */
+  weights: number[][];
+}
+
+export interface TrainOptions {
+  epochs?: number;
+  samplesPerEpoch?: number;
+  batchSize?: number;
+  /** Weight of the entropy term on unlabeled rows; 0 (default) disables it. */
+  entropyWeight?: number;
+  labelSmoothing?: number;
+  rng: Rng;
+}
+
+export interface TrainResult {
+  /** One value per step, as the original records them. */
+  losses: number[];
+  entropy: number[];
+}
+
+function glorot(rng: Rng, fanIn: number, fanOut: number): Float32Array {
+  const limit = Math.sqrt(6 / (fanIn + fanOut));
+  return rng.fillUniform(new Float32Array(fanIn * fanOut), -limit, limit) as Float32Array;
+}
+
+export class Head {
+  readonly vars: Variable[];
+  private optimizer;
+
+  private constructor(
+    readonly config: HeadConfig,
+    weights?: number[][],
+  ) {
+    const tf = activeTf();
+    const { inputDim: d, numClasses: k } = config;
+    const h = config.hidden ?? 256;
+    const rng = Rng.fromSeed(config.seed);
+    const shapes: [number, number][] | number[][] =
+      config.kind === 'linear' ? [[d, k], [k]] : [[d, h], [h], [h, k], [k]];
+    this.vars = shapes.map((shape, i) => {
+      const size = shape.reduce((a, b) => a * b, 1);
+      const init = weights
+        ? Float32Array.from(weights[i]!)
+        : shape.length === 2
+          ? glorot(rng, shape[0]!, shape[1]!)
+          : new Float32Array(size);
+      if (init.length !== size)
+        throw new Error(`Head: weight ${i} has ${init.length} values, expected ${size}`);
+      return tf.variable(tf.tensor(init, shape), true);
+    });
+    this.optimizer = tf.train.adam(config.learningRate ?? 1e-3);
+  }
+
+  static create(config: HeadConfig): Head {
+    if (config.kind !== 'linear' && config.kind !== 'mlp')
+      throw new Error(`Head: kind must be linear or mlp, got ${config.kind}`);
+    if (!(config.inputDim > 0 && config.numClasses > 0))
+      throw new Error('Head: inputDim and numClasses must be positive');
+    return new Head(config);
+  }
+
+  static fromJSON(state: HeadState): Head {
+    return new Head(state.config, state.weights);
+  }
+
+  toJSON(): HeadState {
+    return { config: this.config, weights: this.vars.map((v) => Array.from(v.dataSync())) };
+  }
+
+  /** The representation the last layer sees (the features themselves for a linear head). */
+  penultimate(x: Tensor2D): Tensor2D {
+    const tf = activeTf();
+    if (this.config.kind === 'linear') return x;
+    return tf.relu(tf.add(tf.matMul(x, this.vars[0] as Tensor2D), this.vars[1]!)) as Tensor2D;
+  }
+
+  logits(x: Tensor2D): Tensor2D {
+    const tf = activeTf();
+    const [w, b] =
+      this.config.kind === 'linear' ? [this.vars[0]!, this.vars[1]!] : [this.vars[2]!, this.vars[3]!];
+    return tf.add(tf.matMul(this.penultimate(x), w as Tensor2D), b) as Tensor2D;
+  }
+
+  /** Probabilities [n, k] for features [n, d], computed in chunks. */
+  predict(features: Float32Array, chunk = 4096): Float32Array {
+    return this.mapRows(
+      features,
+      chunk,
+      this.config.numClasses,
+      (x) => activeTf().sigmoid(this.logits(x)) as Tensor2D,
+    );
+  }
+
+  /** Penultimate representation [n, h] (h = inputDim for linear heads). */
+  embed(features: Float32Array, chunk = 4096): { data: Float32Array; dim: number } {
+    const dim = this.config.kind === 'linear' ? this.config.inputDim : (this.config.hidden ?? 256);
+    return { data: this.mapRows(features, chunk, dim, (x) => this.penultimate(x)), dim };
+  }
+
+  private mapRows(
+    features: Float32Array,
+    chunk: number,
+    outDim: number,
+    fn: (x: Tensor2D) => Tensor2D,
+  ): Float32Array {
+    const tf = activeTf();
+    const d = this.config.inputDim;
+    const n = features.length / d;
+    if (!Number.isInteger(n))
+      throw new Error(`Head: features length ${features.length} is not a multiple of inputDim ${d}`);
+    const out = new Float32Array(n * outDim);
+    for (let start = 0; start < n; start += chunk) {
+      const m = Math.min(chunk, n - start);
+      const y = tf.tidy(() => fn(tf.tensor2d(features.subarray(start * d, (start + m) * d), [m, d])));
+      out.set(y.dataSync(), start * outDim);
+      y.dispose();
+    }
+    return out;
+  }
+
+  /** Fine-tunes with stratified batches (seed reference: each epoch draws samplesPerEpoch rows, then batches them). */
+  train(features: Float32Array, table: LabelTable, options: TrainOptions): TrainResult {
+    checkTable(table);
+    const tf = activeTf();
+    const d = this.config.inputDim;
+    const k = this.config.numClasses;
+    if (table.classes.length !== k)
+      throw new Error(`Head.train: table has ${table.classes.length} classes, head has ${k}`);
+    if (features.length !== table.n * d) throw new Error(`Head.train: features must be [${table.n}, ${d}]`);
+    const epochs = options.epochs ?? 10;
+    const perEpoch = options.samplesPerEpoch ?? 1000;
+    const batchSize = options.batchSize ?? 16;
+    const w = options.entropyWeight ?? 0;
+    const unlabeled = w > 0 ? unlabeledRows(table).filter((i) => !table.exclude[i]) : [];
+    const result: TrainResult = { losses: [], entropy: [] };
+    const gather = (rows: ArrayLike<number>) => {
+      const x = new Float32Array(rows.length * d);
+      for (let j = 0; j < rows.length; j++) x.set(features.subarray(rows[j]! * d, rows[j]! * d + d), j * d);
+      return x;
+    };
+    for (let e = 0; e < epochs; e++) {
+      const sample = stratifiedSample(table, perEpoch, options.rng);
+      for (let start = 0; start < perEpoch; start += batchSize) {
+        const m = Math.min(batchSize, perEpoch - start);
+        const xb = gather(sample.indices.subarray(start, start + m));
+        const yb = sample.labels.subarray(start * k, (start + m) * k);
+        const ub =
+          unlabeled.length > 0
+            ? gather(Array.from({ length: m }, () => unlabeled[options.rng.integer(0, unlabeled.length)]!))
+            : null;
+        let ent = 0;
+        const loss = tf.tidy(() => {
+          const x = tf.tensor2d(xb, [m, d]);
+          const y = tf.tensor2d(Int32Array.from(yb), [m, k], 'int32');
+          const u = ub ? tf.tensor2d(ub, [m, d]) : null;
+          const cost = this.optimizer.minimize(
+            () => {
+              const l = maskedBinaryCrossEntropy(y, tf.sigmoid(this.logits(x)), options.labelSmoothing ?? 0);
+              if (!u) return l;
+              const en = entropyLoss(tf.sigmoid(this.logits(u)));
+              ent = en.dataSync()[0]!;
+              return tf.add(l, tf.mul(en, w));
+            },
+            true,
+            this.vars,
+          )!;
+          return cost;
+        });
+        result.losses.push(loss.dataSync()[0]!);
+        result.entropy.push(ent);
+        loss.dispose();
+      }
+    }
+    return result;
+  }
+
+  dispose(): void {
+    for (const v of this.vars) v.dispose();
+    this.optimizer.dispose();
+  }
+}

@@ -1,0 +1,15 @@
+export { checkTable, emptyTable, type LabelTable } from './table.ts';
+export { maskedBinaryCrossEntropy, entropyLoss, KERAS_EPSILON } from './losses.ts';
+export { stratifiedSample, unlabeledRows, type StratifiedSample } from './sampling.ts';
+export { Head, type HeadConfig, type HeadState, type TrainOptions, type TrainResult } from './head.ts';
+export { classMetrics, meanAuc, rocAuc, type ClassMetrics } from './metrics.ts';
+export {
+  pickIndices,
+  subsetRows,
+  subsetOptions,
+  sortOptions,
+  binaryEntropy,
+  type PickOptions,
+  type Pick,
+} from './query.ts';
+export { badgeSelect } from './diversity.ts';

@@ -1,0 +1,41 @@
+// Losses of the original's _losses.py (seed reference section 10), on tfjs tensors from activeTf().
+import type { Tensor, Scalar } from '@tensorflow/tfjs';
+import { activeTf } from '../backend.ts';
+
+/** Keras' backend epsilon, used for clipping and inside the log exactly as keras.losses.binary_crossentropy does. */
+export const KERAS_EPSILON = 1e-7;
+
+/**
+ * Masked multi-hot binary cross-entropy: y holds -1 (unknown), 0 or 1; p holds probabilities. Unknown entries
+ * contribute exactly 0 to the value and the gradient; the loss is the mean BCE over known entries (0 if none).
+ * With label smoothing eps, y <- y(1-eps) + eps/2 for known entries.
+ */
+export function maskedBinaryCrossEntropy(y: Tensor, p: Tensor, labelSmoothing = 0): Scalar {
+  const tf = activeTf();
+  return tf.tidy(() => {
+    const mask = tf.cast(tf.notEqual(y, -1), 'float32');
+    let target = tf.mul(tf.cast(y, 'float32'), mask);
+    if (labelSmoothing > 0) target = tf.add(tf.mul(target, 1 - labelSmoothing), labelSmoothing / 2);
+    const pc = tf.clipByValue(p, KERAS_EPSILON, 1 - KERAS_EPSILON);
+    const bce = tf.neg(
+      tf.add(
+        tf.mul(target, tf.log(tf.add(pc, KERAS_EPSILON))),
+        tf.mul(tf.sub(1, target), tf.log(tf.add(tf.sub(1, pc), KERAS_EPSILON))),
+      ),
+    );
+    // Multiplying by the mask (not by p*m as Keras does) also zeroes the gradient reaching p at unknown entries.
+    const total = tf.sum(tf.mul(bce, mask));
+    return tf.div(total, tf.maximum(tf.sum(mask), 1)) as Scalar;
+  });
+}
+
+/** Mean over batch and classes of the binary entropy -[p ln p + (1-p) ln(1-p)] in nats (entropy minimisation). */
+export function entropyLoss(p: Tensor): Scalar {
+  const tf = activeTf();
+  return tf.tidy(() => {
+    const pc = tf.clipByValue(p, KERAS_EPSILON, 1 - KERAS_EPSILON);
+    return tf.mean(
+      tf.neg(tf.add(tf.mul(pc, tf.log(pc)), tf.mul(tf.sub(1, pc), tf.log(tf.sub(1, pc))))),
+    ) as Scalar;
+  });
+}
