@@ -16,6 +16,6 @@ export function runDir(logDir: string, id: string): string {
   if (!isValidRunId(id)) throw new Error(`run id ${JSON.stringify(id)} is not allowed: ${RUN_ID_RULE}`);
   const root = resolve(logDir);
   const dir = resolve(root, id);
-  if (!dir.startsWith(root + sep)) throw new Error(`run id ${JSON.stringify(id)} resolves outside the log dir`);
+  if (!dir.startsWith(root.endsWith(sep) ? root : root + sep)) throw new Error(`run id ${JSON.stringify(id)} resolves outside the log dir`);
   return dir;
 }

@@ -1,0 +1,192 @@
+// Ingest API against the real tracker process: auth, validation, size limit, run-name traversal, retried batches,
+// NaN/Inf encoding, and a tracker killed with SIGKILL and restarted while a TrackerClient keeps logging. Event files
+// are read back with our reader and with TensorBoard's EventAccumulator.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readEventFile, scalarSeries, type ScalarPoint } from '../../tracker/events/index.ts';
+import { TrackerClient } from '../../tracker/client.ts';
+import { eventFiles } from '../../tracker/runs/scan.ts';
+import { runPythonJson } from '../helpers/python.ts';
+import { pollUntil } from '../helpers/tensorboard.ts';
+import { startTracker, type LiveTracker } from '../helpers/tracker.ts';
+
+let home: string;
+let tracker: LiveTracker;
+
+/** `token: null` sends no Authorization header. */
+async function post(path: string, body: unknown, token: string | null = tracker.token) {
+  const response = await fetch(tracker.url + path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token !== null ? { authorization: `Bearer ${token}` } : {}) },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await response.text();
+  let json: any;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = { raw: text };
+  }
+  return { status: response.status, body: json };
+}
+
+async function seriesOf(run: string): Promise<Map<string, ScalarPoint[]>> {
+  const events = [];
+  for (const file of eventFiles(join(tracker.logDir, run))) events.push(...(await readEventFile(file)).events);
+  return scalarSeries(events);
+}
+
+const accumulatorScalars = (dir: string) =>
+  runPythonJson<Record<string, [number, number][]>>(
+    `
+import json, sys
+from tensorboard.backend.event_processing import event_accumulator
+ea = event_accumulator.EventAccumulator(json.loads(sys.argv[1]), size_guidance={"scalars": 0}).Reload()
+print(json.dumps({tag: [[s.step, s.value] for s in ea.Scalars(tag)] for tag in ea.Tags()["scalars"]}))
+`,
+    { input: dir, timeoutMs: 180_000 },
+  );
+
+describe('tracker ingest API', () => {
+  before(async () => {
+    home = await mkdtemp(join(tmpdir(), 'tracker-api-'));
+    tracker = await startTracker(home);
+  });
+  after(async () => {
+    await tracker?.stop();
+    if (home) await rm(home, { recursive: true, force: true });
+  });
+
+  test('writes without the token, or with a wrong one, are 401 and write nothing', async () => {
+    for (const token of [null, 'wrong-token', '', `${tracker.token}x`]) {
+      const start = await post('/api/runs', { run: 'unauth' }, token);
+      assert.equal(start.status, 401, `token ${token}`);
+      assert.match(start.body.error, /bearer token/);
+      const batch = await post('/api/runs/unauth/batches', { batchId: 'x', items: [] }, token);
+      assert.equal(batch.status, 401);
+    }
+    assert.equal(existsSync(join(tracker.logDir, 'unauth')), false);
+    assert.equal((await fetch(`${tracker.url}/api/runs/unauth`)).status, 404);
+  });
+
+  test('malformed bodies are 400 and name the field', async () => {
+    assert.equal((await post('/api/runs', { run: 'shapes' })).status, 200);
+    const notJson = await post('/api/runs/shapes/batches', '{"batchId": ');
+    assert.equal(notJson.status, 400);
+    assert.match(notJson.body.error, /not valid JSON/);
+    const missing = await post('/api/runs/shapes/batches', { batchId: 'b' });
+    assert.equal(missing.status, 400);
+    assert.match(missing.body.error, /^items: Required/);
+    const badValue = await post('/api/runs/shapes/batches', {
+      batchId: 'b',
+      items: [
+        { kind: 'scalar', tag: 'ok', step: 0, value: 1 },
+        { kind: 'scalar', tag: 'loss', step: 1, value: 'nan' },
+      ],
+    });
+    assert.equal(badValue.status, 400);
+    assert.match(badValue.body.error, /items\.1\.value: expected a number or one of "NaN"/);
+    const badStep = await post('/api/runs/shapes/batches', { batchId: 'b', items: [{ kind: 'scalar', tag: 'x', step: -1, value: 1 }] });
+    assert.match(badStep.body.error, /items\.0\.step: step must be >= 0/);
+    const notPng = await post('/api/runs/shapes/batches', { batchId: 'b', items: [{ kind: 'image', tag: 'im', step: 0, png: ['aGVsbG8='] }] });
+    assert.equal(notPng.status, 400);
+    assert.match(notPng.body.error, /items\.0\.png\.0: not a PNG/);
+    // Nothing from the refused batches reached the file (the valid first item of a refused batch included).
+    assert.equal((await seriesOf('shapes')).size, 0);
+  });
+
+  test('an oversize body is 413 and writes nothing', async () => {
+    const items = Array.from({ length: 40 }, (_, i) => ({ kind: 'text', tag: 'big', step: i, text: 'x'.repeat(1 << 20) }));
+    const response = await post('/api/runs/shapes/batches', { batchId: 'huge', items });
+    assert.equal(response.status, 413);
+    assert.match(response.body.error, /larger than/);
+    assert.equal((await post('/api/runs/shapes/batches', { batchId: 'huge', items: [] })).body.duplicate, false);
+  });
+
+  test('run names that try to leave the log dir are 400', async () => {
+    for (const run of ['../evil', '..', '.hidden', 'a/b', '/etc', 'a\\..\\b', '']) {
+      const response = await post('/api/runs', { run });
+      assert.equal(response.status, 400, run);
+      assert.match(response.body.error, /^run: a run id is/);
+    }
+    for (const path of ['/api/runs/..%2Fevil/batches', '/api/runs/%2E%2E%2Fevil/batches', '/api/runs/..%5C..%5Cevil/finish']) {
+      const response = await post(path, { batchId: 'b', items: [], status: 'completed' });
+      assert.equal(response.status, 400, path);
+    }
+    assert.deepEqual(readdirSync(home).filter((n) => n.includes('evil')), []);
+  });
+
+  test('a retried batch is written once; NaN and infinities are stored as float32 specials', async () => {
+    assert.equal((await post('/api/runs', { run: 'retry', hparams: { lr: 0.5 } })).status, 200);
+    const batch = {
+      batchId: 'batch-0001',
+      items: [
+        { kind: 'scalar', tag: 'loss', step: 0, value: 0.25 },
+        { kind: 'scalar', tag: 'special', step: 0, value: 'NaN' },
+        { kind: 'scalar', tag: 'special', step: 1, value: 'Infinity' },
+        { kind: 'scalar', tag: 'special', step: 2, value: '-Infinity' },
+      ],
+    };
+    const first = await post('/api/runs/retry/batches', batch);
+    assert.deepEqual(first.body, { batchId: 'batch-0001', duplicate: false, written: 4, skipped: 0 });
+    const again = await post('/api/runs/retry/batches', batch);
+    assert.deepEqual(again.body, { batchId: 'batch-0001', duplicate: true, written: 0, skipped: 0 });
+    // The same values under a new id (a client that lost its id) are skipped per (tag, step).
+    const renamed = await post('/api/runs/retry/batches', { ...batch, batchId: 'batch-0001b' });
+    assert.deepEqual(renamed.body, { batchId: 'batch-0001b', duplicate: false, written: 0, skipped: 4 });
+    const series = await seriesOf('retry');
+    assert.deepEqual(series.get('loss')!.map((p) => [p.step, p.value]), [[0, 0.25]]);
+    assert.deepEqual(series.get('special')!.map((p) => [p.step, p.value]), [[0, NaN], [1, Infinity], [2, -Infinity]]);
+    const finished = await post('/api/runs/retry/finish', { status: 'completed' });
+    assert.equal(finished.body.status, 'completed');
+    assert.equal((await post('/api/runs/retry/batches', { batchId: 'late', items: [] })).status, 409);
+  });
+
+  test('tracker killed (SIGKILL) and restarted while a client logs: nothing lost, nothing doubled', async () => {
+    const steps = 3000;
+    const { client } = await TrackerClient.start({
+      url: tracker.url,
+      token: tracker.token,
+      run: 'crash',
+      spoolDir: join(home, 'spool'),
+      batchSize: 100,
+      maxBufferedItems: 400, // small, so the outage spills batches to the on-disk spool
+      flushIntervalMs: 20,
+      retryMinMs: 20,
+      retryMaxMs: 200,
+    });
+    const value = (tag: string, step: number) => (tag === 'loss' ? 1 / (step + 1) : step * 0.5);
+    let killed = false;
+    let spooled = 0;
+    for (let step = 0; step < steps; step++) {
+      client.scalar('loss', step, value('loss', step));
+      client.scalar('acc', step, value('acc', step));
+      if (step % 50 === 49) await new Promise((r) => setImmediate(r));
+      if (!killed && step === 1000) {
+        // Wait until the tracker has written some of the run, then kill it mid-stream.
+        await pollUntil('tracker to hold steps of the run', async () => {
+          const r = await fetch(`${tracker.url}/api/runs/crash`).then((x) => x.json() as Promise<any>);
+          return r.lastStep >= 200 ? true : undefined;
+        });
+        await tracker.kill();
+        killed = true;
+      }
+      if (killed && step === 2000) {
+        spooled = client.pending.spoolFiles;
+        await tracker.restart();
+      }
+    }
+    assert.ok(spooled > 0, 'the outage should have spilled batches to the spool');
+    await client.close({ status: 'completed', timeoutMs: 120_000 });
+    assert.ok(eventFiles(join(tracker.logDir, 'crash')).length >= 2, 'the restart continues in a new event file');
+    const expected = (tag: string) => Array.from({ length: steps }, (_, s) => [s, Math.fround(value(tag, s))]);
+    const ours = await seriesOf('crash');
+    for (const tag of ['loss', 'acc']) assert.deepEqual(ours.get(tag)!.map((p) => [p.step, p.value]), expected(tag), tag);
+    const python = await accumulatorScalars(join(tracker.logDir, 'crash'));
+    for (const tag of ['loss', 'acc']) assert.deepEqual(python[tag], expected(tag), `EventAccumulator ${tag}`);
+  });
+});
