@@ -1,0 +1,223 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { serve, type ServerType } from '@hono/node-server';
+import { Hono } from 'hono';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import sharp from 'sharp';
+import { LocalStorage } from '../../../storage/index.ts';
+import { labelsRouter } from '../../../tracker/labels/routes.tsx';
+import { LabelStore } from '../../../tracker/labels/store.ts';
+import { makeImage } from '../../helpers/images.ts';
+import { freePort } from '../../helpers/net.ts';
+import { repoRoot } from '../../helpers/paths.ts';
+
+const TOKEN = 'test-token-123';
+const EVIL = '<script>alert(1)</script>';
+let dir: string;
+let store: LabelStore;
+let server: ServerType;
+let base: string;
+let browser: Browser;
+const dialogs: string[] = [];
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'labeler-'));
+  const images = join(dir, 'images');
+  await mkdir(join(images, 'shots'), { recursive: true });
+  const keys = ['shots/a.png', 'shots/b.png', 'shots/c.png', 'shots/d.png'];
+  for (const [i, key] of keys.entries())
+    await writeFile(join(images, key), await makeImage('png', 64, 48, 3, i));
+  await writeFile(join(dir, 'secret.png'), await makeImage('png', 8, 8, 3, 9)); // outside the storage root
+  store = LabelStore.open(join(dir, 'labels.db'));
+  store.createProject('demo', { name: 'Demo project' });
+  store.addImages(
+    'demo',
+    keys.map((key) => ({ key })),
+  );
+  for (const name of ['cat', 'dog', EVIL]) store.addClass('demo', name);
+  store.setPredictions(
+    'demo',
+    keys,
+    ['cat', 'dog'],
+    [
+      [0.91, 0.12],
+      [0.4, 0.55],
+      [0.05, 0.7],
+      [0.5, 0.5],
+    ],
+  );
+  const app = new Hono().route(
+    '/projects',
+    labelsRouter({ store, storage: new LocalStorage(images), token: TOKEN, cacheDir: join(dir, 'thumbs') }),
+  );
+  const port = await freePort();
+  server = serve({ fetch: app.fetch, port, hostname: '127.0.0.1' });
+  base = `http://127.0.0.1:${port}`;
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  server?.close();
+  store?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function openAs(labeler: string): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
+  const page = await context.newPage();
+  page.on('dialog', (d) => {
+    dialogs.push(d.message());
+    void d.dismiss();
+  });
+  await page.goto(`${base}/projects/demo/label?subset=not+excluded&dim=2&token=${TOKEN}&labeler=${labeler}`);
+  assert.ok(!page.url().includes('token='), 'the token leaves the address bar');
+  await page.waitForSelector('#grid .card');
+  return page;
+}
+
+const card = (key: string) => `#grid .card[data-key="${key}"]`;
+const cell = (key: string, cls: string) => `${card(key)} .cls[data-class="${cls}"]`;
+const value = (key: string, cls: string) => {
+  const row = store.table('demo').find((r) => r.key === key)!;
+  const c = store.classes('demo', { includeRetired: true }).find((x) => x.name === cls)!;
+  return row.labels.get(c.id) ?? null;
+};
+
+test('label by click and keyboard, undo, reload keeps labels; hostile class name shown as text', async () => {
+  const page = await openAs('alice');
+  // The hostile class name is text, not markup, and nothing ran.
+  assert.equal(await page.locator(`${card('shots/a.png')} .cls .name`, { hasText: EVIL }).count(), 1);
+  assert.equal(await page.locator('script:not([src])').count(), 0);
+  // Predictions are shown.
+  assert.equal((await page.locator(`${cell('shots/a.png', 'cat')} .p`).textContent())!.trim(), 'p=0.91');
+
+  await page.click(`${cell('shots/a.png', 'cat')} button[data-v="1"]`);
+  await page.waitForSelector(`${cell('shots/a.png', 'cat')}[data-value="1"]`);
+  assert.equal(value('shots/a.png', 'cat'), 1);
+
+  // Keyboard: select b by clicking its picture, '2' cycles dog ? -> yes -> no, 'x' excludes, 'u' undoes.
+  await page.click(`${card('shots/b.png')} img`);
+  await page.keyboard.press('2');
+  await page.waitForSelector(`${cell('shots/b.png', 'dog')}[data-value="1"]`);
+  await page.keyboard.press('2');
+  await page.waitForSelector(`${cell('shots/b.png', 'dog')}[data-value="0"]`);
+  assert.equal(value('shots/b.png', 'dog'), 0);
+  await page.keyboard.press('x');
+  await page.waitForSelector(`${card('shots/b.png')} input.exclude:checked`);
+  assert.equal(store.table('demo').find((r) => r.key === 'shots/b.png')!.exclude, true);
+  await page.keyboard.press('u');
+  await page.waitForSelector(`${card('shots/b.png')} input.exclude:not(:checked)`);
+  assert.equal(store.table('demo').find((r) => r.key === 'shots/b.png')!.exclude, false);
+  await page.keyboard.press('x'); // exclude again: it must not come back after a reload
+
+  await page.waitForSelector(`${card('shots/b.png')} input.exclude:checked`);
+  await page.reload();
+  await page.waitForSelector(`${cell('shots/a.png', 'cat')}[data-value="1"]`);
+  assert.equal(await page.locator(card('shots/b.png')).count(), 0, 'excluded image left the queue');
+  assert.equal(await page.locator('#counts tr[data-class="cat"] td').nth(1).textContent(), '1');
+  await mkdir(join(repoRoot, 'docs', 'screenshots'), { recursive: true });
+  await page.screenshot({ path: join(repoRoot, 'docs', 'screenshots', 'labeler.png'), fullPage: true });
+  assert.deepEqual(dialogs, []);
+  await page.context().close();
+});
+
+test('rename keeps labels; retired class leaves the grid but stays in the export', async () => {
+  const page = await openAs('alice');
+  await page.selectOption('form[hx-post$="/classes/rename"] select', 'cat');
+  await page.fill('form[hx-post$="/classes/rename"] input[name=to]', 'feline');
+  await page.click('form[hx-post$="/classes/rename"] button');
+  await page.waitForSelector(`${cell('shots/a.png', 'feline')}[data-value="1"]`);
+  await page.selectOption('form[hx-post$="/classes/retire"] select', 'dog');
+  await page.click('form[hx-post$="/classes/retire"] button');
+  await page.waitForSelector('form:has(input[name=retired][value="0"])'); // the restore form appears after the reload
+  assert.equal(await page.locator('#grid .cls[data-class="dog"]').count(), 0);
+  const csv = await (await fetch(`${base}/projects/demo/export.csv`)).text();
+  const [header, ...rows] = csv.trim().split('\n');
+  assert.equal(header, `filepath,exclude,validation,feline,dog,${EVIL}`);
+  assert.ok(rows.includes('shots/b.png,True,False,,0,'), csv);
+  assert.ok(rows.includes('shots/a.png,False,False,1,,'), csv);
+  await page.context().close();
+});
+
+test('two labelers at once on the same images: the history has both', async () => {
+  const [a, b] = await Promise.all([openAs('alice'), openAs('bob')]);
+  const before = store.historyEntries('demo').length;
+  const work = async (page: Page, v: '0' | '1') => {
+    for (const key of ['shots/c.png', 'shots/d.png']) {
+      await page.click(`${cell(key, 'feline')} button[data-v="${v}"]`);
+      await page.waitForSelector(`${cell(key, 'feline')}[data-value="${v}"]`);
+    }
+  };
+  await Promise.all([work(a, '1'), work(b, '0')]);
+  const h = store.historyEntries('demo').slice(0, store.historyEntries('demo').length - before);
+  assert.equal(h.length, 4);
+  assert.deepEqual(new Set(h.map((e) => e.actor)), new Set(['alice', 'bob']));
+  await a.reload();
+  assert.ok((await a.locator('#history tr.hist[data-actor="bob"]').count()) >= 2);
+  assert.ok((await a.locator('#history tr.hist[data-actor="alice"]').count()) >= 2);
+  await a.context().close();
+  await b.context().close();
+});
+
+test('thumbnails are resized JPEGs; keys outside the project and writes without the token are refused', async () => {
+  const res = await fetch(`${base}/projects/demo/images/shots/a.png?size=32`);
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get('content-type'), 'image/jpeg');
+  const meta = await sharp(Buffer.from(await res.arrayBuffer())).metadata();
+  assert.deepEqual([meta.format, meta.width, meta.height], ['jpeg', 32, 24]);
+  for (const path of [
+    '..%2Fsecret.png',
+    'shots%2F..%2F..%2Fsecret.png',
+    'shots/..%5C..%5Csecret.png',
+    '.%2Fshots/a.png',
+  ]) {
+    const r = await fetch(`${base}/projects/demo/images/${path}`);
+    assert.equal(r.status, 400, `${path} -> ${r.status}`);
+  }
+  // Plain dot segments are resolved by the URL parser before routing: /projects/demo/secret.png matches no route.
+  assert.equal((await fetch(`${base}/projects/demo/images/%2E%2E/secret.png`)).status, 404);
+  assert.equal(
+    (await fetch(`${base}/projects/demo/images/secret.png`)).status,
+    404,
+    'only the project’s own images',
+  );
+  const form = (fields: Record<string, string>) => new URLSearchParams(fields);
+  const post = (
+    headers: Record<string, string>,
+    fields = { key: 'shots/a.png', class: 'feline', value: '0' },
+  ) => fetch(`${base}/projects/demo/labels`, { method: 'POST', headers, body: form(fields) });
+  assert.equal((await post({})).status, 401);
+  assert.equal((await post({ authorization: 'Bearer wrong' })).status, 401);
+  // The cookie alone (no htmx header, as a cross-site form would send) is refused.
+  assert.equal((await post({ cookie: `pw_labels_token=${TOKEN}` })).status, 401);
+  assert.equal(
+    (await post({ authorization: `Bearer ${TOKEN}` }, { key: '../x.png', class: 'feline', value: '1' }))
+      .status,
+    400,
+  );
+  assert.equal(
+    (await post({ authorization: `Bearer ${TOKEN}` }, { key: 'shots/a.png', class: 'feline', value: '2' }))
+      .status,
+    400,
+  );
+  assert.equal((await fetch(`${base}/projects/demo/label?token=wrong`)).status, 401);
+  assert.equal(value('shots/a.png', 'feline'), 1, 'refused writes changed nothing');
+  const ok = await post({ authorization: `Bearer ${TOKEN}`, 'x-patchwork-labeler': 'script' });
+  assert.equal(ok.status, 200);
+  assert.equal(value('shots/a.png', 'feline'), 0);
+});
