@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { upCommand, downCommand, statusCommand } from './commands/services.ts';
 import { ingestCommand } from './commands/ingest.ts';
+import { tensorboardCommand } from './commands/tensorboard.ts';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -42,6 +43,14 @@ program
   .option('--max-pixels <n>', 'reject images with more pixels than this', positiveInt)
   .option('--json', 'print the summary as JSON')
   .action(ingestCommand);
+
+program
+  .command('tensorboard')
+  .description("start TensorBoard on the tracker's log dir (<PATCHWORK_HOME>/tensorboard)")
+  .option('--port <port>', 'TensorBoard HTTP port', port, 6006)
+  .option('--host <host>', 'address to listen on', '127.0.0.1')
+  .option('--no-load-fast', 'use the Python loader instead of the Rust data server')
+  .action(tensorboardCommand);
 
 try {
   await program.parseAsync(process.argv);
