@@ -209,3 +209,27 @@ test('an input the decoder overshoots (30x30 -> 32x32) is cropped back to the in
   assert.ok(Number.isFinite(result.scalars.test_recon_loss));
   trainer.dispose();
 });
+
+test('the inpainter (with its ChannelWiseDense) round-trips through ml/checkpoint.ts', async () => {
+  const tf = activeTf();
+  const { saveCheckpoint, loadLatestCheckpoint } = await import('../../ml/checkpoint.ts');
+  const files = new Map<string, Uint8Array>();
+  const store = {
+    get: async (key: string) => {
+      const v = files.get(key);
+      if (!v) throw new Error(`no ${key}`);
+      return v;
+    },
+    put: async (key: string, data: Uint8Array | string) => void files.set(key, typeof data === 'string' ? new TextEncoder().encode(data) : data),
+  };
+  const trainer = tinyTrainer();
+  const { models, optimizers } = trainer.parts();
+  await saveCheckpoint(store, 'run/ckpt', { step: 3, epoch: 0, models, optimizers, rng: trainer.rng.state() });
+  const loaded = (await loadLatestCheckpoint(store, 'run/ckpt'))!;
+  const x = tf.tensor4d(Rng.fromSeed(6).fillUniform(new Float32Array(2 * 32 * 32 * 3)) as Float32Array, [2, 32, 32, 3]);
+  const before = (trainer.inpainter.predict(x) as Tensor).dataSync();
+  const after = (loaded.models.model!.predict(x) as Tensor).dataSync();
+  assert.deepEqual(Array.from(after), Array.from(before));
+  assert.ok(loaded.models.model!.layers.some((l) => l.getClassName() === 'ChannelWiseDense'));
+  trainer.dispose();
+});
