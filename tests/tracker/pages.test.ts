@@ -69,19 +69,19 @@ describe('run pages in Chromium', () => {
     await chart.waitFor();
     const before = await chart.locator('polyline').getAttribute('points');
     assert.equal(await chart.getAttribute('data-points'), '10');
-    const marker = await page.evaluate(() => ((window as any).__sameDocument = true));
+    const marker = await page.evaluate(() => ((globalThis as any).__sameDocument = true));
     assert.equal(marker, true);
 
     await post('/api/runs/pretrain-demo/batches', { batchId: 'b1', items: scalars(10, 25) });
     await page.waitForFunction(
-      () => document.querySelector('figure.chart[data-tag="loss"]')?.getAttribute('data-points') === '25',
+      () => (globalThis as any).document.querySelector('figure.chart[data-tag="loss"]')?.getAttribute('data-points') === '25',
       undefined,
       { timeout: 30_000, polling: 200 },
     );
     const after = await chart.locator('polyline').getAttribute('points');
     assert.notEqual(after, before);
     assert.equal(after!.split(' ').length, 25);
-    assert.equal(await page.evaluate(() => (window as any).__sameDocument), true, 'the page must not have reloaded');
+    assert.equal(await page.evaluate(() => (globalThis as any).__sameDocument), true, 'the page must not have reloaded');
     assert.match(await page.locator('table.hparams').innerText(), /method\s+deepcluster/);
     await page.close();
   });
