@@ -22,7 +22,9 @@ export function splitLabels(labels: Record<string, Label> | Iterable<readonly [s
   test: Array<[string, Label]>;
 } {
   const pairs: Array<[string, Label]> =
-    Symbol.iterator in Object(labels) ? Array.from(labels as Iterable<readonly [string, Label]>, ([k, v]) => [k, v]) : Object.entries(labels);
+    Symbol.iterator in Object(labels)
+      ? Array.from(labels as Iterable<readonly [string, Label]>, ([k, v]) => [k, v])
+      : Object.entries(labels);
   const train: Array<[string, Label]> = [];
   const test: Array<[string, Label]> = [];
   pairs.forEach((pair, i) => (i % 3 === 0 ? test : train).push(pair));
@@ -63,15 +65,23 @@ export function sortLabels(labels: Iterable<Label>): Label[] {
 }
 
 /** Counts[t][p] of true label t predicted as p, over `labels` (default: every label seen, sorted). */
-export function confusionMatrix(truth: readonly Label[], predicted: readonly Label[], labels?: Label[]): { labels: Label[]; counts: number[][] } {
-  if (truth.length !== predicted.length) throw new Error(`confusionMatrix: ${truth.length} true labels but ${predicted.length} predictions`);
+export function confusionMatrix(
+  truth: readonly Label[],
+  predicted: readonly Label[],
+  labels?: Label[],
+): { labels: Label[]; counts: number[][] } {
+  if (truth.length !== predicted.length)
+    throw new Error(`confusionMatrix: ${truth.length} true labels but ${predicted.length} predictions`);
   const order = labels ?? sortLabels([...truth, ...predicted]);
   const index = new Map(order.map((l, i) => [l, i]));
   const counts = order.map(() => new Array<number>(order.length).fill(0));
   truth.forEach((t, i) => {
     const row = index.get(t);
     const col = index.get(predicted[i]!);
-    if (row === undefined || col === undefined) throw new Error(`confusionMatrix: label ${String(row === undefined ? t : predicted[i])} is not in the label list`);
+    if (row === undefined || col === undefined)
+      throw new Error(
+        `confusionMatrix: label ${String(row === undefined ? t : predicted[i])} is not in the label list`,
+      );
     counts[row]![col]!++;
   });
   return { labels: order, counts };
@@ -87,14 +97,19 @@ export function normalizeByMax(matrix: number[][]): number[][] {
  * An n x n matrix of values in [0, 1] as a grey RGB image, each cell a `cell` x `cell` square (default: the largest
  * size that keeps the image within 256 px, at least 8 px, so small matrices are visible).
  */
-export function matrixImage(matrix: number[][], cell?: number): { data: Uint8Array; shape: [number, number, 3]; cell: number } {
+export function matrixImage(
+  matrix: number[][],
+  cell?: number,
+): { data: Uint8Array; shape: [number, number, 3]; cell: number } {
   const n = matrix.length;
   const size = cell ?? Math.max(8, Math.floor(256 / Math.max(n, 1)));
   const side = n * size;
   const data = new Uint8Array(side * side * 3);
   for (let y = 0; y < side; y++) {
     for (let x = 0; x < side; x++) {
-      const v = Math.round(Math.min(1, Math.max(0, matrix[Math.floor(y / size)]![Math.floor(x / size)]!)) * 255);
+      const v = Math.round(
+        Math.min(1, Math.max(0, matrix[Math.floor(y / size)]![Math.floor(x / size)]!)) * 255,
+      );
       data.fill(v, (y * side + x) * 3, (y * side + x) * 3 + 3);
     }
   }
@@ -127,12 +142,18 @@ export interface LinearProbeResult {
 }
 
 /** Fits the multinomial classifier on `train` and scores it on `test` (see the file comment). */
-export async function linearProbe(train: FeatureSet, test: FeatureSet, dim: number, options: LinearProbeOptions = {}): Promise<LinearProbeResult> {
+export async function linearProbe(
+  train: FeatureSet,
+  test: FeatureSet,
+  dim: number,
+  options: LinearProbeOptions = {},
+): Promise<LinearProbeResult> {
   const tf = activeTf();
   const { alpha = 1e-4, maxIter = 300, learningRate = 0.05 } = options;
   const nTrain = train.labels.length;
   const nTest = test.labels.length;
-  if (nTrain === 0 || nTest === 0) throw new Error(`linear probe: need training and test items, got ${nTrain} and ${nTest}`);
+  if (nTrain === 0 || nTest === 0)
+    throw new Error(`linear probe: need training and test items, got ${nTrain} and ${nTest}`);
   if (train.features.length !== nTrain * dim || test.features.length !== nTest * dim) {
     throw new Error(`linear probe: features do not match labels x dim (${dim})`);
   }
@@ -143,12 +164,15 @@ export async function linearProbe(train: FeatureSet, test: FeatureSet, dim: numb
   // StandardScaler on the training features (a zero standard deviation is treated as 1, as scikit-learn does).
   const mean = new Float64Array(dim);
   const std = new Float64Array(dim);
-  for (let i = 0; i < nTrain; i++) for (let d = 0; d < dim; d++) mean[d]! += train.features[i * dim + d]! / nTrain;
-  for (let i = 0; i < nTrain; i++) for (let d = 0; d < dim; d++) std[d]! += (train.features[i * dim + d]! - mean[d]!) ** 2 / nTrain;
+  for (let i = 0; i < nTrain; i++)
+    for (let d = 0; d < dim; d++) mean[d]! += train.features[i * dim + d]! / nTrain;
+  for (let i = 0; i < nTrain; i++)
+    for (let d = 0; d < dim; d++) std[d]! += (train.features[i * dim + d]! - mean[d]!) ** 2 / nTrain;
   for (let d = 0; d < dim; d++) std[d] = std[d]! > 0 ? Math.sqrt(std[d]!) : 1;
   const scale = (f: Float32Array, n: number) => {
     const out = new Float32Array(n * dim);
-    for (let i = 0; i < n; i++) for (let d = 0; d < dim; d++) out[i * dim + d] = (f[i * dim + d]! - mean[d]!) / std[d]!;
+    for (let i = 0; i < n; i++)
+      for (let d = 0; d < dim; d++) out[i * dim + d] = (f[i * dim + d]! - mean[d]!) / std[d]!;
     return out;
   };
 
@@ -156,14 +180,24 @@ export async function linearProbe(train: FeatureSet, test: FeatureSet, dim: numb
   const bias = tf.variable(tf.zeros([k])) as Variable;
   const optimizer = tf.train.adam(learningRate);
   const xTrain = tf.tensor2d(scale(train.features, nTrain), [nTrain, dim]);
-  const yTrain = tf.oneHot(tf.tensor1d(train.labels.map((l) => index.get(l)!), 'int32'), k);
+  const yTrain = tf.oneHot(
+    tf.tensor1d(
+      train.labels.map((l) => index.get(l)!),
+      'int32',
+    ),
+    k,
+  );
   for (let it = 0; it < maxIter; it++) {
     tf.tidy(() => {
-      optimizer.minimize(() => {
-        const logits = tf.add(tf.matMul(xTrain, weights), bias);
-        const ce = tf.losses.softmaxCrossEntropy(yTrain, logits);
-        return tf.add(ce, tf.mul(alpha / 2, tf.sum(tf.square(weights)))) as Scalar;
-      }, false, [weights, bias]);
+      optimizer.minimize(
+        () => {
+          const logits = tf.add(tf.matMul(xTrain, weights), bias);
+          const ce = tf.losses.softmaxCrossEntropy(yTrain, logits);
+          return tf.add(ce, tf.mul(alpha / 2, tf.sum(tf.square(weights)))) as Scalar;
+        },
+        false,
+        [weights, bias],
+      );
     });
   }
   const predictedIndex = tf.tidy(() =>
@@ -181,7 +215,10 @@ export async function linearProbe(train: FeatureSet, test: FeatureSet, dim: numb
 }
 
 /** What to log after a probe: the reference's scalar and image tags, plus the hparams with that metric. */
-export function linearProbeReport(result: LinearProbeResult, hparams: Record<string, string | number | boolean>) {
+export function linearProbeReport(
+  result: LinearProbeResult,
+  hparams: Record<string, string | number | boolean>,
+) {
   return {
     scalars: { linear_classification_accuracy: result.accuracy },
     images: { linear_classification_confusion_matrix: result.image },

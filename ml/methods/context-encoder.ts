@@ -17,12 +17,24 @@
 //   Discriminator loss (summed over the batch, D in training mode, G in inference mode):
 //     -sum log clip(D(x)) - sum log clip(1 - D(G(x~))).
 // - ChannelWiseDense is a custom layer registered with tf.serialization.registerClass (see registerChannelWiseDense).
-import type { LayersModel, Optimizer, Scalar, SymbolicTensor, Tensor, Tensor4D, Variable } from '@tensorflow/tfjs';
+import type {
+  LayersModel,
+  Optimizer,
+  Scalar,
+  SymbolicTensor,
+  Tensor,
+  Tensor4D,
+  Variable,
+} from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { activeTf, type Tf } from '../backend.ts';
 import type { Batch } from '../data/index.ts';
 import { parseOrThrow } from '../data/options.ts';
-import { contextEncoderDecoder, contextEncoderDiscriminator, contextEncoderEncoder } from '../models/index.ts';
+import {
+  contextEncoderDecoder,
+  contextEncoderDiscriminator,
+  contextEncoderEncoder,
+} from '../models/index.ts';
 import { Rng } from '../rng.ts';
 import type { StepMetrics, Trainer } from './types.ts';
 
@@ -132,7 +144,8 @@ export interface MaskBox {
 export function randomMaskBoxes(rng: Rng, n: number, height: number, width: number): MaskBox[] {
   const h = Math.floor(height / 2);
   const w = Math.floor(width / 2);
-  if (h < 1 || w < 1) throw new Error(`context encoder: images must be at least 2x2 for a mask, got ${height}x${width}`);
+  if (h < 1 || w < 1)
+    throw new Error(`context encoder: images must be at least 2x2 for a mask, got ${height}x${width}`);
   return Array.from({ length: n }, () => ({ y: rng.integer(0, h), x: rng.integer(0, w), h, w }));
 }
 
@@ -151,7 +164,13 @@ export function defaultBorderPx(box: Pick<MaskBox, 'h' | 'w'>): number {
  * Per image, [H, W] maps: `mask` (1 inside the box) and `weights`: 0 outside, `borderWeight` on the box's outermost
  * `borderPx` rows and columns (masked pixels fewer than borderPx pixels in from the edge), 1 elsewhere inside.
  */
-export function maskMaps(boxes: MaskBox[], height: number, width: number, borderWeight: number, borderPx: number) {
+export function maskMaps(
+  boxes: MaskBox[],
+  height: number,
+  width: number,
+  borderWeight: number,
+  borderPx: number,
+) {
   const plane = height * width;
   const mask = new Float32Array(boxes.length * plane);
   const weights = new Float32Array(boxes.length * plane);
@@ -221,7 +240,9 @@ export class ContextEncoderTrainer implements Trainer {
     let x = this.fcn.apply(input) as SymbolicTensor;
     x = channelWiseDense({ name: 'ce_channel_wise_dense' }).apply(x) as SymbolicTensor;
     x = tf.layers.dropout({ rate: 0.5, name: 'ce_dropout' }).apply(x) as SymbolicTensor;
-    x = tf.layers.conv2d({ filters: bottleneck, kernelSize: 1, name: 'ce_bottleneck' }).apply(x) as SymbolicTensor;
+    x = tf.layers
+      .conv2d({ filters: bottleneck, kernelSize: 1, name: 'ce_bottleneck' })
+      .apply(x) as SymbolicTensor;
     const decoder = contextEncoderDecoder({ channels, inputChannels: bottleneck, filters: widths.decoder });
     x = decoder.apply(x) as SymbolicTensor;
     this.inpainter = tf.model({ inputs: input, outputs: x, name: 'inpainter' });
@@ -239,13 +260,17 @@ export class ContextEncoderTrainer implements Trainer {
       inpainter: tf.train.adam(config.lr) as unknown as AdamWithLr,
       discriminator: tf.train.adam(0.1 * config.lr) as unknown as AdamWithLr,
     };
-    this.borderPx = config.border_px ?? defaultBorderPx({ h: Math.floor(height / 2), w: Math.floor(width / 2) });
+    this.borderPx =
+      config.border_px ?? defaultBorderPx({ h: Math.floor(height / 2), w: Math.floor(width / 2) });
   }
 
   parts() {
     return {
       models: { model: this.inpainter, discriminator: this.discriminator },
-      optimizers: { inpainter: this.optimizers.inpainter as Optimizer, discriminator: this.optimizers.discriminator as Optimizer },
+      optimizers: {
+        inpainter: this.optimizers.inpainter as Optimizer,
+        discriminator: this.optimizers.discriminator as Optimizer,
+      },
     };
   }
 
@@ -348,7 +373,10 @@ export class ContextEncoderTrainer implements Trainer {
   }
 
   /** Test-set evaluation with the fixed centre mask, in chunks of `chunk` images (inference mode). */
-  async evaluate(test: { images: Float32Array; shape: [number, number, number, number] }, chunk = 16): Promise<ContextEncoderEvaluation> {
+  async evaluate(
+    test: { images: Float32Array; shape: [number, number, number, number] },
+    chunk = 16,
+  ): Promise<ContextEncoderEvaluation> {
     const tf = activeTf();
     const { config } = this.options;
     const [n, height, width, channels] = test.shape;
@@ -365,7 +393,12 @@ export class ContextEncoderTrainer implements Trainer {
     for (let start = 0; start < n; start += chunk) {
       const count = Math.min(chunk, n - start);
       const out = tf.tidy(() => {
-        const x = tf.tensor4d(test.images.subarray(start * size, (start + count) * size), [count, height, width, channels]);
+        const x = tf.tensor4d(test.images.subarray(start * size, (start + count) * size), [
+          count,
+          height,
+          width,
+          channels,
+        ]);
         const mask = tf.tensor4d(single.mask, [1, height, width, 1]);
         const weights = tf.tensor4d(single.weights, [1, height, width, 1]);
         const masked = tf.mul(x, tf.sub(1, mask)) as Tensor4D;

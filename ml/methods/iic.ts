@@ -17,7 +17,15 @@
 //   code path for any epoch length and lets a resumed run continue by step parity alone). 'sum': every step
 //   minimises main + over with the `main` Adam. The lr schedule uses the global step for both optimizers (the
 //   original used each optimizer's own step count, i.e. about half the global step).
-import type { LayersModel, Optimizer, Scalar, SymbolicTensor, Tensor, Tensor2D, Variable } from '@tensorflow/tfjs';
+import type {
+  LayersModel,
+  Optimizer,
+  Scalar,
+  SymbolicTensor,
+  Tensor,
+  Tensor2D,
+  Variable,
+} from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { activeTf } from '../backend.ts';
 import { augmentImage, AUGMENT_DEFAULTS, type AugmentParams, type Batch } from '../data/index.ts';
@@ -129,7 +137,11 @@ export class IicTrainer implements Trainer {
       ['iic_oc_head', config.k_over],
     ] as const) {
       for (let i = 0; i < config.num_sub_heads; i++) {
-        heads.push(tf.layers.dense({ units, activation: 'softmax', name: `${prefix}_${i}` }).apply(features) as SymbolicTensor);
+        heads.push(
+          tf.layers
+            .dense({ units, activation: 'softmax', name: `${prefix}_${i}` })
+            .apply(features) as SymbolicTensor,
+        );
       }
     }
     this.full = tf.model({ inputs: input, outputs: heads, name: 'iic' });
@@ -141,7 +153,10 @@ export class IicTrainer implements Trainer {
   }
 
   parts() {
-    return { models: { model: this.full }, optimizers: { main: this.optimizers.main as Optimizer, over: this.optimizers.over as Optimizer } };
+    return {
+      models: { model: this.full },
+      optimizers: { main: this.optimizers.main as Optimizer, over: this.optimizers.over as Optimizer },
+    };
   }
 
   featureExtractor(): LayersModel {
@@ -170,7 +185,11 @@ export class IicTrainer implements Trainer {
   }
 
   /** View 1 (the batch, each image repeated) and view 2 (each repeat augmented separately), both [B*r, H, W, C]. */
-  makeViews(batch: Batch): { view1: Float32Array; view2: Float32Array; shape: [number, number, number, number] } {
+  makeViews(batch: Batch): {
+    view1: Float32Array;
+    view2: Float32Array;
+    shape: [number, number, number, number];
+  } {
     const [b, h, w, c] = batch.shape;
     const r = this.options.config.repeats;
     const size = h * w * c;
@@ -181,9 +200,15 @@ export class IicTrainer implements Trainer {
       for (let j = 0; j < r; j++) {
         const at = (i * r + j) * size;
         view1.set(src, at);
-        const out = augmentImage({ data: Float32Array.from(src), height: h, width: w, channels: c }, this.augment, this.rng);
+        const out = augmentImage(
+          { data: Float32Array.from(src), height: h, width: w, channels: c },
+          this.augment,
+          this.rng,
+        );
         if (out.height !== h || out.width !== w || out.channels !== c) {
-          throw new Error(`IIC: augmentation changed the image shape from ${h}x${w}x${c} to ${out.height}x${out.width}x${out.channels}`);
+          throw new Error(
+            `IIC: augmentation changed the image shape from ${h}x${w}x${c} to ${out.height}x${out.width}x${out.channels}`,
+          );
         }
         view2.set(out.data, at);
       }
@@ -196,7 +221,9 @@ export class IicTrainer implements Trainer {
     const layers = this.fcn.trainableWeights.slice();
     for (const group of groups) {
       for (let i = 0; i < num_sub_heads; i++) {
-        layers.push(...this.full.getLayer(`${group === 'main' ? 'iic_head' : 'iic_oc_head'}_${i}`).trainableWeights);
+        layers.push(
+          ...this.full.getLayer(`${group === 'main' ? 'iic_head' : 'iic_oc_head'}_${i}`).trainableWeights,
+        );
       }
     }
     return layers.map((w) => w.read() as Variable);
@@ -250,7 +277,12 @@ export class IicTrainer implements Trainer {
     this.lastClusterSizes = {};
     for (const [i, name] of names.entries()) {
       const t = kept[name]!;
-      const [loss, entropy, conditional, argmax] = await Promise.all([t.loss.data(), t.entropy.data(), t.conditional.data(), t.argmax.data()]);
+      const [loss, entropy, conditional, argmax] = await Promise.all([
+        t.loss.data(),
+        t.entropy.data(),
+        t.conditional.data(),
+        t.argmax.data(),
+      ]);
       tf.dispose([t.loss, t.entropy, t.conditional, t.argmax]);
       const group: Group = i < config.num_sub_heads ? 'main' : 'over';
       const k = group === 'main' ? config.k : config.k_over;

@@ -2,8 +2,18 @@
 import type { LayersModel } from '@tensorflow/tfjs';
 import type { AugmentParams } from '../data/index.ts';
 import { Rng } from '../rng.ts';
-import { ContextEncoderTrainer, contextEncoderSchema, parseContextEncoderConfig, type ContextEncoderConfig } from './context-encoder.ts';
-import { DeepClusterTrainer, deepClusterSchema, parseDeepClusterConfig, type DeepClusterConfig } from './deepcluster.ts';
+import {
+  ContextEncoderTrainer,
+  contextEncoderSchema,
+  parseContextEncoderConfig,
+  type ContextEncoderConfig,
+} from './context-encoder.ts';
+import {
+  DeepClusterTrainer,
+  deepClusterSchema,
+  parseDeepClusterConfig,
+  type DeepClusterConfig,
+} from './deepcluster.ts';
 import { IicTrainer, iicSchema, parseIicConfig, type IicConfig } from './iic.ts';
 import { METHODS, type MethodName, type Trainer } from './types.ts';
 
@@ -72,14 +82,27 @@ export function createTrainer(method: string, options: CreateTrainerOptions): Tr
     case 'deepcluster':
       return new DeepClusterTrainer({ config: parseDeepClusterConfig(options.config), inputShape, fcn, rng });
     case 'iic':
-      return new IicTrainer({ config: parseIicConfig(options.config), inputShape, fcn, rng, augment: options.augment });
+      return new IicTrainer({
+        config: parseIicConfig(options.config),
+        inputShape,
+        fcn,
+        rng,
+        augment: options.augment,
+      });
     case 'context-encoder':
-      return new ContextEncoderTrainer({ config: parseContextEncoderConfig(options.config), inputShape, fcn, rng });
+      return new ContextEncoderTrainer({
+        config: parseContextEncoderConfig(options.config),
+        inputShape,
+        fcn,
+        rng,
+      });
   }
 }
 
 function checkInputShape(shape: unknown): void {
   if (!Array.isArray(shape) || shape.length !== 3 || !shape.every((v) => Number.isInteger(v) && v > 0)) {
-    throw new Error(`inputShape must be [height, width, channels], three positive integers; got ${JSON.stringify(shape)}`);
+    throw new Error(
+      `inputShape must be [height, width, channels], three positive integers; got ${JSON.stringify(shape)}`,
+    );
   }
 }

@@ -20,10 +20,26 @@ before(async () => {
 test('split: every third item from the first goes to test, in insertion order', () => {
   const labels = { f0: 'a', f1: 'b', f2: 'a', f3: 'c', f4: 'a', f5: 'b', f6: 'c' };
   const { train, test: testSet } = splitLabels(labels);
-  assert.deepEqual(testSet.map(([k]) => k), ['f0', 'f3', 'f6']);
-  assert.deepEqual(train.map(([k]) => k), ['f1', 'f2', 'f4', 'f5']);
-  const fromPairs = splitLabels(new Map([['z', 1], ['y', 2], ['x', 3], ['w', 4]]));
-  assert.deepEqual(fromPairs.test, [['z', 1], ['w', 4]]);
+  assert.deepEqual(
+    testSet.map(([k]) => k),
+    ['f0', 'f3', 'f6'],
+  );
+  assert.deepEqual(
+    train.map(([k]) => k),
+    ['f1', 'f2', 'f4', 'f5'],
+  );
+  const fromPairs = splitLabels(
+    new Map([
+      ['z', 1],
+      ['y', 2],
+      ['x', 3],
+      ['w', 4],
+    ]),
+  );
+  assert.deepEqual(fromPairs.test, [
+    ['z', 1],
+    ['w', 4],
+  ]);
 });
 
 test('confusion matrix: rows true, columns predicted, labels sorted, divided by its max; image upscaled', () => {
@@ -84,10 +100,14 @@ test('linear probe: accuracy 1 on separable synthetic features, report tags', as
     const label = names[Math.floor(i / 3) % 3]!; // so the every-third test set holds all three classes
     const key = `img${i}`;
     labels.push([key, label]);
-    byKey.set(key, centres[label]!.map((c) => c + rng.normal(0, 0.5)));
+    byKey.set(
+      key,
+      centres[label]!.map((c) => c + rng.normal(0, 0.5)),
+    );
   }
   const { train, test: testSet } = splitLabels(labels);
-  const features = (pairs: Array<[string, string | number]>) => new Float32Array(pairs.flatMap(([k]) => byKey.get(k)!));
+  const features = (pairs: Array<[string, string | number]>) =>
+    new Float32Array(pairs.flatMap(([k]) => byKey.get(k)!));
   const result = await linearProbe(
     { features: features(train), labels: train.map(([, l]) => l) },
     { features: features(testSet), labels: testSet.map(([, l]) => l) },
@@ -100,7 +120,10 @@ test('linear probe: accuracy 1 on separable synthetic features, report tags', as
     [0, 5, 0],
     [0, 0, 5],
   ]);
-  assert.deepEqual(result.predictions, testSet.map(([, l]) => l));
+  assert.deepEqual(
+    result.predictions,
+    testSet.map(([, l]) => l),
+  );
   const report = linearProbeReport(result, { k: 10, sobel: false });
   assert.equal(report.scalars.linear_classification_accuracy, 1);
   assert.equal(report.metrics.linear_classification_accuracy, 1);

@@ -27,7 +27,10 @@ test('ChannelWiseDense: per-channel dense over positions with ReLU, equal to a h
   const init = layer.getWeights()[0]!;
   assert.deepEqual(init.shape, [c, hw, hw]);
   const initValues = Array.from(init.dataSync());
-  assert.ok(initValues.every((v) => v >= -0.05 && v <= 0.05) && new Set(initValues).size > 1, 'uniform in +-0.05');
+  assert.ok(
+    initValues.every((v) => v >= -0.05 && v <= 0.05) && new Set(initValues).size > 1,
+    'uniform in +-0.05',
+  );
 
   // x[b, y, x, ch] and W[ch, q, p] with small integers so the hand values are exact.
   const x = [1, -2, 3, 0, -1, 2, 0.5, 1, 2, 2, -1, 3, 0, -4, 1, 1];
@@ -66,7 +69,10 @@ test('training masks are exactly floor(H/2) x floor(W/2), inside the image, corn
     for (const box of boxes) {
       assert.equal(box.h, Math.floor(height / 2));
       assert.equal(box.w, Math.floor(width / 2));
-      assert.ok(box.y >= 0 && box.x >= 0 && box.y + box.h <= height && box.x + box.w <= width, JSON.stringify(box));
+      assert.ok(
+        box.y >= 0 && box.x >= 0 && box.y + box.h <= height && box.x + box.w <= width,
+        JSON.stringify(box),
+      );
       ys.add(box.y);
       xs.add(box.x);
     }
@@ -95,9 +101,13 @@ test('border weight map: border_weight on the outermost border_px rows/columns o
     '0 0 10 10 10 10 10 0 0',
     '0 0 0 0 0 0 0 0 0',
   ];
-  const rows = (m: Float32Array) => Array.from({ length: 8 }, (_, y) => Array.from(m.subarray(y * 9, (y + 1) * 9)).join(' '));
+  const rows = (m: Float32Array) =>
+    Array.from({ length: 8 }, (_, y) => Array.from(m.subarray(y * 9, (y + 1) * 9)).join(' '));
   assert.deepEqual(rows(weights), expected);
-  assert.deepEqual(rows(mask), expected.map((r) => r.replaceAll('10', '1')));
+  assert.deepEqual(
+    rows(mask),
+    expected.map((r) => r.replaceAll('10', '1')),
+  );
   // Default band: 7% of the mask side, rounded, at least 1 (64 -> 4 px as the paper's overlap; 128 -> 9).
   assert.equal(defaultBorderPx({ h: 64, w: 64 }), 4);
   assert.equal(defaultBorderPx({ h: 128, w: 100 }), 7);
@@ -109,7 +119,12 @@ function tinyTrainer(config: Record<string, unknown> = {}, size = 32): ContextEn
     config: parseContextEncoderConfig(config),
     inputShape: [size, size, 3],
     seed: 4,
-    widths: { encoder: [4, 4, 4, 4, 8], bottleneck: 8, decoder: [8, 4, 4, 4, 4], discriminator: [4, 4, 4, 4] },
+    widths: {
+      encoder: [4, 4, 4, 4, 8],
+      bottleneck: 8,
+      decoder: [8, 4, 4, 4, 4],
+      discriminator: [4, 4, 4, 4],
+    },
   });
 }
 
@@ -146,8 +161,15 @@ test('a few steps on 32x32 inputs: finite losses, alternating updates, evaluate 
     const m = await trainer.trainStep(batch, step);
     for (const [tag, value] of Object.entries(m)) assert.ok(Number.isFinite(value), `${tag} = ${value}`);
     if (step % 2 === 0) {
-      assert.deepEqual(Object.keys(m).sort(), ['inpainter_disc_loss', 'inpainter_recon_loss', 'inpainter_total_loss', 'learning_rate']);
-      assert.ok(Math.abs(m.inpainter_total_loss! - (m.inpainter_recon_loss! + 1e-3 * m.inpainter_disc_loss!)) < 1e-5);
+      assert.deepEqual(Object.keys(m).sort(), [
+        'inpainter_disc_loss',
+        'inpainter_recon_loss',
+        'inpainter_total_loss',
+        'learning_rate',
+      ]);
+      assert.ok(
+        Math.abs(m.inpainter_total_loss! - (m.inpainter_recon_loss! + 1e-3 * m.inpainter_disc_loss!)) < 1e-5,
+      );
       assert.ok(m.inpainter_recon_loss! > 0);
       assert.deepEqual(snapshot(trainer.discriminator), discBefore, 'D unchanged on G steps');
     } else {
@@ -158,7 +180,10 @@ test('a few steps on 32x32 inputs: finite losses, alternating updates, evaluate 
     }
   }
 
-  const test = { images: images.slice(0, 3 * 32 * 32 * 3), shape: [3, 32, 32, 3] as [number, number, number, number] };
+  const test = {
+    images: images.slice(0, 3 * 32 * 32 * 3),
+    shape: [3, 32, 32, 3] as [number, number, number, number],
+  };
   const result = await trainer.evaluate(test, 2);
   // Recompute the centre-mask L1 and the weighted loss from the inpainter's own prediction, in plain loops.
   const masked = Float32Array.from(test.images);
@@ -179,7 +204,10 @@ test('a few steps on 32x32 inputs: finite losses, alternating updates, evaluate 
     l1 += e;
     weighted += border(y, x) ? 10 * e : e;
   }
-  assert.ok(Math.abs(result.scalars.test_recon_loss - l1 / masked.length) < 1e-5, `${result.scalars.test_recon_loss} vs ${l1 / masked.length}`);
+  assert.ok(
+    Math.abs(result.scalars.test_recon_loss - l1 / masked.length) < 1e-5,
+    `${result.scalars.test_recon_loss} vs ${l1 / masked.length}`,
+  );
   assert.ok(Math.abs(result.scalars.test_recon_loss_weighted - weighted / masked.length) < 1e-5);
 
   const { data, shape } = result.images.inpaints;
@@ -187,9 +215,21 @@ test('a few steps on 32x32 inputs: finite losses, alternating updates, evaluate 
   const byte = (v: number) => Math.round(Math.min(1, Math.max(0, v)) * 255);
   const at = (i: number, y: number, x: number, c: number) => data[((i * 32 + y) * 64 + x) * 3 + c]!;
   assert.equal(at(1, 10, 10, 0), 0, 'left half: masked input is black inside the mask');
-  assert.equal(at(1, 2, 3, 1), byte(test.images[((1 * 32 + 2) * 32 + 3) * 3 + 1]!), 'left half: original outside');
-  assert.equal(at(2, 30, 32 + 5, 2), byte(test.images[((2 * 32 + 30) * 32 + 5) * 3 + 2]!), 'right half: original outside');
-  assert.equal(at(2, 12, 32 + 15, 0), byte(predicted[((2 * 32 + 12) * 32 + 15) * 3]!), 'right half: inpainting inside');
+  assert.equal(
+    at(1, 2, 3, 1),
+    byte(test.images[((1 * 32 + 2) * 32 + 3) * 3 + 1]!),
+    'left half: original outside',
+  );
+  assert.equal(
+    at(2, 30, 32 + 5, 2),
+    byte(test.images[((2 * 32 + 30) * 32 + 5) * 3 + 2]!),
+    'right half: original outside',
+  );
+  assert.equal(
+    at(2, 12, 32 + 15, 0),
+    byte(predicted[((2 * 32 + 12) * 32 + 15) * 3]!),
+    'right half: inpainting inside',
+  );
   for (const values of Object.values(result.histograms)) {
     assert.equal(values.length, 3);
     assert.ok(values.every((v) => v > 0 && v < 1));
@@ -202,7 +242,8 @@ test('an input the decoder overshoots (30x30 -> 32x32) is cropped back to the in
   const images = Rng.fromSeed(2).fillUniform(new Float32Array(2 * 30 * 30 * 3)) as Float32Array;
   const batch = { images, shape: [2, 30, 30, 3] as [number, number, number, number], keys: [] as string[] };
   for (let step = 0; step < 2; step++) {
-    for (const value of Object.values(await trainer.trainStep(batch, step))) assert.ok(Number.isFinite(value));
+    for (const value of Object.values(await trainer.trainStep(batch, step)))
+      assert.ok(Number.isFinite(value));
   }
   const result = await trainer.evaluate({ images, shape: batch.shape });
   assert.deepEqual(result.images.inpaints.shape, [2, 30, 60, 3]);
@@ -220,13 +261,23 @@ test('the inpainter (with its ChannelWiseDense) round-trips through ml/checkpoin
       if (!v) throw new Error(`no ${key}`);
       return v;
     },
-    put: async (key: string, data: Uint8Array | string) => void files.set(key, typeof data === 'string' ? new TextEncoder().encode(data) : data),
+    put: async (key: string, data: Uint8Array | string) =>
+      void files.set(key, typeof data === 'string' ? new TextEncoder().encode(data) : data),
   };
   const trainer = tinyTrainer();
   const { models, optimizers } = trainer.parts();
-  await saveCheckpoint(store, 'run/ckpt', { step: 3, epoch: 0, models, optimizers, rng: trainer.rng.state() });
+  await saveCheckpoint(store, 'run/ckpt', {
+    step: 3,
+    epoch: 0,
+    models,
+    optimizers,
+    rng: trainer.rng.state(),
+  });
   const loaded = (await loadLatestCheckpoint(store, 'run/ckpt'))!;
-  const x = tf.tensor4d(Rng.fromSeed(6).fillUniform(new Float32Array(2 * 32 * 32 * 3)) as Float32Array, [2, 32, 32, 3]);
+  const x = tf.tensor4d(
+    Rng.fromSeed(6).fillUniform(new Float32Array(2 * 32 * 32 * 3)) as Float32Array,
+    [2, 32, 32, 3],
+  );
   const before = (trainer.inpainter.predict(x) as Tensor).dataSync();
   const after = (loaded.models.model!.predict(x) as Tensor).dataSync();
   assert.deepEqual(Array.from(after), Array.from(before));

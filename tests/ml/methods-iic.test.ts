@@ -13,9 +13,13 @@ before(async () => {
 function tinyFcn(channels: number): LayersModel {
   const tf = activeTf();
   const input = tf.input({ shape: [null, null, channels] });
-  let x = tf.layers.conv2d({ filters: 8, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu' }).apply(input) as SymbolicTensor;
+  let x = tf.layers
+    .conv2d({ filters: 8, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu' })
+    .apply(input) as SymbolicTensor;
   x = tf.layers.batchNormalization().apply(x) as SymbolicTensor;
-  x = tf.layers.conv2d({ filters: 8, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu' }).apply(x) as SymbolicTensor;
+  x = tf.layers
+    .conv2d({ filters: 8, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu' })
+    .apply(x) as SymbolicTensor;
   return tf.model({ inputs: input, outputs: x });
 }
 
@@ -63,9 +67,15 @@ print(json.dumps([-mi, H, Hc, -mi - 0.5 * H]))
   const [loss, entropy, conditional] = await lossOf(z1, z2);
   assert.ok(Math.abs(loss - expected[0]!) < 1e-5, `loss ${loss} vs numpy ${expected[0]}`);
   assert.ok(Math.abs(entropy - expected[1]!) < 1e-5, `entropy ${entropy} vs numpy ${expected[1]}`);
-  assert.ok(Math.abs(conditional - expected[2]!) < 1e-5, `conditional entropy ${conditional} vs numpy ${expected[2]}`);
+  assert.ok(
+    Math.abs(conditional - expected[2]!) < 1e-5,
+    `conditional entropy ${conditional} vs numpy ${expected[2]}`,
+  );
   const [weighted] = await lossOf(z1, z2, 0.5);
-  assert.ok(Math.abs(weighted - expected[3]!) < 1e-5, `entropy-weighted loss ${weighted} vs numpy ${expected[3]}`);
+  assert.ok(
+    Math.abs(weighted - expected[3]!) < 1e-5,
+    `entropy-weighted loss ${weighted} vs numpy ${expected[3]}`,
+  );
 });
 
 test('MI loss is -log k for a balanced consistent assignment, and larger otherwise', async () => {
@@ -76,12 +86,27 @@ test('MI loss is -log k for a balanced consistent assignment, and larger otherwi
   const [balanced] = await lossOf(z, z);
   assert.ok(Math.abs(balanced - -Math.log(k)) < 1e-4, `balanced loss ${balanced} vs -log k ${-Math.log(k)}`);
   // Unbalanced (all in two clusters), inconsistent (view 2 shifted), and uniform soft outputs all score higher.
-  const [unbalanced] = await lossOf([0, 0, 0, 0, 1, 1, 1, 1].map(oneHot), [0, 0, 0, 0, 1, 1, 1, 1].map(oneHot));
-  assert.ok(Math.abs(unbalanced - -Math.log(2)) < 1e-4, `two balanced clusters give -log 2, got ${unbalanced}`);
-  const [uniform] = await lossOf(labels.map(() => new Array(k).fill(1 / k)), z);
+  const [unbalanced] = await lossOf(
+    [0, 0, 0, 0, 1, 1, 1, 1].map(oneHot),
+    [0, 0, 0, 0, 1, 1, 1, 1].map(oneHot),
+  );
+  assert.ok(
+    Math.abs(unbalanced - -Math.log(2)) < 1e-4,
+    `two balanced clusters give -log 2, got ${unbalanced}`,
+  );
+  const [uniform] = await lossOf(
+    labels.map(() => new Array(k).fill(1 / k)),
+    z,
+  );
   assert.ok(Math.abs(uniform) < 1e-4, `independent views give MI 0, got ${uniform}`);
-  const [noisy] = await lossOf(z, labels.map((c) => oneHot((c + (c === 0 ? 1 : 0)) % k)));
-  assert.ok(noisy > balanced + 0.1, `a partly inconsistent assignment (${noisy}) must lose to the balanced one (${balanced})`);
+  const [noisy] = await lossOf(
+    z,
+    labels.map((c) => oneHot((c + (c === 0 ? 1 : 0)) % k)),
+  );
+  assert.ok(
+    noisy > balanced + 0.1,
+    `a partly inconsistent assignment (${noisy}) must lose to the balanced one (${balanced})`,
+  );
 });
 
 test('config: defaults and field-naming errors', () => {
@@ -123,7 +148,14 @@ test('views: view 1 repeats each image, view 2 differs and is reproducible from 
 });
 
 test('a few steps on tiny random data: finite metrics, both head groups trained, loss goes down', async () => {
-  const config = parseIicConfig({ k: 3, k_over: 5, num_sub_heads: 2, repeats: 2, lr: 0.01, head_schedule: 'alternate' });
+  const config = parseIicConfig({
+    k: 3,
+    k_over: 5,
+    num_sub_heads: 2,
+    repeats: 2,
+    lr: 0.01,
+    head_schedule: 'alternate',
+  });
   const trainer = new IicTrainer({ config, inputShape: [16, 16, 3], fcn: tinyFcn(3), seed: 1 });
   // Trainer interface
   assert.equal(trainer.method, 'iic');
@@ -144,7 +176,8 @@ test('a few steps on tiny random data: finite metrics, both head groups trained,
   const mainLosses: number[] = [];
   for (let step = 0; step < 12; step++) {
     const m = await trainer.trainStep(batch, step);
-    for (const [tag, value] of Object.entries(m)) assert.ok(Number.isFinite(value), `${tag} = ${value} at step ${step}`);
+    for (const [tag, value] of Object.entries(m))
+      assert.ok(Number.isFinite(value), `${tag} = ${value} at step ${step}`);
     if (step % 2 === 0) {
       mainLosses.push(m.model_loss!);
       assert.equal(m.loss, m.model_loss);
@@ -152,7 +185,10 @@ test('a few steps on tiny random data: finite metrics, both head groups trained,
     assert.ok(m.head_0_loss! >= -Math.log(3) - 1e-4, 'per-head loss is bounded below by -log k');
     const sizes = trainer.lastClusterSizes.head_0!;
     assert.equal(sizes.length, 3);
-    assert.equal(sizes.reduce((s, v) => s + v, 0), 16);
+    assert.equal(
+      sizes.reduce((s, v) => s + v, 0),
+      16,
+    );
     assert.equal(trainer.lastClusterSizes.oc_head_1!.length, 5);
   }
   assert.ok(mainLosses.at(-1)! < mainLosses[0]!, `main loss should go down: ${mainLosses.join(', ')}`);

@@ -2,7 +2,13 @@ import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { SymbolicTensor } from '@tensorflow/tfjs';
 import { activeTf, initBackend } from '../../ml/backend.ts';
-import { ContextEncoderTrainer, createTrainer, IicTrainer, METHODS, parseMethodConfig } from '../../ml/methods/index.ts';
+import {
+  ContextEncoderTrainer,
+  createTrainer,
+  IicTrainer,
+  METHODS,
+  parseMethodConfig,
+} from '../../ml/methods/index.ts';
 import { Rng } from '../../ml/rng.ts';
 
 before(async () => {
@@ -13,10 +19,22 @@ test('parseMethodConfig fills the reference defaults and names the field on erro
   assert.equal(parseMethodConfig('iic', {}).k, 10);
   assert.equal(parseMethodConfig('context-encoder', undefined).adv_weight, 1e-3);
   assert.equal(parseMethodConfig('deepcluster', {}).k, 1000);
-  assert.throws(() => parseMethodConfig('simclr', {}), /method: unknown method "simclr"; allowed: deepcluster, iic, context-encoder/);
-  assert.throws(() => parseMethodConfig('iic', { k_over: 'many' }), /iic\.k_over: Expected number, received string/);
-  assert.throws(() => parseMethodConfig('context-encoder', { adv: 1 }), /context-encoder: Unrecognized key\(s\) in object: 'adv'/);
-  assert.throws(() => parseMethodConfig('iic', { head_schedule: 'x' }), /iic\.head_schedule: .*'alternate' \| 'sum'/);
+  assert.throws(
+    () => parseMethodConfig('simclr', {}),
+    /method: unknown method "simclr"; allowed: deepcluster, iic, context-encoder/,
+  );
+  assert.throws(
+    () => parseMethodConfig('iic', { k_over: 'many' }),
+    /iic\.k_over: Expected number, received string/,
+  );
+  assert.throws(
+    () => parseMethodConfig('context-encoder', { adv: 1 }),
+    /context-encoder: Unrecognized key\(s\) in object: 'adv'/,
+  );
+  assert.throws(
+    () => parseMethodConfig('iic', { head_schedule: 'x' }),
+    /iic\.head_schedule: .*'alternate' \| 'sum'/,
+  );
 });
 
 test('createTrainer builds each method with its parsed config, the given FCN and rng', () => {
@@ -25,23 +43,41 @@ test('createTrainer builds each method with its parsed config, the given FCN and
     const input = tf.input({ shape: [null, null, 3] });
     return tf.model({
       inputs: input,
-      outputs: tf.layers.conv2d({ filters: 4, kernelSize: 3, strides: 2, padding: 'same' }).apply(input) as SymbolicTensor,
+      outputs: tf.layers
+        .conv2d({ filters: 4, kernelSize: 3, strides: 2, padding: 'same' })
+        .apply(input) as SymbolicTensor,
     });
   };
   const fcn = tinyFcn();
   const rng = Rng.fromSeed(1);
-  const iic = createTrainer('iic', { config: { k: 3, k_over: 4, num_sub_heads: 1 }, inputShape: [8, 8, 3], fcn, rng });
+  const iic = createTrainer('iic', {
+    config: { k: 3, k_over: 4, num_sub_heads: 1 },
+    inputShape: [8, 8, 3],
+    fcn,
+    rng,
+  });
   assert.ok(iic instanceof IicTrainer);
   assert.equal(iic.method, 'iic');
   assert.equal(iic.featureExtractor(), fcn);
   assert.equal(iic.rng, rng);
   assert.equal(iic.learningRate(0), 1e-4);
-  const dc = createTrainer('deepcluster', { config: { k: 3, dense: [8] }, inputShape: [8, 8, 3], fcn: tinyFcn(), seed: 2 });
+  const dc = createTrainer('deepcluster', {
+    config: { k: 3, dense: [8] },
+    inputShape: [8, 8, 3],
+    fcn: tinyFcn(),
+    seed: 2,
+  });
   assert.equal(dc.method, 'deepcluster');
   assert.equal(dc.learningRate(0), 0.05);
   assert.throws(() => createTrainer('iic', { config: { k: 0 }, inputShape: [8, 8, 3] }), /iic\.k:/);
-  assert.throws(() => createTrainer('byol', { inputShape: [8, 8, 3] }), new RegExp(`allowed: ${METHODS.join(', ')}`));
-  assert.throws(() => createTrainer('iic', { inputShape: [8, 8] as never }), /inputShape must be \[height, width, channels\]/);
+  assert.throws(
+    () => createTrainer('byol', { inputShape: [8, 8, 3] }),
+    new RegExp(`allowed: ${METHODS.join(', ')}`),
+  );
+  assert.throws(
+    () => createTrainer('iic', { inputShape: [8, 8] as never }),
+    /inputShape must be \[height, width, channels\]/,
+  );
   iic.dispose();
   dc.dispose();
 });
