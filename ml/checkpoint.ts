@@ -1,0 +1,338 @@
+// Checkpoints: everything a run needs to continue bit for bit after a crash.
+//
+// Layout under `<prefix>/<step>/`:
+//   model.json      tfjs model.json format (modelTopology + weightsManifest pointing at weights.bin), so the folder
+//                   also loads with tf.loadLayersModel; further models as `<name>.model.json` / `<name>.weights.bin`
+//   weights.bin     all weights (trainable and BN moving statistics), one binary in weightsManifest order
+//   optimizer.bin   every optimizer's getWeights() tensors back to back (specs in state.json)
+//   state.json      step, epoch, RNG state, method state, optimizer class/config/specs, and each file's size + sha256
+// `<prefix>/LATEST` names the step folder and is written last, after every file above is in the store, so a crash
+// midway leaves LATEST on the previous complete checkpoint. Loading checks each file's size and sha256.
+//
+// ml/ does not import storage/: callers pass any object with get/put (storage's Storage fits).
+import { createHash } from 'node:crypto';
+import type { LayersModel, Optimizer, Tensor } from '@tensorflow/tfjs';
+import { activeTf } from './backend.ts';
+import type { RngState } from './rng.ts';
+
+export interface CheckpointStore {
+  get(key: string): Promise<Uint8Array>;
+  put(key: string, data: Uint8Array | string): Promise<void>;
+  /** When present, a missing LATEST means "no checkpoint yet" (loadLatestCheckpoint returns undefined). */
+  exists?(key: string): Promise<boolean>;
+}
+
+/** tfjs-core's NamedTensor (not re-exported by the tfjs package), as optimizers' getWeights() returns them. */
+export interface NamedTensor {
+  name: string;
+  tensor: Tensor;
+}
+
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+export interface CheckpointInput {
+  step: number;
+  epoch: number;
+  /** The main network is `model`; other networks (e.g. a decoder or discriminator) under their own names. */
+  models: Record<string, LayersModel>;
+  optimizers?: Record<string, Optimizer>;
+  rng?: RngState | Record<string, RngState>;
+  /** Anything else the method needs to resume (pseudo-labels, schedules...), as JSON. */
+  state?: Json;
+}
+
+export interface OptimizerCheckpoint {
+  className: string;
+  config: Json;
+  /** Tensors in getWeights() order; pass them to optimizer.setWeights (or use restoreOptimizer). */
+  weights: NamedTensor[];
+}
+
+export interface LoadedCheckpoint {
+  step: number;
+  epoch: number;
+  /** Fresh model instances built from the saved topology with the saved weights. */
+  models: Record<string, LayersModel>;
+  optimizers: Record<string, OptimizerCheckpoint>;
+  rng?: RngState | Record<string, RngState>;
+  state?: Json;
+  /** The key of the step folder it came from. */
+  key: string;
+}
+
+interface TensorSpec {
+  name: string;
+  shape: number[];
+  dtype: 'float32' | 'int32';
+  offset: number;
+  byteLength: number;
+}
+interface FileRecord {
+  bytes: number;
+  sha256: string;
+}
+interface StateFile {
+  format: 'patchwork-checkpoint-1';
+  step: number;
+  epoch: number;
+  models: Record<string, { json: string; weights: string }>;
+  optimizers: Record<string, { className: string; config: Json; weights: TensorSpec[] }>;
+  rng?: RngState | Record<string, RngState>;
+  state?: Json;
+  files: Record<string, FileRecord>;
+}
+interface LatestFile {
+  format: 'patchwork-checkpoint-1';
+  step: number;
+  key: string;
+  stateSha256: string;
+}
+
+const FORMAT = 'patchwork-checkpoint-1';
+const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+const utf8 = (s: string) => new TextEncoder().encode(s);
+const trimSlash = (p: string) => p.replace(/\/+$/, '');
+
+export function checkpointKey(prefix: string, step: number): string {
+  return `${trimSlash(prefix)}/${step}`;
+}
+
+function concat(chunks: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
+}
+
+function tensorBytes(t: Tensor): Uint8Array {
+  if (t.dtype !== 'float32' && t.dtype !== 'int32')
+    throw new Error(`checkpoint: cannot store a ${t.dtype} tensor`);
+  const data = t.dataSync() as Float32Array | Int32Array;
+  return new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
+}
+
+type WeightsManifestEntry = import('@tensorflow/tfjs').io.WeightsManifestEntry;
+
+/** Topology, weight specs and all weights as one binary, from tfjs's own serialisation (model.save). */
+async function modelArtifacts(
+  model: LayersModel,
+): Promise<{ topology: unknown; specs: WeightsManifestEntry[]; weights: Uint8Array }> {
+  const tf = activeTf();
+  let captured: import('@tensorflow/tfjs').io.ModelArtifacts | undefined;
+  await model.save(
+    tf.io.withSaveHandler(async (artifacts) => {
+      captured = artifacts;
+      return { modelArtifactsInfo: { dateSaved: new Date(0), modelTopologyType: 'JSON' } };
+    }),
+  );
+  if (!captured?.weightSpecs || captured.weightData === undefined)
+    throw new Error(`checkpoint: model ${model.name} saved no weights`);
+  const data = captured.weightData;
+  const weights = Array.isArray(data) ? concat(data.map((b) => new Uint8Array(b))) : new Uint8Array(data);
+  return { topology: captured.modelTopology, specs: captured.weightSpecs, weights };
+}
+
+export async function saveCheckpoint(
+  store: CheckpointStore,
+  prefix: string,
+  input: CheckpointInput,
+): Promise<string> {
+  if (!Number.isSafeInteger(input.step) || input.step < 0)
+    throw new TypeError(`saveCheckpoint: step must be an integer >= 0, got ${input.step}`);
+  if (!input.models.model)
+    throw new TypeError('saveCheckpoint: models must include the main network under the name "model"');
+  const key = checkpointKey(prefix, input.step);
+  const files: Record<string, FileRecord> = {};
+  const put = async (name: string, bytes: Uint8Array) => {
+    await store.put(`${key}/${name}`, bytes);
+    files[name] = { bytes: bytes.byteLength, sha256: sha256(bytes) };
+  };
+
+  const models: StateFile['models'] = {};
+  for (const [name, model] of Object.entries(input.models)) {
+    const base = name === 'model' ? '' : `${name}.`;
+    const art = await modelArtifacts(model);
+    const modelJson = {
+      format: 'layers-model',
+      generatedBy: 'patchwork checkpoint',
+      modelTopology: art.topology,
+      weightsManifest: [{ paths: [`${base}weights.bin`], weights: art.specs }],
+    };
+    await put(`${base}weights.bin`, art.weights);
+    await put(`${base}model.json`, utf8(JSON.stringify(modelJson)));
+    models[name] = { json: `${base}model.json`, weights: `${base}weights.bin` };
+  }
+
+  const optimizers: StateFile['optimizers'] = {};
+  const chunks: Uint8Array[] = [];
+  let offset = 0;
+  for (const [name, optimizer] of Object.entries(input.optimizers ?? {})) {
+    const weights = await optimizer.getWeights();
+    const specs: TensorSpec[] = weights.map(({ name: wName, tensor }) => {
+      const bytes = tensorBytes(tensor);
+      chunks.push(bytes);
+      const spec = {
+        name: wName,
+        shape: tensor.shape,
+        dtype: tensor.dtype as 'float32' | 'int32',
+        offset,
+        byteLength: bytes.byteLength,
+      };
+      offset += bytes.byteLength;
+      return spec;
+    });
+    optimizers[name] = {
+      className: optimizer.getClassName(),
+      config: optimizer.getConfig() as Json,
+      weights: specs,
+    };
+  }
+  await put('optimizer.bin', concat(chunks));
+
+  const state: StateFile = {
+    format: FORMAT,
+    step: input.step,
+    epoch: input.epoch,
+    models,
+    optimizers,
+    ...(input.rng !== undefined ? { rng: input.rng } : {}),
+    ...(input.state !== undefined ? { state: input.state } : {}),
+    files,
+  };
+  const stateBytes = utf8(JSON.stringify(state));
+  await store.put(`${key}/state.json`, stateBytes);
+  // Last: the pointer. Until this put completes, LATEST still names the previous complete checkpoint.
+  const latest: LatestFile = { format: FORMAT, step: input.step, key, stateSha256: sha256(stateBytes) };
+  await store.put(`${trimSlash(prefix)}/LATEST`, utf8(JSON.stringify(latest)));
+  return key;
+}
+
+export class CheckpointError extends Error {
+  override name = 'CheckpointError';
+}
+
+/** The newest complete checkpoint under `prefix`, or undefined when there is none yet (store.exists says so). */
+export async function loadLatestCheckpoint(
+  store: CheckpointStore,
+  prefix: string,
+): Promise<LoadedCheckpoint | undefined> {
+  const latestKey = `${trimSlash(prefix)}/LATEST`;
+  if (store.exists && !(await store.exists(latestKey))) return undefined;
+  let latest: LatestFile;
+  try {
+    latest = JSON.parse(new TextDecoder().decode(await store.get(latestKey))) as LatestFile;
+  } catch (error) {
+    throw new CheckpointError(
+      `checkpoint pointer ${latestKey} cannot be read or is not JSON: ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
+  if (latest?.format !== FORMAT || typeof latest.key !== 'string') {
+    throw new CheckpointError(
+      `checkpoint pointer ${latestKey} is not a ${FORMAT} pointer: ${JSON.stringify(latest).slice(0, 200)}`,
+    );
+  }
+  return loadCheckpointAt(store, latest.key, latest.stateSha256, latestKey);
+}
+
+async function getChecked(
+  store: CheckpointStore,
+  key: string,
+  expect: FileRecord | undefined,
+  via: string,
+): Promise<Uint8Array> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await store.get(key);
+  } catch (error) {
+    throw new CheckpointError(
+      `checkpoint file ${key} (named by ${via}) is missing or unreadable: ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
+  if (expect && (bytes.byteLength !== expect.bytes || sha256(bytes) !== expect.sha256)) {
+    throw new CheckpointError(
+      `checkpoint file ${key} is corrupt: ${bytes.byteLength} bytes with sha256 ${sha256(bytes).slice(0, 12)}..., expected ` +
+        `${expect.bytes} bytes with sha256 ${expect.sha256.slice(0, 12)}...`,
+    );
+  }
+  return bytes;
+}
+
+/** Loads the checkpoint in folder `key` (e.g. checkpointKey(prefix, step)); stateSha256 is checked when given. */
+export async function loadCheckpointAt(
+  store: CheckpointStore,
+  key: string,
+  stateSha256?: string,
+  via = key,
+): Promise<LoadedCheckpoint> {
+  const tf = activeTf();
+  const stateBytes = await getChecked(store, `${key}/state.json`, undefined, via);
+  if (stateSha256 && sha256(stateBytes) !== stateSha256) {
+    throw new CheckpointError(
+      `checkpoint file ${key}/state.json is corrupt: its sha256 does not match the one in ${via}`,
+    );
+  }
+  const state = JSON.parse(new TextDecoder().decode(stateBytes)) as StateFile;
+  const file = (name: string) => getChecked(store, `${key}/${name}`, state.files[name], `${key}/state.json`);
+
+  const models: Record<string, LayersModel> = {};
+  for (const [name, rec] of Object.entries(state.models)) {
+    const json = JSON.parse(new TextDecoder().decode(await file(rec.json))) as {
+      modelTopology: object;
+      weightsManifest: { weights: WeightsManifestEntry[] }[];
+    };
+    const weights = await file(rec.weights);
+    const weightData = weights.buffer.slice(
+      weights.byteOffset,
+      weights.byteOffset + weights.byteLength,
+    ) as ArrayBuffer;
+    models[name] = await tf.loadLayersModel(
+      tf.io.fromMemory({
+        modelTopology: json.modelTopology,
+        weightSpecs: json.weightsManifest[0]!.weights,
+        weightData,
+      }),
+    );
+  }
+
+  const optimizers: Record<string, OptimizerCheckpoint> = {};
+  const names = Object.keys(state.optimizers);
+  if (names.length > 0) {
+    const bin = await file('optimizer.bin');
+    for (const name of names) {
+      const o = state.optimizers[name]!;
+      const weights = o.weights.map((s) => {
+        const slice = new Uint8Array(bin.subarray(s.offset, s.offset + s.byteLength)); // a copy: aligned, and Buffer.slice would be a view
+        const values = s.dtype === 'int32' ? new Int32Array(slice.buffer) : new Float32Array(slice.buffer);
+        return { name: s.name, tensor: tf.tensor(values, s.shape, s.dtype) };
+      });
+      optimizers[name] = { className: o.className, config: o.config, weights };
+    }
+  }
+  return {
+    step: state.step,
+    epoch: state.epoch,
+    models,
+    optimizers,
+    ...(state.rng !== undefined ? { rng: state.rng } : {}),
+    ...(state.state !== undefined ? { state: state.state } : {}),
+    key,
+  };
+}
+
+/**
+ * Gives `optimizer` the saved state. The optimizer must be of the saved class and be used with the same variables in
+ * the same order (tfjs optimizers match slots by position): build the model from the checkpoint, then this.
+ */
+export async function restoreOptimizer(optimizer: Optimizer, saved: OptimizerCheckpoint): Promise<void> {
+  if (optimizer.getClassName() !== saved.className) {
+    throw new CheckpointError(
+      `restoreOptimizer: checkpoint holds a ${saved.className} state, the optimizer is a ${optimizer.getClassName()}`,
+    );
+  }
+  await optimizer.setWeights(saved.weights);
+}
