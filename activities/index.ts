@@ -1,1 +1,2 @@
 export { createIngestActivities, type IngestActivities, type IngestDependencies } from './ingest.ts';
+export { createPretrainActivities, type PretrainActivities, type PretrainDependencies } from './pretrain.ts';

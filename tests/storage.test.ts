@@ -55,7 +55,7 @@ describe('storage', () => {
   });
 
   test('S3 bucket: the same contract against MinIO', async () => {
-    const storage = new S3Storage(stack.s3 && stack.settings.s3!, 'contract', 'some/prefix');
+    const storage = new S3Storage(stack.settings.s3!, "contract", "some/prefix");
     await storage.ensureBucket();
     await contract(storage);
   });

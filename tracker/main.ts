@@ -4,6 +4,9 @@ import { join } from 'node:path';
 import { loadSettings } from '../schemas/settings.ts';
 import { createTracker } from './app.ts';
 import { openTrackerDb } from './db/index.ts';
+import { LabelStore } from './labels/store.ts';
+import { labelsRouter } from './labels/routes.tsx';
+import { openStorage } from '../storage/index.ts';
 
 function portFromArgs(argv: string[], fallback: number): number {
   const i = argv.indexOf('--port');
@@ -22,6 +25,19 @@ const tracker = createTracker({
   temporalAddress: process.env.TEMPORAL_ADDRESS ? settings.temporal.address : undefined,
   temporalNamespace: settings.temporal.namespace,
   tensorboardUrl: process.env.PATCHWORK_TENSORBOARD_URL ?? 'http://127.0.0.1:6006',
+  routers: [
+    {
+      path: '/projects',
+      create: () =>
+        labelsRouter({
+          store: LabelStore.open(join(settings.home, 'labels.db')),
+          // Labeling projects name their images relative to a root inside this location.
+          storage: openStorage(process.env.PATCHWORK_IMAGES ?? process.cwd(), settings.s3),
+          token: settings.tracker.token!,
+          cacheDir: join(settings.home, 'cache', 'thumbs'),
+        }),
+    },
+  ],
 });
 const hostIndex = process.argv.indexOf('--host');
 const hostname = hostIndex >= 0 ? process.argv[hostIndex + 1] : '127.0.0.1';

@@ -1,7 +1,8 @@
 import { NativeConnection, Worker, Runtime, type WorkerOptions } from '@temporalio/worker';
 import os from 'node:os';
+import { join } from 'node:path';
 import { TASK_QUEUES, type TaskQueue } from '../workflows/api.ts';
-import { createIngestActivities } from '../activities/index.ts';
+import { createIngestActivities, createPretrainActivities } from '../activities/index.ts';
 import type { Settings } from '../schemas/settings.ts';
 import { ensureWorkflowBundle } from './bundle.ts';
 import { storageFor } from './dependencies.ts';
@@ -46,15 +47,19 @@ export async function createWorker(settings: Settings, queue: TaskQueue): Promis
     return Worker.create({
       ...base,
       workflowBundle: { codePath: await ensureWorkflowBundle(settings.home) },
-      activities: createIngestActivities(storageFor(settings)),
+      activities: { ...createIngestActivities(storageFor(settings)), ...createPretrainActivities(pretrainDeps(settings)) },
       maxConcurrentActivityTaskExecutions: 8,
     });
   }
   return Worker.create({
     ...base,
-    activities: computeActivities(),
+    activities: { ...computeActivities(), ...createPretrainActivities(pretrainDeps(settings)) },
     maxConcurrentActivityTaskExecutions: settings.gpuConcurrency,
   });
+}
+
+function pretrainDeps(settings: Settings) {
+  return { ...storageFor(settings), logDir: join(settings.home, 'tensorboard') };
 }
 
 /** Compute activities arrive with the engine and pretraining work; this one lets `status` see the worker. */

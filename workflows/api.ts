@@ -2,7 +2,7 @@
  * Every workflow's name, input, output, signals and queries, declared once. The CLI, workers and tests
  * import from here; this file is also bundled into the workflow sandbox, so it must stay deterministic.
  */
-import { defineQuery } from '@temporalio/workflow';
+import { defineQuery, defineSignal } from '@temporalio/workflow';
 
 export const TASK_QUEUES = {
   /** Compute: training, embedding, fine-tuning. One activity at a time per device by default. */
@@ -116,3 +116,80 @@ export function addCounts(into: IngestCounts, more: IngestCounts): IngestCounts 
 }
 
 export const BAD_SAMPLE_LIMIT = 100;
+
+// ---- pretraining -------------------------------------------------------------------------------------------------
+
+
+export const PRETRAIN_METHODS = ['deepcluster', 'iic', 'context-encoder'] as const;
+export type PretrainMethod = (typeof PRETRAIN_METHODS)[number];
+
+export interface PretrainInput {
+  method: PretrainMethod;
+  /** A folder or s3://bucket/prefix of training images. */
+  images: string;
+  /** Input, augmentation and method options (validated by the prepare activity; errors name the field). */
+  config?: Record<string, unknown>;
+  /** Optional CSV (filepath,label) for downstream monitoring at the end of every epoch. */
+  labels?: string;
+  epochs: number;
+  seed?: number;
+  /** Steps per training activity; a checkpoint is written at the end of each (and every checkpointEvery steps). */
+  stepsPerActivity?: number;
+  checkpointEvery?: number;
+  /** Training activities per workflow run before it continues as new. */
+  activitiesPerRun?: number;
+  heartbeatTimeoutMs?: number;
+  carried?: PretrainCarried;
+}
+
+export interface PretrainPlan {
+  files: number;
+  stepsPerEpoch: number;
+  totalSteps: number;
+  /** Refit every `mult` epochs (DeepCluster only; 0 for other methods). */
+  refitEvery: number;
+  hasLabels: boolean;
+}
+
+export interface PretrainCarried {
+  plan: PretrainPlan;
+  step: number;
+  epoch: number;
+  lr?: number;
+  paused: boolean;
+  stopRequested: boolean;
+  lastMetrics: Record<string, number>;
+  startedAt: number;
+  refittedEpoch: number;
+  evaluatedEpoch: number;
+}
+
+export interface PretrainProgress {
+  phase: 'preparing' | 'refitting' | 'training' | 'evaluating' | 'paused' | 'exporting' | 'done' | 'stopped';
+  epoch: number;
+  epochs: number;
+  step: number;
+  totalSteps: number;
+  losses: Record<string, number>;
+  learningRate?: number;
+  /** Seconds left at the recent pace; undefined until there is a pace. */
+  etaSeconds?: number;
+}
+
+export interface PretrainResult {
+  runId: string;
+  steps: number;
+  epochs: number;
+  stopped: boolean;
+  /** Store key of the exported feature extractor (tfjs model.json + weights). */
+  modelKey: string;
+  lastMetrics: Record<string, number>;
+}
+
+export const pretrainProgressQuery = defineQuery<PretrainProgress>('pretrainProgress');
+export const pauseSignal = defineSignal('pause');
+export const resumeSignal = defineSignal('resume');
+/** Stops at the next checkpoint (the end of the running training activity) and exports the model. */
+export const stopSignal = defineSignal('stop');
+/** Sets the base learning rate from the next training activity on. */
+export const setLearningRateSignal = defineSignal<[number]>('setLearningRate');

@@ -1,1 +1,2 @@
 export { ingestWorkflow } from './ingest.ts';
+export { pretrainWorkflow } from './pretrain.ts';

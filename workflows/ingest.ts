@@ -11,6 +11,7 @@ import {
   type IngestProgress,
   type IngestSummary,
 } from './api.ts';
+import { definedOnly } from './options.ts';
 
 const DEFAULTS = { chunkSize: 500, parallelChunks: 2, chunksPerRun: 40, heartbeatTimeoutMs: 30_000 };
 
@@ -20,7 +21,7 @@ const DEFAULTS = { chunkSize: 500, parallelChunks: 2, chunksPerRun: 40, heartbea
  * overwrites its own part and every image appears exactly once.
  */
 export async function ingestWorkflow(input: IngestInput): Promise<IngestSummary> {
-  const options = { ...DEFAULTS, ...withoutUndefined(input) };
+  const options = { ...DEFAULTS, ...definedOnly(input) };
   const runId = workflowInfo().workflowId;
   const io = proxyActivities<IngestActivities>({
     taskQueue: TASK_QUEUES.io,
@@ -106,6 +107,3 @@ export async function ingestWorkflow(input: IngestInput): Promise<IngestSummary>
   };
 }
 
-function withoutUndefined<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
-}

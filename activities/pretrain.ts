@@ -1,0 +1,164 @@
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { parse as parseCsv } from 'csv-parse/sync';
+import { StorageError, type Storage } from '../storage/index.ts';
+import type { PretrainMethod, PretrainPlan } from '../workflows/api.ts';
+import { PRETRAIN_METHODS } from '../workflows/api.ts';
+import { parseInputOptions, resolveAugment, type AugmentParams, type InputOptions } from '../ml/data/index.ts';
+import { checkAugmentChannels } from '../ml/data/augment.ts';
+import { parseMethodConfig } from './trainers.ts';
+import { openRunSession, type RunSpec, specKey, filesKey, closeRunSession } from './run-session.ts';
+import { keepHeartbeating } from './heartbeat.ts';
+
+const IMAGE_EXTENSIONS = /\.(png|jpe?g|tiff?|webp|gif)$/i;
+
+export interface PretrainDependencies {
+  store: Storage;
+  openSource(location: string): Storage;
+  /** Folder where event files go, one sub-folder per run (TensorBoard's --logdir). */
+  logDir: string;
+}
+
+function badConfig(message: string): ApplicationFailure {
+  return ApplicationFailure.create({ type: 'BadConfigError', message, nonRetryable: true });
+}
+
+export function createPretrainActivities(deps: PretrainDependencies) {
+  return {
+    /** Validates the config, lists the images and writes the run's spec and file list to the store. */
+    async preparePretrain(input: {
+      runId: string;
+      method: PretrainMethod;
+      images: string;
+      config: Record<string, unknown>;
+      labels?: string;
+      epochs: number;
+      seed: number;
+    }): Promise<PretrainPlan> {
+      if (!PRETRAIN_METHODS.includes(input.method)) {
+        throw badConfig(`method ${JSON.stringify(input.method)} is not one of ${PRETRAIN_METHODS.join(', ')}`);
+      }
+      if (!Number.isInteger(input.epochs) || input.epochs < 1) throw badConfig(`epochs must be a positive integer, got ${input.epochs}`);
+      const { input: inputRaw, augment: augmentRaw, ...methodRaw } = input.config as {
+        input?: unknown;
+        augment?: unknown;
+      } & Record<string, unknown>;
+      let inputOptions: InputOptions;
+      let augment: AugmentParams | null;
+      let methodConfig: Record<string, unknown>;
+      try {
+        inputOptions = parseInputOptions((inputRaw ?? {}) as never);
+        augment = resolveAugment((augmentRaw ?? (input.method === 'iic' ? false : true)) as never);
+        checkAugmentChannels(augment, inputOptions.num_channels);
+        methodConfig = parseMethodConfig(input.method, methodRaw);
+      } catch (error) {
+        throw badConfig((error as Error).message);
+      }
+
+      let source: Storage;
+      const files: string[] = [];
+      try {
+        source = deps.openSource(input.images);
+        const stop = keepHeartbeating(() => ({ listed: files.length }));
+        try {
+          for await (const object of source.list()) if (IMAGE_EXTENSIONS.test(object.key)) files.push(object.key);
+        } finally {
+          stop();
+        }
+      } catch (error) {
+        if (error instanceof StorageError && error.code !== 'UNREACHABLE' && error.code !== 'IO') {
+          throw ApplicationFailure.create({ type: 'BadSourceError', message: error.message, nonRetryable: true });
+        }
+        throw error;
+      }
+      if (files.length === 0) throw ApplicationFailure.create({ type: 'BadSourceError', message: `no images (png, jpeg, tiff, webp, gif) under ${input.images}`, nonRetryable: true });
+
+      const labels = input.labels ? await readLabels(deps, input.labels, files) : undefined;
+      const mult = input.method === 'deepcluster' ? (methodConfig.mult as number) : 1;
+      const stepsPerEpoch = Math.ceil((files.length * mult) / inputOptions.batch_size);
+      const plan: PretrainPlan = {
+        files: files.length,
+        stepsPerEpoch,
+        totalSteps: stepsPerEpoch * input.epochs,
+        refitEvery: input.method === 'deepcluster' ? mult : 0,
+        hasLabels: labels !== undefined,
+      };
+      const spec: RunSpec = {
+        version: 1,
+        runId: input.runId,
+        method: input.method,
+        images: input.images,
+        input: inputOptions,
+        augment,
+        methodConfig,
+        seed: input.seed,
+        epochs: input.epochs,
+        labels,
+        plan,
+      };
+      await deps.store.put(filesKey(input.runId), files.join('\n'));
+      await deps.store.put(specKey(input.runId), JSON.stringify(spec, null, 2));
+      return plan;
+    },
+
+    /** DeepCluster: features of every image -> PCA -> k-means -> pseudo-labels for the epochs until the next refit. */
+    async refitClusters(input: { runId: string; epoch: number; step: number }): Promise<Record<string, number>> {
+      const session = await openRunSession(deps, input.runId);
+      return session.refit(input.epoch, input.step);
+    },
+
+    /** Trains steps [fromStep, toStep), resuming from the latest checkpoint; checkpoints on the way and at the end. */
+    async trainSteps(input: {
+      runId: string;
+      fromStep: number;
+      toStep: number;
+      checkpointEvery: number;
+      learningRate?: number;
+    }): Promise<{ step: number; metrics: Record<string, number> }> {
+      const session = await openRunSession(deps, input.runId);
+      return session.train(input, Context.current());
+    },
+
+    /** Linear probe on the labelled images with the current features (reference section 7). */
+    async evaluateDownstream(input: { runId: string; epoch: number; step: number }): Promise<Record<string, number>> {
+      const session = await openRunSession(deps, input.runId);
+      return session.evaluate(input.epoch, input.step);
+    },
+
+    /** Writes the trained feature extractor to runs/<runId>/model/ and closes the run's event file. */
+    async exportModel(input: { runId: string; step: number; stopped: boolean }): Promise<string> {
+      const session = await openRunSession(deps, input.runId);
+      const key = await session.exportModel(input.stopped);
+      await closeRunSession(input.runId);
+      return key;
+    },
+  };
+}
+
+export type PretrainActivities = ReturnType<typeof createPretrainActivities>;
+
+/** labels CSV: `filepath,label` rows; file paths are matched to the run's keys (relative to the image source). */
+async function readLabels(deps: PretrainDependencies, location: string, files: string[]): Promise<Record<string, string>> {
+  const slash = location.lastIndexOf('/');
+  let text: string;
+  try {
+    text = (await deps.openSource(location.slice(0, Math.max(slash, 0)) || '.').get(location.slice(slash + 1))).toString('utf8');
+  } catch (error) {
+    throw badConfig(`cannot read labels ${location}: ${(error as Error).message}`);
+  }
+  let rows: Record<string, string>[];
+  try {
+    rows = parseCsv(text, { columns: true, skip_empty_lines: true, trim: true });
+  } catch (error) {
+    throw badConfig(`labels ${location} is not valid CSV: ${(error as Error).message}`);
+  }
+  if (rows.length === 0 || !('filepath' in rows[0]) || !('label' in rows[0])) {
+    throw badConfig(`labels ${location} needs a header with the columns filepath and label`);
+  }
+  const known = new Set(files);
+  const labels: Record<string, string> = {};
+  for (const row of rows) if (known.has(row.filepath) && row.label !== '') labels[row.filepath] = row.label;
+  if (Object.keys(labels).length < 3) {
+    throw badConfig(`labels ${location}: only ${Object.keys(labels).length} of its filepaths are images of this run (they must be relative to the image source)`);
+  }
+  return labels;
+}
