@@ -1,0 +1,405 @@
+// Active-learning round activities: fine-tune a head on stored embeddings + labels exported from the label store,
+// predict every image, rank a queue, publish predictions (label store JSON API) and metrics (tracker event files).
+// Each round's intermediate results live under runs/<workflowId>/rounds/<round>/, so every activity of the chain can
+// be retried, on another worker, from what the previous one stored. The label store is reached only over HTTP, with
+// the bearer token from the worker's settings: compute workers need not run next to the tracker.
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { parse as parseCsv } from 'csv-parse/sync';
+import { initBackend } from '../ml/backend.ts';
+import {
+  Head,
+  classMetrics,
+  meanAuc,
+  pickIndices,
+  type HeadState,
+  type LabelTable,
+} from '../ml/active/index.ts';
+import { Rng } from '../ml/rng.ts';
+import { StorageError, type Storage } from '../storage/index.ts';
+import { TrackerClient } from '../tracker/client.ts';
+import type { HeadOptions, RoundClassMetrics } from '../workflows/api-labeling.ts';
+import { readEmbeddings, type EmbeddingTable } from './embeddings-store.ts';
+import { keepHeartbeating } from './heartbeat.ts';
+
+export interface ActiveLearningDependencies {
+  store: Storage;
+  tracker: { url: string; token?: string };
+  /** Where the tracker client spools metrics while the tracker is down (default: the OS temp folder). */
+  spoolDir?: string;
+}
+
+const nonRetryable = (type: string, message: string) =>
+  ApplicationFailure.create({ type, message, nonRetryable: true });
+
+const roundDir = (runId: string, round: number) => `runs/${runId}/rounds/${String(round).padStart(5, '0')}`;
+export const queueKey = (runId: string, round: number) => `${roundDir(runId, round)}/queue.json`;
+export const latestQueueKey = (runId: string) => `runs/${runId}/queue.json`;
+
+/** A label-store export: one row per image in project order. */
+export interface ExportedLabels {
+  keys: string[];
+  table: LabelTable;
+}
+
+/** Parses the label store's CSV export (filepath, exclude, validation, [viewpath], one column per class). */
+export function parseExport(text: string): ExportedLabels {
+  const records = parseCsv(text, { bom: true, skip_empty_lines: true }) as string[][];
+  if (records.length === 0) throw new Error('label export is empty');
+  const header = records[0]!;
+  const col = (name: string) => header.indexOf(name);
+  const classCols = header
+    .map((h, i) => ({ h, i }))
+    .filter(({ h }) => !['filepath', 'exclude', 'validation', 'viewpath'].includes(h));
+  const rows = records.slice(1);
+  const k = classCols.length;
+  const table: LabelTable = {
+    n: rows.length,
+    classes: classCols.map((c) => c.h),
+    labels: new Int8Array(rows.length * k).fill(-1),
+    exclude: new Uint8Array(rows.length),
+    validation: new Uint8Array(rows.length),
+  };
+  const truthy = (v: string | undefined) =>
+    v !== undefined && ['true', '1', '1.0'].includes(v.trim().toLowerCase());
+  rows.forEach((r, i) => {
+    table.exclude[i] = truthy(r[col('exclude')]) ? 1 : 0;
+    table.validation[i] = truthy(r[col('validation')]) ? 1 : 0;
+    classCols.forEach((c, j) => {
+      const v = r[c.i]!.trim();
+      if (v === '0' || v === '1') table.labels[i * k + j] = Number(v);
+    });
+  });
+  return { keys: rows.map((r) => r[col('filepath')]!), table };
+}
+
+/** Set label cells, and whether the training rows hold at least one 0 and one 1 (what stratified sampling needs). */
+export function labelCounts(table: LabelTable): { labelled: number; trainable: boolean } {
+  let labelled = 0;
+  let zero = false;
+  let one = false;
+  const k = table.classes.length;
+  for (let i = 0; i < table.n; i++) {
+    for (let c = 0; c < k; c++) {
+      const v = table.labels[i * k + c]!;
+      if (v === -1) continue;
+      labelled++;
+      if (table.exclude[i] || table.validation[i]) continue;
+      if (v === 0) zero = true;
+      else one = true;
+    }
+  }
+  return { labelled, trainable: zero && one };
+}
+
+/** The rows of `labels` that have an embedding, as a table aligned with a feature matrix. */
+function align(
+  labels: ExportedLabels,
+  embeddings: EmbeddingTable,
+): { keys: string[]; table: LabelTable; features: Float32Array; missing: number } {
+  const rowOf = new Map(embeddings.keys.map((key, i) => [key, i]));
+  const keep = labels.keys.map((key, i) => [key, i] as const).filter(([key]) => rowOf.has(key));
+  const k = labels.table.classes.length;
+  const d = embeddings.dim;
+  const table: LabelTable = {
+    n: keep.length,
+    classes: labels.table.classes,
+    labels: new Int8Array(keep.length * k),
+    exclude: new Uint8Array(keep.length),
+    validation: new Uint8Array(keep.length),
+  };
+  const features = new Float32Array(keep.length * d);
+  keep.forEach(([key, i], j) => {
+    table.labels.set(labels.table.labels.subarray(i * k, i * k + k), j * k);
+    table.exclude[j] = labels.table.exclude[i]!;
+    table.validation[j] = labels.table.validation[i]!;
+    const r = rowOf.get(key)!;
+    features.set(embeddings.data.subarray(r * d, r * d + d), j * d);
+  });
+  return { keys: keep.map(([key]) => key), table, features, missing: labels.keys.length - keep.length };
+}
+
+const nullable = (v: number) => (Number.isFinite(v) ? v : null);
+
+export function createActiveLearningActivities(deps: ActiveLearningDependencies) {
+  async function labelStore(method: 'GET' | 'PUT', path: string, body?: unknown): Promise<Response> {
+    const headers: Record<string, string> = {};
+    if (deps.tracker.token) headers.authorization = `Bearer ${deps.tracker.token}`;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const url = `${deps.tracker.url.replace(/\/+$/, '')}/projects${path}`;
+    const response = await fetch(url, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    if (response.ok) return response;
+    const text = await response.text();
+    const message = `${method} ${url}: ${response.status} ${text.slice(0, 500)}`;
+    // A missing project, a wrong token or a refused payload will not change on a retry; a tracker restart will.
+    if ([400, 401, 403, 404, 409].includes(response.status)) throw nonRetryable('LabelStoreError', message);
+    throw new Error(message);
+  }
+  const exportLabels = async (project: string) =>
+    (await labelStore('GET', `/${encodeURIComponent(project)}/export.csv`)).text();
+
+  async function readJson<T>(key: string): Promise<T> {
+    return JSON.parse((await deps.store.get(key)).toString('utf8')) as T;
+  }
+  async function roundInputs(runId: string, round: number, modelHash: string) {
+    const labels = parseExport(
+      (await deps.store.get(`${roundDir(runId, round)}/labels.csv`)).toString('utf8'),
+    );
+    const embeddings = await readEmbeddings(deps.store, modelHash, () =>
+      Context.current().heartbeat({ reading: modelHash }),
+    );
+    if (embeddings.keys.length === 0)
+      throw nonRetryable(
+        'BadConfigError',
+        `no embeddings under embeddings/${modelHash}/ (run embedWorkflow first)`,
+      );
+    return align(labels, embeddings);
+  }
+  async function loadHead(runId: string, round: number): Promise<Head> {
+    await initBackend({ purpose: 'train' });
+    return Head.fromJSON(await readJson<HeadState>(`${roundDir(runId, round)}/head.json`));
+  }
+
+  return {
+    /** Polled by the workflow: how many label cells are set and whether a round could train. */
+    async labelStatus(input: {
+      project: string;
+    }): Promise<{ images: number; labelled: number; trainable: boolean }> {
+      const { table } = parseExport(await exportLabels(input.project));
+      return { images: table.n, ...labelCounts(table) };
+    },
+
+    /** Exports the labels (kept with the round), then fine-tunes the head, warm-started from the last round's. */
+    async fineTune(input: {
+      runId: string;
+      project: string;
+      modelHash: string;
+      round: number;
+      previousRound?: number;
+      head: HeadOptions;
+      seed: number;
+    }): Promise<{ labelled: number; trainLoss: number; missingEmbeddings: number }> {
+      let phase = 'exporting';
+      const stop = keepHeartbeating(() => ({ round: input.round, phase }));
+      try {
+        const dir = roundDir(input.runId, input.round);
+        // The round's snapshot: the later activities of the round (and their retries) all read these labels.
+        await deps.store.put(`${dir}/labels.csv`, await exportLabels(input.project));
+        phase = 'reading';
+        const { table, features, missing } = await roundInputs(input.runId, input.round, input.modelHash);
+        const counts = labelCounts(table);
+        if (!counts.trainable) {
+          throw nonRetryable(
+            'NotEnoughLabelsError',
+            'fine-tuning needs at least one 0 and one 1 label on images that are embedded, not excluded and not validation',
+          );
+        }
+        await initBackend({ purpose: 'train' });
+        const dim = features.length / Math.max(table.n, 1);
+        let head: Head | undefined;
+        if (input.previousRound !== undefined) {
+          try {
+            const previous = await readJson<HeadState & { classes: string[] }>(
+              `${roundDir(input.runId, input.previousRound)}/head.json`,
+            );
+            if (
+              previous.config.inputDim === dim &&
+              JSON.stringify(previous.classes) === JSON.stringify(table.classes)
+            )
+              head = Head.fromJSON(previous);
+          } catch (error) {
+            if (!(error instanceof StorageError && error.code === 'NOT_FOUND')) throw error;
+          }
+        }
+        const o = input.head;
+        head ??= Head.create({
+          kind: o.kind ?? 'linear',
+          inputDim: dim,
+          numClasses: table.classes.length,
+          hidden: o.hidden,
+          seed: input.seed,
+          learningRate: o.learningRate,
+        });
+        phase = 'training';
+        const result = head.train(features, table, {
+          epochs: o.epochs,
+          samplesPerEpoch: o.samplesPerEpoch,
+          batchSize: o.batchSize,
+          rng: Rng.fromSeed(input.seed * 1000 + input.round),
+        });
+        const tail = result.losses.slice(-Math.max(1, Math.floor(result.losses.length / 10)));
+        await deps.store.put(
+          `${dir}/head.json`,
+          JSON.stringify({ ...head.toJSON(), classes: table.classes }),
+        );
+        head.dispose();
+        return {
+          labelled: counts.labelled,
+          trainLoss: tail.reduce((a, b) => a + b, 0) / tail.length,
+          missingEmbeddings: missing,
+        };
+      } finally {
+        stop();
+      }
+    },
+
+    /** Probabilities for every embedded project image (stored with the round) and per-class metrics. */
+    async predictAll(input: { runId: string; round: number; modelHash: string }): Promise<{
+      predicted: number;
+      evaluatedOn: 'validation' | 'train';
+      classes: RoundClassMetrics[];
+      meanAuc: number | null;
+    }> {
+      const stop = keepHeartbeating(() => ({ round: input.round }));
+      try {
+        const { keys, table, features } = await roundInputs(input.runId, input.round, input.modelHash);
+        const head = await loadHead(input.runId, input.round);
+        const probs = head.predict(features);
+        head.dispose();
+        const dir = roundDir(input.runId, input.round);
+        await deps.store.put(`${dir}/probs.f32`, new Uint8Array(probs.buffer));
+        await deps.store.put(`${dir}/keys.json`, JSON.stringify({ keys, classes: table.classes }));
+        const k = table.classes.length;
+        const labelledRow = (i: number) => table.labels.subarray(i * k, i * k + k).some((v) => v !== -1);
+        const rowsOf = (validation: number) =>
+          Array.from({ length: table.n }, (_, i) => i).filter(
+            (i) => !table.exclude[i] && table.validation[i] === validation && labelledRow(i),
+          );
+        const validation = rowsOf(1);
+        const evaluatedOn = validation.length > 0 ? 'validation' : 'train';
+        const metrics = classMetrics(probs, table, validation.length > 0 ? validation : rowsOf(0));
+        return {
+          predicted: keys.length,
+          evaluatedOn,
+          classes: metrics.map((m) => ({
+            name: m.name,
+            positives: m.positives,
+            negatives: m.negatives,
+            auc: nullable(m.auc),
+            precision: nullable(m.precision),
+            recall: nullable(m.recall),
+          })),
+          meanAuc: nullable(meanAuc(metrics)),
+        };
+      } finally {
+        stop();
+      }
+    },
+
+    /** Orders the unlabeled, not excluded images by `sort` (BADGE on the head's last-layer inputs by default). */
+    async rankQueue(input: {
+      runId: string;
+      round: number;
+      modelHash: string;
+      sort: string;
+      queueSize: number;
+      seed: number;
+    }): Promise<{
+      queueKey: string;
+      queueSize: number;
+      queueHead: string[];
+      note?: string;
+    }> {
+      const stop = keepHeartbeating(() => ({ round: input.round }));
+      try {
+        const { keys, table, features } = await roundInputs(input.runId, input.round, input.modelHash);
+        const dir = roundDir(input.runId, input.round);
+        const bytes = await deps.store.get(`${dir}/probs.f32`);
+        const probs = new Float32Array(new Uint8Array(bytes).buffer);
+        const head = await loadHead(input.runId, input.round);
+        const embedding = input.sort === 'diverse (badge)' ? head.embed(features) : undefined;
+        head.dispose();
+        let pick;
+        try {
+          pick = pickIndices(table, {
+            subset: 'unlabeled',
+            sort: input.sort,
+            count: input.queueSize,
+            rng: Rng.fromSeed(input.seed * 1000 + input.round),
+            probs,
+            embedding,
+          });
+        } catch (error) {
+          throw nonRetryable('BadConfigError', (error as Error).message);
+        }
+        const queue = pick.indices.map((i) => keys[i]!);
+        const key = queueKey(input.runId, input.round);
+        await deps.store.put(
+          key,
+          JSON.stringify({ round: input.round, sort: input.sort, keys: queue, note: pick.note }),
+        );
+        return { queueKey: key, queueSize: queue.length, queueHead: queue.slice(0, 10), note: pick.note };
+      } finally {
+        stop();
+      }
+    },
+
+    /**
+     * Publishes the round: predictions to the label store (PUT /projects/:p/predictions, in slices), the queue as the
+     * run's latest queue in the store, and the metrics as scalars at step = round in the tracker run <runId>.
+     */
+    async publishRound(input: {
+      runId: string;
+      project: string;
+      round: number;
+      metrics: {
+        classes: RoundClassMetrics[];
+        meanAuc: number | null;
+        trainLoss: number;
+        labelled: number;
+        queueSize: number;
+      };
+    }): Promise<void> {
+      const stop = keepHeartbeating(() => ({ round: input.round }));
+      try {
+        const dir = roundDir(input.runId, input.round);
+        const { keys, classes } = await readJson<{ keys: string[]; classes: string[] }>(`${dir}/keys.json`);
+        const probs = new Float32Array(new Uint8Array(await deps.store.get(`${dir}/probs.f32`)).buffer);
+        const k = classes.length;
+        const slice = 5000;
+        for (let start = 0; start < keys.length; start += slice) {
+          const part = keys.slice(start, start + slice);
+          await labelStore('PUT', `/${encodeURIComponent(input.project)}/predictions`, {
+            keys: part,
+            classes,
+            probs: part.map((_, j) => Array.from(probs.subarray((start + j) * k, (start + j + 1) * k))),
+          });
+        }
+        await deps.store.put(
+          latestQueueKey(input.runId),
+          await deps.store.get(queueKey(input.runId, input.round)),
+        );
+
+        const { client } = await TrackerClient.start({
+          url: deps.tracker.url,
+          token: deps.tracker.token ?? '',
+          run: input.runId,
+          workflowId: input.runId,
+          startStep: input.round,
+          spoolDir: deps.spoolDir,
+          startTimeoutMs: 60_000,
+        });
+        const m = input.metrics;
+        const step = input.round;
+        for (const c of m.classes) {
+          for (const name of ['auc', 'precision', 'recall'] as const) {
+            if (c[name] !== null) client.scalar(`active/${c.name}/${name}`, step, c[name]!);
+          }
+          client.scalar(`active/${c.name}/positives`, step, c.positives);
+        }
+        if (m.meanAuc !== null) client.scalar('active/mean_auc', step, m.meanAuc);
+        client.scalar('active/train_loss', step, m.trainLoss);
+        client.scalar('active/labelled', step, m.labelled);
+        client.scalar('active/queue_size', step, m.queueSize);
+        await client.close({ timeoutMs: 60_000 });
+      } finally {
+        stop();
+      }
+    },
+  };
+}
+
+export type ActiveLearningActivities = ReturnType<typeof createActiveLearningActivities>;

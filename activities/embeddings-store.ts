@@ -1,0 +1,85 @@
+// Stored embeddings: embeddings/<modelHash>/part-NNNNN.f32 (rows of little-endian float32) and part-NNNNN.keys.json
+// (the row keys, the dimension, and the keys that could not be decoded). The keys file is written after the vectors and
+// is what makes a part exist, so a crash mid-part leaves nothing a reader would trust.
+import type { Storage } from '../storage/index.ts';
+import { embeddingsPrefix } from '../workflows/api-labeling.ts';
+
+export interface PartKeys {
+  version: 1;
+  dim: number;
+  /** One per row of the .f32 file, in order. */
+  keys: string[];
+  /** Images this part could not read or decode: counted as done, never retried for this model. */
+  skipped: { key: string; reason: string }[];
+  source: string;
+  runId: string;
+}
+
+export const partName = (part: number) => `part-${String(part).padStart(5, '0')}`;
+export const partVectorsKey = (hash: string, part: number) =>
+  `${embeddingsPrefix(hash)}/${partName(part)}.f32`;
+export const partKeysKey = (hash: string, part: number) =>
+  `${embeddingsPrefix(hash)}/${partName(part)}.keys.json`;
+export const modelInfoKey = (hash: string) => `${embeddingsPrefix(hash)}/model.json`;
+
+/** Part numbers that have a keys file, ascending. */
+export async function listParts(store: Storage, hash: string): Promise<number[]> {
+  const parts: number[] = [];
+  for await (const object of store.list(`${embeddingsPrefix(hash)}/`)) {
+    const m = /(?:^|\/)part-(\d+)\.keys\.json$/.exec(object.key);
+    if (m) parts.push(Number(m[1]));
+  }
+  return parts.sort((a, b) => a - b);
+}
+
+export async function readPartKeys(store: Storage, hash: string, part: number): Promise<PartKeys> {
+  return JSON.parse((await store.get(partKeysKey(hash, part))).toString('utf8')) as PartKeys;
+}
+
+export interface EmbeddingTable {
+  dim: number;
+  keys: string[];
+  /** keys.length x dim, row-major. */
+  data: Float32Array;
+  /** Keys recorded as undecodable. */
+  skipped: Set<string>;
+}
+
+/** Every stored row of a model's embeddings (a key embedded twice keeps its first row). */
+export async function readEmbeddings(
+  store: Storage,
+  hash: string,
+  onPart?: () => void,
+): Promise<EmbeddingTable> {
+  const rows: Float32Array[] = [];
+  const keys: string[] = [];
+  const seen = new Set<string>();
+  const skipped = new Set<string>();
+  let dim = 0;
+  for (const part of await listParts(store, hash)) {
+    const info = await readPartKeys(store, hash, part);
+    for (const s of info.skipped) skipped.add(s.key);
+    if (info.keys.length === 0) continue;
+    const bytes = await store.get(partVectorsKey(hash, part));
+    if (bytes.length !== info.keys.length * info.dim * 4) {
+      throw new Error(
+        `${partVectorsKey(hash, part)} has ${bytes.length} bytes, expected ${info.keys.length} x ${info.dim} float32`,
+      );
+    }
+    if (dim !== 0 && info.dim !== dim)
+      throw new Error(`${partKeysKey(hash, part)}: dim ${info.dim}, earlier parts ${dim}`);
+    dim = info.dim;
+    // Copy: the Buffer may be a view into a shared pool with an unaligned offset.
+    const vectors = new Float32Array(new Uint8Array(bytes).buffer);
+    info.keys.forEach((key, i) => {
+      if (seen.has(key)) return;
+      seen.add(key);
+      keys.push(key);
+      rows.push(vectors.subarray(i * dim, (i + 1) * dim));
+    });
+    onPart?.();
+  }
+  const data = new Float32Array(keys.length * dim);
+  rows.forEach((r, i) => data.set(r, i * dim));
+  return { dim, keys, data, skipped };
+}

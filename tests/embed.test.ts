@@ -1,0 +1,141 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { connectClient } from '../worker/client.ts';
+import { embedWorkflow, pretrainWorkflow } from '../workflows/index.ts';
+import { TASK_QUEUES, type PretrainInput } from '../workflows/api.ts';
+import type { EmbedInput } from '../workflows/api-labeling.ts';
+import { readEmbeddings } from '../activities/embeddings-store.ts';
+import { openStorage } from '../storage/index.ts';
+import { writeFiles } from './helpers/images.ts';
+import { patternImages } from './helpers/pretrain.ts';
+import { startStack, type TestStack } from './helpers/stack.ts';
+import { pollUntil, startTensorBoard } from './helpers/tensorboard.ts';
+
+const SMALL_DEEPCLUSTER = {
+  input: { imshape: [64, 64], batch_size: 8 },
+  augment: { left_right_flip: true, max_brightness_delta: 0.1 },
+  k: 4,
+  pca_dim: 8,
+  dense: [32],
+  lr: 0.01,
+};
+
+describe('embedWorkflow on real Temporal', () => {
+  let stack: TestStack;
+  let images: string;
+  before(async () => {
+    stack = await startStack({ temporal: true });
+    images = join(stack.home, 'images');
+    await writeFiles(images, await patternImages(16));
+    await stack.startWorker();
+  });
+  after(async () => stack?.stop());
+
+  async function embed(id: string, input: Partial<EmbedInput>) {
+    const client = await connectClient(stack.settings);
+    return client.workflow.execute(embedWorkflow, {
+      taskQueue: TASK_QUEUES.io,
+      workflowId: id,
+      args: [{ source: images, model: { run: 'pre' }, chunkSize: 6, batchSize: 4, ...input } as EmbedInput],
+    });
+  }
+
+  test('a DeepCluster export embeds every image once, later runs only new ones, TensorBoard lists the projector', async () => {
+    const client = await connectClient(stack.settings);
+    const pre = await client.workflow.execute(pretrainWorkflow, {
+      taskQueue: TASK_QUEUES.io,
+      workflowId: 'pre',
+      args: [
+        {
+          method: 'deepcluster',
+          images,
+          epochs: 1,
+          stepsPerActivity: 2,
+          checkpointEvery: 2,
+          config: SMALL_DEEPCLUSTER,
+        } as PretrainInput,
+      ],
+    });
+    assert.equal(pre.stopped, false);
+
+    const first = await embed('embed-1', {});
+    assert.equal(first.total, 16);
+    assert.equal(first.embedded, 16);
+    assert.equal(first.alreadyDone, 0);
+    assert.equal(first.parts, 3, '16 images in chunks of 6');
+    assert.equal(first.skipped, 0);
+    assert.match(first.modelHash, /^[0-9a-f]{16}$/);
+    const store = openStorage(stack.settings.store, stack.settings.s3);
+    let table = await readEmbeddings(store, first.modelHash);
+    assert.deepEqual(table.keys.slice().sort(), (await patternImages(16)).map((f) => f.key).sort());
+    assert.equal(table.dim, first.dim);
+    assert.ok(first.dim > 1, `feature dim ${first.dim}`);
+    assert.equal(table.data.length, 16 * first.dim);
+    assert.ok(table.data.every(Number.isFinite), 'finite features');
+    const row = (i: number) => Array.from(table.data.subarray(i * table.dim, (i + 1) * table.dim));
+    assert.notDeepEqual(row(0), row(1), 'different images of different families get different features');
+
+    const second = await embed('embed-2', {});
+    assert.deepEqual(
+      [second.modelHash, second.embedded, second.alreadyDone, second.parts],
+      [first.modelHash, 0, 16, 0],
+    );
+
+    const added = (await patternImages(19)).slice(16).map((f) => ({ ...f, key: `new/${f.key}` }));
+    await writeFiles(images, added);
+    const third = await embed('embed-3', { projectorLimit: 10 });
+    assert.deepEqual([third.embedded, third.alreadyDone, third.total, third.parts], [3, 16, 19, 1]);
+    table = await readEmbeddings(store, first.modelHash);
+    assert.equal(table.keys.length, 19);
+    for (const f of added) assert.ok(table.keys.includes(f.key), `${f.key} embedded`);
+
+    // Projector files of the first run: every image, with its key in the metadata.
+    const runDir = join(stack.home, 'tensorboard', 'embed-1');
+    assert.equal(first.projectorDir, runDir);
+    assert.equal(first.projectorPoints, 16);
+    const folder = join(runDir, 'projector', `embeddings-${first.modelHash}`);
+    assert.ok(existsSync(join(runDir, 'projector_config.pbtxt')));
+    assert.ok(existsSync(join(folder, 'sprite.png')));
+    assert.ok(existsSync(join(folder, 'tensors.bytes')) || existsSync(join(folder, 'tensors.tsv')));
+    const metadata = readFileSync(join(folder, 'metadata.tsv'), 'utf8').trim().split('\n');
+    assert.equal(metadata[0], 'key\tfolder');
+    assert.deepEqual(
+      metadata
+        .slice(1)
+        .map((l) => l.split('\t')[0])
+        .sort(),
+      table.keys.filter((k) => !k.startsWith('new/')).sort(),
+    );
+    assert.equal(third.projectorPoints, 10, 'projectorLimit caps the points');
+
+    const board = await startTensorBoard(join(stack.home, 'tensorboard'), { loadFast: false });
+    try {
+      const runs = await pollUntil('the projector plugin to list the embedding runs', async () => {
+        const r = await board.getJson<string[]>('/data/plugin/projector/runs');
+        return r.status === 200 && r.body.includes('embed-1') && r.body.includes('embed-3')
+          ? r.body
+          : undefined;
+      });
+      assert.ok(!runs.includes('pre'), 'a run without a projector is not listed');
+      const info = await board.getJson<{ embeddings: { tensorName: string; tensorShape: number[] }[] }>(
+        '/data/plugin/projector/info?run=embed-1',
+      );
+      assert.deepEqual(
+        info.body.embeddings.map((e) => [e.tensorName, e.tensorShape]),
+        [[`embeddings-${first.modelHash}`, [16, first.dim]]],
+      );
+    } finally {
+      await board.stop();
+    }
+  });
+
+  test('a model that is not an exported run fails at once, naming it', async () => {
+    await assert.rejects(embed('embed-missing', { model: { run: 'no-such-run' } }), (error: Error) => {
+      const message = String((error as { cause?: { cause?: Error } }).cause?.cause?.message);
+      assert.match(message, /no-such-run/);
+      return true;
+    });
+  });
+});

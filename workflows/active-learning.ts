@@ -1,0 +1,176 @@
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  condition,
+  continueAsNew,
+  proxyActivities,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { ActiveLearningActivities } from '../activities/active-learning.ts';
+import { TASK_QUEUES } from './api.ts';
+import {
+  activeLearningStatusQuery,
+  retrainSignal,
+  stopActiveLearningSignal,
+  type ActiveLearningCarried,
+  type ActiveLearningInput,
+  type ActiveLearningResult,
+  type ActiveLearningStatus,
+  type RoundSummary,
+} from './api-labeling.ts';
+import { definedOnly } from './options.ts';
+
+const DEFAULTS = {
+  minNewLabels: 20,
+  pollIntervalMs: 60_000,
+  sort: 'diverse (badge)',
+  queueSize: 100,
+  seed: 1,
+  roundsPerRun: 50,
+  heartbeatTimeoutMs: 120_000,
+  head: {},
+};
+const NOT_RETRYABLE = ['BadConfigError', 'LabelStoreError', 'NotEnoughLabelsError'];
+/** History events before the workflow continues as new while it waits (each poll adds about ten). */
+const HISTORY_LIMIT = 5_000;
+
+/**
+ * One long-lived workflow per labeling project. It waits for a `retrain` signal or for `minNewLabels` new label cells
+ * (polling the label store), then runs a round: fine-tune → predict all → rank → publish. State is carried across
+ * continue-as-new, and every step is an activity whose inputs are in the store, so a round survives worker restarts.
+ */
+export async function activeLearningWorkflow(input: ActiveLearningInput): Promise<ActiveLearningResult> {
+  const options = { ...DEFAULTS, ...definedOnly(input) };
+  const runId = workflowInfo().workflowId;
+  const io = proxyActivities<ActiveLearningActivities>({
+    taskQueue: TASK_QUEUES.io,
+    startToCloseTimeout: '10 minutes',
+    heartbeatTimeout: options.heartbeatTimeoutMs,
+    retry: {
+      initialInterval: '1 second',
+      maximumInterval: '1 minute',
+      nonRetryableErrorTypes: NOT_RETRYABLE,
+    },
+  });
+  const compute = proxyActivities<ActiveLearningActivities>({
+    taskQueue: TASK_QUEUES.gpu,
+    startToCloseTimeout: '6 hours',
+    heartbeatTimeout: options.heartbeatTimeoutMs,
+    retry: {
+      initialInterval: '1 second',
+      maximumInterval: '1 minute',
+      nonRetryableErrorTypes: NOT_RETRYABLE,
+    },
+  });
+
+  const state: ActiveLearningCarried = input.carried ?? {
+    rounds: 0,
+    labelledAtLastRound: 0,
+    retrainRequested: false,
+    stopRequested: false,
+  };
+  const status: ActiveLearningStatus = {
+    phase: 'waiting',
+    rounds: state.rounds,
+    labelled: state.labelledAtLastRound,
+    last: state.last,
+    lastError: state.lastError,
+  };
+  setHandler(activeLearningStatusQuery, () => status);
+  setHandler(retrainSignal, () => void (state.retrainRequested = true));
+  setHandler(stopActiveLearningSignal, () => void (state.stopRequested = true));
+
+  let roundsThisRun = 0;
+  while (!state.stopRequested) {
+    status.phase = 'waiting';
+    const labels = await io.labelStatus({ project: input.project });
+    status.labelled = labels.labelled;
+    const due = state.retrainRequested || labels.labelled - state.labelledAtLastRound >= options.minNewLabels;
+    if (due && !labels.trainable) {
+      state.lastError =
+        'a round needs at least one 0 and one 1 label on images that are not excluded and not validation';
+      state.retrainRequested = false;
+    } else if (due) {
+      state.retrainRequested = false;
+      try {
+        state.last = await runRound(state.rounds + 1);
+        state.rounds++;
+        state.lastError = undefined;
+        state.labelledAtLastRound = state.last.labelled;
+      } catch (error) {
+        // Bad labels or settings wait for the next change; anything else has already been retried by Temporal.
+        if (!(
+          error instanceof ActivityFailure &&
+          error.cause instanceof ApplicationFailure &&
+          error.cause.nonRetryable
+        ))
+          throw error;
+        state.lastError = error.cause.message;
+        state.labelledAtLastRound = labels.labelled;
+      }
+      Object.assign(status, { rounds: state.rounds, last: state.last });
+      roundsThisRun++;
+    }
+    status.lastError = state.lastError;
+    if (state.stopRequested) break;
+    if (!state.retrainRequested)
+      await condition(() => state.retrainRequested || state.stopRequested, options.pollIntervalMs);
+    if (
+      !state.stopRequested &&
+      (roundsThisRun >= options.roundsPerRun || workflowInfo().historyLength > HISTORY_LIMIT)
+    ) {
+      await continueAsNew<typeof activeLearningWorkflow>({ ...input, carried: state });
+    }
+  }
+  status.phase = 'stopped';
+  return { project: input.project, rounds: state.rounds, last: state.last };
+
+  async function runRound(round: number): Promise<RoundSummary> {
+    const common = { runId, round, modelHash: input.modelHash };
+    status.phase = 'fine-tuning';
+    const tuned = await compute.fineTune({
+      ...common,
+      project: input.project,
+      previousRound: state.rounds > 0 ? state.rounds : undefined,
+      head: options.head,
+      seed: options.seed,
+    });
+    status.phase = 'predicting';
+    const predicted = await compute.predictAll(common);
+    status.phase = 'ranking';
+    const queue = await compute.rankQueue({
+      ...common,
+      sort: options.sort,
+      queueSize: options.queueSize,
+      seed: options.seed,
+    });
+    status.phase = 'publishing';
+    const summary: RoundSummary = {
+      round,
+      evaluatedOn: predicted.evaluatedOn,
+      classes: predicted.classes,
+      meanAuc: predicted.meanAuc,
+      trainLoss: tuned.trainLoss,
+      labelled: tuned.labelled,
+      predicted: predicted.predicted,
+      missingEmbeddings: tuned.missingEmbeddings,
+      queueHead: queue.queueHead,
+      queueSize: queue.queueSize,
+      queueKey: queue.queueKey,
+    };
+    await io.publishRound({
+      runId,
+      project: input.project,
+      round,
+      metrics: {
+        classes: summary.classes,
+        meanAuc: summary.meanAuc,
+        trainLoss: summary.trainLoss,
+        labelled: summary.labelled,
+        queueSize: summary.queueSize,
+      },
+    });
+    return summary;
+  }
+}
