@@ -3,9 +3,8 @@ import { parse as parseCsv } from 'csv-parse/sync';
 import { StorageError, type Storage } from '../storage/index.ts';
 import type { PretrainMethod, PretrainPlan } from '../workflows/api.ts';
 import { PRETRAIN_METHODS } from '../workflows/api.ts';
-import { parseInputOptions, resolveAugment, type AugmentParams, type InputOptions } from '../ml/data/index.ts';
-import { checkAugmentChannels } from '../ml/data/augment.ts';
-import { parseMethodConfig } from './trainers.ts';
+import type { AugmentParams, InputOptions } from '../ml/data/index.ts';
+import { parseRunConfig } from '../ml/methods/run-config.ts';
 import { openRunSession, type RunSpec, specKey, filesKey, closeRunSession } from './run-session.ts';
 import { keepHeartbeating } from './heartbeat.ts';
 
@@ -38,18 +37,11 @@ export function createPretrainActivities(deps: PretrainDependencies) {
         throw badConfig(`method ${JSON.stringify(input.method)} is not one of ${PRETRAIN_METHODS.join(', ')}`);
       }
       if (!Number.isInteger(input.epochs) || input.epochs < 1) throw badConfig(`epochs must be a positive integer, got ${input.epochs}`);
-      const { input: inputRaw, augment: augmentRaw, ...methodRaw } = input.config as {
-        input?: unknown;
-        augment?: unknown;
-      } & Record<string, unknown>;
       let inputOptions: InputOptions;
       let augment: AugmentParams | null;
       let methodConfig: Record<string, unknown>;
       try {
-        inputOptions = parseInputOptions((inputRaw ?? {}) as never);
-        augment = resolveAugment((augmentRaw ?? (input.method === 'iic' ? false : true)) as never);
-        checkAugmentChannels(augment, inputOptions.num_channels);
-        methodConfig = parseMethodConfig(input.method, methodRaw);
+        ({ input: inputOptions, augment, method: methodConfig } = parseRunConfig(input.method, input.config));
       } catch (error) {
         throw badConfig((error as Error).message);
       }
@@ -103,7 +95,12 @@ export function createPretrainActivities(deps: PretrainDependencies) {
     /** DeepCluster: features of every image -> PCA -> k-means -> pseudo-labels for the epochs until the next refit. */
     async refitClusters(input: { runId: string; epoch: number; step: number }): Promise<Record<string, number>> {
       const session = await openRunSession(deps, input.runId);
-      return session.refit(input.epoch, input.step);
+      const stop = keepHeartbeating(() => ({ refitEpoch: input.epoch }));
+      try {
+        return await session.refit(input.epoch, input.step);
+      } finally {
+        stop();
+      }
     },
 
     /** Trains steps [fromStep, toStep), resuming from the latest checkpoint; checkpoints on the way and at the end. */
@@ -114,20 +111,35 @@ export function createPretrainActivities(deps: PretrainDependencies) {
       checkpointEvery: number;
       learningRate?: number;
     }): Promise<{ step: number; metrics: Record<string, number> }> {
-      const session = await openRunSession(deps, input.runId);
-      return session.train(input, Context.current());
+      let progress = { step: input.fromStep, checkpointStep: input.fromStep };
+      const stop = keepHeartbeating(() => progress);
+      try {
+        const session = await openRunSession(deps, input.runId);
+        return await session.train(input, {
+          signal: Context.current().cancellationSignal,
+          onProgress: (p) => (progress = p),
+        });
+      } finally {
+        stop();
+      }
     },
 
     /** Linear probe on the labelled images with the current features (reference section 7). */
     async evaluateDownstream(input: { runId: string; epoch: number; step: number }): Promise<Record<string, number>> {
       const session = await openRunSession(deps, input.runId);
-      return session.evaluate(input.epoch, input.step);
+      const stop = keepHeartbeating(() => ({ evaluateEpoch: input.epoch }));
+      try {
+        return await session.evaluate(input.epoch, input.step);
+      } finally {
+        stop();
+      }
     },
 
     /** Writes the trained feature extractor to runs/<runId>/model/ and closes the run's event file. */
     async exportModel(input: { runId: string; step: number; stopped: boolean }): Promise<string> {
       const session = await openRunSession(deps, input.runId);
-      const key = await session.exportModel(input.stopped);
+      const stop = keepHeartbeating(() => ({ exporting: input.step }));
+      const key = await session.exportModel(input.stopped).finally(stop);
       await closeRunSession(input.runId);
       return key;
     },

@@ -1,14 +1,14 @@
 // One pretraining run as seen by a worker process: its spec and file list, a trainer restored from the latest
 // checkpoint, and the run's event file. Sessions are cached per process so consecutive activities of a run on the
 // same worker skip rebuilding the model; a session is reused only while its step equals the checkpoint on record.
-import type { Context } from '@temporalio/activity';
 import type { Tensor2D } from '@tensorflow/tfjs';
 import { join } from 'node:path';
 import { initBackend } from '../ml/backend.ts';
 import { installNativeKernels } from '../ml/kernels/native/index.ts';
 import { loadLatestCheckpoint, restoreOptimizer, saveCheckpoint } from '../ml/checkpoint.ts';
 import type { AugmentParams, InputOptions } from '../ml/data/index.ts';
-import { DeepClusterTrainer } from '../ml/methods/deepcluster.ts';
+import { DeepClusterTrainer, registerChannelWiseDense } from '../ml/methods/index.ts';
+import { linearProbe, pooledFeatures, splitLabels } from '../ml/eval/linear-probe.ts';
 import { STREAM, derivedSeed, epochOrder, loadStepBatch, stepIndices } from '../ml/methods/plan.ts';
 import type { Trainer } from '../ml/methods/types.ts';
 import { Rng, type RngState } from '../ml/rng.ts';
@@ -91,6 +91,7 @@ export class RunSession {
     const trainer = buildTrainer(spec.method, spec.methodConfig, [height, width, channels], Rng.fromSeed(derivedSeed(spec.seed, STREAM.trainer, 0)), spec.augment);
     if (trainer instanceof DeepClusterTrainer) trainer.setFileList(files);
     const session = new RunSession(deps, spec, files, trainer, deps.openSource(spec.images));
+    registerChannelWiseDense();
     const checkpoint = await loadLatestCheckpoint(deps.store, checkpointPrefix(runId));
     if (checkpoint) {
       const parts = trainer.parts();
@@ -119,14 +120,24 @@ export class RunSession {
     if (this.writer && firstStep >= this.loggedUpTo) return this.writer;
     await this.writer?.close();
     this.writer = await EventFileWriter.open(join(this.deps.logDir, this.spec.runId), { startStep: firstStep, scalarForm: 'simple_value' });
+    this.logged.clear();
     this.loggedUpTo = firstStep;
     return this.writer;
   }
   private loggedUpTo = 0;
+  /** (tag, step) pairs already in the open event file: a retried refit or evaluation logs nothing twice. */
+  private logged = new Set<string>();
+
+  private once(tag: string, step: number, write: () => void): void {
+    const key = `${tag}@${step}`;
+    if (this.logged.has(key)) return;
+    write();
+    this.logged.add(key);
+  }
 
   async train(
     input: { fromStep: number; toStep: number; checkpointEvery: number; learningRate?: number },
-    context: Context,
+    control: { signal: AbortSignal; onProgress(progress: { step: number; checkpointStep: number }): void },
   ): Promise<{ step: number; metrics: Record<string, number> }> {
     const { plan, input: inputOptions } = this.spec;
     if (input.learningRate !== undefined) this.trainer.setBaseLearningRate(input.learningRate);
@@ -146,9 +157,9 @@ export class RunSession {
       });
     let next = this.step < input.toStep ? batchAt(this.step) : undefined;
     let checkpointStep = this.step;
-    context.heartbeat({ step: this.step, checkpointStep });
+    control.onProgress({ step: this.step, checkpointStep });
     while (this.step < input.toStep) {
-      if (context.cancellationSignal.aborted) throw context.cancellationSignal.reason ?? new Error('cancelled');
+      if (control.signal.aborted) throw control.signal.reason ?? new Error('cancelled');
       const batch = await next!;
       const step = this.step;
       next = step + 1 < input.toStep ? batchAt(step + 1) : undefined;
@@ -165,7 +176,7 @@ export class RunSession {
         await writer.flush();
         checkpointStep = this.step;
       }
-      context.heartbeat({ step: this.step, checkpointStep });
+      control.onProgress({ step: this.step, checkpointStep });
     }
     const metrics = Object.fromEntries(Object.entries(totals).map(([tag, sum]) => [tag, sum / Math.max(count, 1)]));
     return { step: this.step, metrics };
@@ -226,6 +237,11 @@ export class RunSession {
     const trainer = this.trainer;
     if (!(trainer instanceof DeepClusterTrainer)) throw new Error('refit is a DeepCluster step');
     const { features, kept } = await this.allFeatures((batch) => trainer.embedBatch(batch));
+    const previousKey = pseudoLabelsKey(this.spec.runId, epoch - this.spec.plan.refitEvery);
+    trainer.state.labels =
+      epoch > 0 && (await this.deps.store.exists(previousKey))
+        ? (JSON.parse((await this.deps.store.get(previousKey)).toString('utf8')) as { labels: number[] }).labels
+        : [];
     const result = trainer.refit(features, Rng.fromSeed(derivedSeed(this.spec.seed, STREAM.refit, epoch)));
     features.dispose();
     // Images that failed to decode keep label 0 but never get sampled if they keep failing; map back to file order.
@@ -234,17 +250,79 @@ export class RunSession {
     trainer.state.labels = labels;
     await this.deps.store.put(pseudoLabelsKey(this.spec.runId, epoch), JSON.stringify({ labels, nmi: result.nmi, sizes: result.sizes }));
     const writer = await this.eventWriter(step);
-    if (Number.isFinite(result.nmi)) writer.addScalar('deepcluster/nmi_with_previous', result.nmi, step);
-    writer.addScalar('deepcluster/kmeans_inertia', result.inertia, step);
-    writer.addHistogram('deepcluster/cluster_sizes', result.sizes, step);
+    if (Number.isFinite(result.nmi)) this.once('deepcluster/nmi_with_previous', step, () => writer.addScalar('deepcluster/nmi_with_previous', result.nmi, step));
+    this.once('deepcluster/kmeans_inertia', step, () => writer.addScalar('deepcluster/kmeans_inertia', result.inertia, step));
+    this.once('deepcluster/cluster_sizes', step, () => writer.addHistogram('deepcluster/cluster_sizes', result.sizes, step));
     await writer.flush();
     const metrics: Record<string, number> = { kmeans_inertia: result.inertia, empty_clusters: result.sizes.filter((n) => n === 0).length };
     if (Number.isFinite(result.nmi)) metrics.nmi = result.nmi;
     return metrics;
   }
 
-  async evaluate(_epoch: number, _step: number): Promise<Record<string, number>> {
-    throw new Error('downstream evaluation is not wired in this build');
+  /**
+   * Downstream monitoring (reference section 7): a linear probe on globally average-pooled features of the labelled
+   * images, deterministic 2:1 split; logs accuracy, the confusion matrix and, once per event file, the hparams.
+   */
+  async evaluate(_epoch: number, step: number): Promise<Record<string, number>> {
+    const labels = this.spec.labels;
+    if (!labels) throw new Error('evaluateDownstream: this run has no labels');
+    const { train, test } = splitLabels(labels);
+    const fcn = this.trainer.featureExtractor();
+    const featuresOf = async (pairs: Array<[string, string | number]>) => {
+      const byKey = new Map(pairs);
+      const chunks: Float32Array[] = [];
+      const kept: (string | number)[] = [];
+      let dim = 0;
+      for (let start = 0; start < pairs.length; start += this.spec.input.batch_size) {
+        const keys = pairs.slice(start, start + this.spec.input.batch_size).map(([key]) => key);
+        const batch = await loadStepBatch({ keys, read: this.read, input: this.spec.input, augment: null, seed: this.spec.seed, step: 0 });
+        const pooled = await pooledFeatures(fcn, batch.images, batch.shape);
+        dim = pooled.dim;
+        chunks.push(pooled.features);
+        for (const key of batch.keys) kept.push(byKey.get(key)!);
+      }
+      const features = new Float32Array(chunks.reduce((n, c) => n + c.length, 0));
+      let at = 0;
+      for (const c of chunks) (features.set(c, at), (at += c.length));
+      return { set: { features, labels: kept }, dim };
+    };
+    const trainSet = await featuresOf(train);
+    const testSet = await featuresOf(test);
+    const result = await linearProbe(trainSet.set, testSet.set, trainSet.dim);
+    const writer = await this.eventWriter(step);
+    if (!this.hparamsWritten) {
+      const hparams = this.hparams();
+      writer.addHparamsExperiment(
+        {
+          hparams: Object.entries(hparams).map(([name, value]) => ({ name, type: typeof value === 'number' ? 'float' : typeof value === 'boolean' ? 'bool' : 'string' })),
+          metrics: [{ tag: 'downstream/linear_classification_accuracy' }],
+        },
+        step,
+      );
+      writer.addHparamsSessionStart(hparams, {}, step);
+      this.hparamsWritten = true;
+    }
+    this.once('downstream/linear_classification_accuracy', step, () => writer.addScalar('downstream/linear_classification_accuracy', result.accuracy, step));
+    const [height, width] = result.image.shape;
+    const image = { data: result.image.data, height, width, channels: 3 as const };
+    this.once('downstream/linear_classification_confusion_matrix', step, () => void writer.addImages('downstream/linear_classification_confusion_matrix', image, step));
+    await writer.flush();
+    return { linear_classification_accuracy: result.accuracy };
+  }
+  private hparamsWritten = false;
+
+  /** The run's settings that matter for comparing runs in TensorBoard's HParams dashboard. */
+  private hparams(): Record<string, string | number | boolean> {
+    const values: Record<string, string | number | boolean> = {
+      method: this.spec.method,
+      batch_size: this.spec.input.batch_size,
+      sobel: this.spec.input.sobel,
+      augment: this.spec.augment !== null,
+    };
+    for (const [key, value] of Object.entries(this.spec.methodConfig)) {
+      if (typeof value === 'number' || typeof value === 'string' || typeof value === 'boolean') values[key] = value;
+    }
+    return values;
   }
 
   async exportModel(stopped: boolean): Promise<string> {

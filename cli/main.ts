@@ -1,6 +1,8 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { upCommand, downCommand, statusCommand } from './commands/services.ts';
 import { ingestCommand } from './commands/ingest.ts';
+import { pretrainCommand } from './commands/pretrain.ts';
+import { controlCommand, runsCommand, setLearningRateCommand } from './commands/runs.ts';
 import { tensorboardCommand } from './commands/tensorboard.ts';
 
 function positiveInt(value: string): number {
@@ -27,7 +29,9 @@ program
   .option('--s3-port <port>', 'MinIO S3 API port', port, 9000)
   .option('--s3-console-port <port>', 'MinIO console port', port, 9001)
   .option('--tracker-port <port>', 'tracker HTTP port', port, 8787)
+  .option('--tensorboard-port <port>', 'TensorBoard port', port, 6006)
   .option('--no-s3', 'do not start the embedded S3 server')
+  .option('--no-tensorboard', 'do not start TensorBoard')
   .action(upCommand);
 
 program.command('down').description('stop everything `patchwork up` started').action(downCommand);
@@ -51,6 +55,39 @@ program
   .option('--host <host>', 'address to listen on', '127.0.0.1')
   .option('--no-load-fast', 'use the Python loader instead of the Rust data server')
   .action(tensorboardCommand);
+
+program
+  .command('pretrain')
+  .description('pretrain a feature extractor without labels: deepcluster, iic or context-encoder')
+  .argument('[method]', 'deepcluster | iic | context-encoder')
+  .option('--images <location>', 'a folder or s3://bucket/prefix of images')
+  .option('--config <file.json>', 'input, augment and method options (see README)')
+  .option('--labels <labels.csv>', 'filepath,label CSV for downstream monitoring every epoch')
+  .option('--epochs <n>', 'epochs to train', positiveInt, 10)
+  .option('--seed <n>', 'seed for every random stream', positiveInt, 1)
+  .option('--steps-per-activity <n>', 'steps between checkpoints (one training activity)', positiveInt)
+  .option('--id <runId>', 'workflow id (default: <method>-<time>)')
+  .option('--wait <runId>', 'reattach to a running pretraining run')
+  .action(pretrainCommand);
+
+program
+  .command('runs')
+  .description('list runs with their status')
+  .option('--limit <n>', 'at most this many', positiveInt, 50)
+  .action(runsCommand);
+for (const action of ['pause', 'resume', 'stop'] as const) {
+  program
+    .command(action)
+    .description(`${action} a pretraining run (takes effect at its next checkpoint)`)
+    .argument('<runId>')
+    .action((runId: string) => controlCommand(action, runId));
+}
+program
+  .command('set-lr')
+  .description("change a pretraining run's learning rate from its next training activity")
+  .argument('<runId>')
+  .argument('<learningRate>')
+  .action(setLearningRateCommand);
 
 try {
   await program.parseAsync(process.argv);

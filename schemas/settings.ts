@@ -31,6 +31,7 @@ export const servicesFileSchema = z.object({
     })
     .optional(),
   tracker: z.object({ url: z.string(), pid: z.number().optional() }),
+  tensorboard: z.object({ url: z.string(), pid: z.number() }).optional(),
   workers: z.array(z.object({ queue: z.string(), pid: z.number() })),
   token: z.string(),
   store: z.string(),

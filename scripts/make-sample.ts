@@ -16,8 +16,10 @@ if (!folder) {
 const count = Number(countText);
 const images = await readIdxImages(join(FASHION_MNIST_DIR, 't10k-images-idx3-ubyte.gz'), count);
 const labels = await readIdxLabels(join(FASHION_MNIST_DIR, 't10k-labels-idx1-ubyte.gz'), count);
+const labelRows: string[] = ['filepath,label'];
 for (let i = 0; i < images.count; i++) {
   const label = FASHION_MNIST_CLASSES[labels[i]];
+  labelRows.push(`${label}/${String(i).padStart(5, '0')}.png,${label}`);
   const dir = join(folder, 'fashion', label);
   await mkdir(dir, { recursive: true });
   const pixels = images.data.subarray(i * images.rows * images.cols, (i + 1) * images.rows * images.cols);
@@ -27,6 +29,8 @@ for (let i = 0; i < images.count; i++) {
     .toBuffer();
   await writeFile(join(dir, `${String(i).padStart(5, '0')}.png`), png);
 }
+// Labels for downstream monitoring during pretraining; paths are relative to the fashion/ folder.
+await writeFile(join(folder, 'labels.csv'), labelRows.join('\n') + '\n');
 await mkdir(join(folder, 'broken'), { recursive: true });
 await writeFile(join(folder, 'broken', 'empty.png'), Buffer.alloc(0));
 await writeFile(join(folder, 'broken', 'notes.txt'), 'not an image\n');

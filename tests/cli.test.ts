@@ -28,7 +28,7 @@ describe('patchwork up / ingest / status / down', () => {
     env = { ...process.env, PATCHWORK_HOME: join(home, '.patchwork') };
     for (const key of ['TEMPORAL_ADDRESS', 'S3_ENDPOINT', 'PATCHWORK_TRACKER_URL', 'PATCHWORK_STORE', 'S3_BUCKET']) delete env[key];
     ports = [];
-    for (const flag of ['--temporal-port', '--temporal-ui-port', '--s3-port', '--s3-console-port', '--tracker-port']) {
+    for (const flag of ['--temporal-port', '--temporal-ui-port', '--s3-port', '--s3-console-port', '--tracker-port', '--tensorboard-port']) {
       ports.push(flag, String(await freePort()));
     }
   });
@@ -55,10 +55,10 @@ describe('patchwork up / ingest / status / down', () => {
     const result = patchwork('up', ...ports);
     assert.equal(result.code, 0, result.err);
     assert.match(result.out, /patchwork is up/);
-    for (const what of ['temporal', 's3', 'tracker', 'workers', 'store']) assert.match(result.out, new RegExp(`^  ${what} `, 'm'));
+    for (const what of ['temporal', 's3', 'tracker', 'tensorboard', 'workers', 'store']) assert.match(result.out, new RegExp(`^  ${what} `, 'm'));
     const status = patchwork('status');
     assert.equal(status.code, 0, status.out);
-    assert.equal((status.out.match(/^up /gm) ?? []).length, 5, status.out);
+    assert.equal((status.out.match(/^up /gm) ?? []).length, 6, status.out);
   });
 
   test('ingest prints the summary with exact counts', async () => {
@@ -92,10 +92,10 @@ describe('patchwork up / ingest / status / down', () => {
   test('down stops every process it started', () => {
     const record = readServicesFile(env.PATCHWORK_HOME!);
     assert.ok(record);
-    const pids = [record.temporal.pid, record.s3?.pid, record.tracker.pid, ...record.workers.map((w) => w.pid)].filter(
+    const pids = [record.temporal.pid, record.s3?.pid, record.tracker.pid, record.tensorboard?.pid, ...record.workers.map((w) => w.pid)].filter(
       (pid): pid is number => pid !== undefined,
     );
-    assert.equal(pids.length, 5, "temporal, s3, tracker and two workers");
+    assert.equal(pids.length, 6, "temporal, s3, tracker, tensorboard and two workers");
     const result = patchwork('down');
     assert.equal(result.code, 0, result.err);
     for (const pid of pids) assert.throws(() => process.kill(pid, 0), `pid ${pid} is gone`);

@@ -2,14 +2,16 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { connectClient } from '../worker/client.ts';
 import { pretrainWorkflow } from '../workflows/index.ts';
-import { TASK_QUEUES, type PretrainInput } from '../workflows/api.ts';
+import { TASK_QUEUES, pauseSignal, pretrainProgressQuery, resumeSignal, setLearningRateSignal, stopSignal, type PretrainInput } from '../workflows/api.ts';
+import { readEventFile } from '../tracker/events/index.ts';
 import { writeFiles } from './helpers/images.ts';
-import { eventAccumulatorScalars, patternImages } from './helpers/pretrain.ts';
+import { eventAccumulatorScalars, eventFiles, patternImages } from './helpers/pretrain.ts';
 import { startStack, type TestStack } from './helpers/stack.ts';
 
-const SMALL_DEEPCLUSTER = {
+export const SMALL_DEEPCLUSTER = {
   input: { imshape: [64, 64], batch_size: 8 },
   augment: { left_right_flip: true, max_brightness_delta: 0.1 },
   k: 4,
@@ -18,42 +20,146 @@ const SMALL_DEEPCLUSTER = {
   lr: 0.01,
 };
 
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 180_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) return value;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
 describe('pretrainWorkflow on real Temporal', () => {
   let stack: TestStack;
+  let images: string;
   before(async () => {
-    stack = await startStack({ temporal: true });
-    await writeFiles(join(stack.home, 'images'), await patternImages(24));
+    stack = await startStack({ temporal: true, persistTemporal: true });
+    images = join(stack.home, 'images');
+    const files = await patternImages(24);
+    await writeFiles(images, files);
+    const rows = files.map((f) => `${f.key},${f.key.split('/')[0]}`);
+    await writeFile(join(stack.home, 'labels.csv'), `filepath,label\n${rows.join('\n')}\n`);
     await stack.startWorker();
   });
   after(async () => stack?.stop());
 
-  async function run(id: string, input: Partial<PretrainInput>) {
+  async function start(id: string, input: Partial<PretrainInput>) {
     const client = await connectClient(stack.settings);
-    return client.workflow.execute(pretrainWorkflow, {
+    return client.workflow.start(pretrainWorkflow, {
       taskQueue: TASK_QUEUES.io,
       workflowId: id,
-      args: [{ method: 'deepcluster', images: join(stack.home, 'images'), epochs: 2, stepsPerActivity: 2, checkpointEvery: 2, config: SMALL_DEEPCLUSTER, ...input } as PretrainInput],
+      args: [{ method: 'deepcluster', images, epochs: 2, stepsPerActivity: 2, checkpointEvery: 2, config: SMALL_DEEPCLUSTER, ...input } as PretrainInput],
     });
   }
+  const scalarsOf = (id: string) => eventAccumulatorScalars(join(stack.home, 'tensorboard', id));
 
-  test('DeepCluster: two short epochs, finite losses logged once per step, TensorBoard reads them', async () => {
-    const result = await run('pretrain-dc', {});
+  test('DeepCluster: two short epochs, finite losses once per step, downstream probe and hparams, TensorBoard reads them', async () => {
+    const result = await (await start('pretrain-dc', { labels: join(stack.home, 'labels.csv') })).result();
     assert.equal(result.steps, 2 * Math.ceil(24 / 8));
     assert.equal(result.stopped, false);
     assert.ok(existsSync(join(stack.settings.store, result.modelKey)), 'the feature extractor was exported');
-    const scalars = await eventAccumulatorScalars(join(stack.home, 'tensorboard', 'pretrain-dc'));
+    const scalars = await scalarsOf('pretrain-dc');
     const loss = scalars['train/loss'];
     assert.deepEqual(loss.map(([step]) => step), [0, 1, 2, 3, 4, 5], 'one loss per step');
     assert.ok(loss.every(([, v]) => Number.isFinite(v)), `finite losses: ${loss}`);
     assert.ok(scalars['deepcluster/kmeans_inertia'], 'refit metrics logged');
     assert.ok(scalars['deepcluster/nmi_with_previous'], 'NMI between successive assignments logged from the 2nd refit');
+    const accuracy = scalars['downstream/linear_classification_accuracy'];
+    assert.equal(accuracy.length, 2, 'one downstream evaluation per epoch');
+    assert.ok(accuracy.every(([, v]) => v >= 0 && v <= 1));
+    assert.ok(result.lastMetrics.linear_classification_accuracy !== undefined);
   });
 
-  test('a bad config fails at once, naming the field', async () => {
-    await assert.rejects(run('pretrain-bad', { config: { k: 1 } }), (error: Error) => {
-      const message = String((error as { cause?: { cause?: Error } }).cause?.cause?.message);
-      assert.match(message, /deepcluster\.k/);
-      return true;
+  for (const [method, config] of [
+    ['iic', { input: { imshape: [64, 64], batch_size: 8 }, k: 4, k_over: 8, num_sub_heads: 2, lr: 0.001 }],
+    ['context-encoder', { input: { imshape: [32, 32], batch_size: 8 }, augment: false, lr: 0.001 }],
+  ] as const) {
+    test(`${method}: two short epochs, finite losses logged once per step`, async () => {
+      const id = `pretrain-${method}`;
+      const result = await (await start(id, { method, config })).result();
+      assert.equal(result.steps, 6);
+      const scalars = await scalarsOf(id);
+      const tags = Object.keys(scalars).filter((t) => t.startsWith('train/') && t !== 'train/learning_rate');
+      assert.ok(tags.length > 0, `losses logged: ${Object.keys(scalars)}`);
+      for (const tag of tags) {
+        const steps = scalars[tag].map(([s]) => s);
+        assert.equal(new Set(steps).size, steps.length, `${tag}: no step twice`);
+        assert.ok(scalars[tag].every(([, v]) => Number.isFinite(v)), `${tag} finite`);
+      }
     });
+  }
+
+  test('pause, learning rate, resume and stop take effect at checkpoints', async () => {
+    const handle = await start('pretrain-signals', { epochs: 30, stepsPerActivity: 3, checkpointEvery: 3, config: { ...SMALL_DEEPCLUSTER, lr_decay: 0 } });
+    await until('the first training activity', async () => ((await handle.query(pretrainProgressQuery)).step >= 3 ? true : undefined));
+    await handle.signal(pauseSignal);
+    await handle.signal(setLearningRateSignal, 0.005);
+    const paused = await until('the pause', async () => {
+      const p = await handle.query(pretrainProgressQuery);
+      return p.phase === 'paused' ? p : undefined;
+    });
+    assert.equal(paused.step % 3, 0, 'paused at a checkpoint (the end of a training activity)');
+    const again = await handle.query(pretrainProgressQuery);
+    assert.equal(again.step, paused.step, 'no training while paused');
+    await handle.signal(resumeSignal);
+    await until('training after resume', async () => ((await handle.query(pretrainProgressQuery)).step > paused.step ? true : undefined));
+    await handle.signal(stopSignal);
+    const result = await handle.result();
+    assert.equal(result.stopped, true);
+    assert.ok(result.steps < 30 * 3 && result.steps % 3 === 0, `stopped early at a checkpoint (step ${result.steps})`);
+    assert.ok(existsSync(join(stack.settings.store, result.modelKey)), 'a stopped run still exports its model');
+    const lr = (await scalarsOf('pretrain-signals'))['train/learning_rate'];
+    const before = lr.filter(([s]) => s < paused.step).map(([, v]) => v);
+    const afterResume = lr.filter(([s]) => s >= paused.step).map(([, v]) => v);
+    assert.ok(before.every((v) => Math.abs(v - 0.01) < 1e-9), 'old rate before the pause');
+    assert.ok(afterResume.length > 0 && afterResume.every((v) => Math.abs(v - 0.005) < 1e-9), 'new rate from the next activity on');
+  });
+});
+
+describe('pretraining survives a killed worker and a Temporal restart', () => {
+  let stack: TestStack;
+  let images: string;
+  before(async () => {
+    stack = await startStack({ temporal: true, persistTemporal: true });
+    images = join(stack.home, 'images');
+    await writeFiles(images, await patternImages(96));
+  });
+  after(async () => stack?.stop());
+
+  test('SIGKILL mid-epoch: a new worker resumes from the checkpoint, one value per step', async () => {
+    const worker = await stack.startWorker();
+    const client = await connectClient(stack.settings);
+    const config = { ...SMALL_DEEPCLUSTER, input: { imshape: [64, 64], batch_size: 4 } };
+    const handle = await client.workflow.start(pretrainWorkflow, {
+      taskQueue: TASK_QUEUES.io,
+      workflowId: 'pretrain-sigkill',
+      args: [{ method: 'deepcluster', images, epochs: 2, stepsPerActivity: 24, checkpointEvery: 6, heartbeatTimeoutMs: 3_000, config }],
+    });
+    await until('a training activity past its first checkpoint', async () => {
+      const pending = (await handle.describe()).raw.pendingActivities ?? [];
+      const training = pending.find((a) => a.activityType?.name === 'trainSteps' && a.heartbeatDetails?.payloads?.length);
+      if (!training) return undefined;
+      const details = JSON.parse(Buffer.from(training.heartbeatDetails!.payloads![0].data!).toString()) as { step: number; checkpointStep: number };
+      return details.checkpointStep > 0 && details.step > details.checkpointStep ? details : undefined;
+    });
+    worker.child.kill('SIGKILL');
+    await worker.exited;
+    await stack.startWorker();
+    await until('progress after the restart', async () => ((await handle.query(pretrainProgressQuery)).step >= 24 ? true : undefined));
+    await stack.restartTemporal();
+    const result = await handle.result();
+    assert.equal(result.steps, 48, 'total steps equal the plan');
+
+    const runDir = join(stack.home, 'tensorboard', 'pretrain-sigkill');
+    const starts: number[] = [];
+    for (const file of await eventFiles(runDir)) {
+      const { events } = await readEventFile(file);
+      const start = events.find((e) => e.session_log?.status === 'START');
+      if (start) starts.push(start.step);
+    }
+    assert.ok(starts.some((step) => step > 0 && step % 6 === 0), `the new worker started at a checkpoint, not at 0 (START steps ${starts})`);
+    const loss = (await eventAccumulatorScalars(runDir))['train/loss'];
+    assert.deepEqual(loss.map(([step]) => step), Array.from({ length: 48 }, (_, i) => i), 'TensorBoard shows one value per step');
   });
 });

@@ -1,2 +1,4 @@
 export { ingestWorkflow } from './ingest.ts';
 export { pretrainWorkflow } from './pretrain.ts';
+export { embedWorkflow } from './embed.ts';
+export { activeLearningWorkflow } from './active-learning.ts';

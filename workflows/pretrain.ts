@@ -122,7 +122,7 @@ export async function pretrainWorkflow(input: PretrainInput): Promise<PretrainRe
 
     if (plan.hasLabels && state.step === epochEnd && state.evaluatedEpoch < epoch) {
       progress.phase = 'evaluating';
-      Object.assign(state.lastMetrics, await compute.evaluateDownstream({ runId, epoch, step: state.step - 1 }));
+      Object.assign(state.lastMetrics, await compute.evaluateDownstream({ runId, epoch, step: state.step }));
       state.evaluatedEpoch = epoch;
     }
 

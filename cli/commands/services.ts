@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadSettings, readServicesFile, servicesFilePath, settingsToEnv, type ServicesFile } from '../../schemas/settings.ts';
 import { startTemporalServer, temporalIsServing } from '../services/temporal.ts';
@@ -16,7 +16,9 @@ interface UpOptions {
   s3Port: number;
   s3ConsolePort: number;
   trackerPort: number;
+  tensorboardPort: number;
   s3: boolean;
+  tensorboard: boolean;
 }
 
 const DEFAULT_BUCKET = 'patchwork';
@@ -120,6 +122,25 @@ export async function upCommand(options: UpOptions): Promise<void> {
       writeRecord(home, record);
     }
 
+    if (options.tensorboard) {
+      await assertPortFree('TensorBoard', options.tensorboardPort, '--tensorboard-port');
+      const logs = join(home, 'tensorboard');
+      mkdirSync(logs, { recursive: true });
+      const url = `http://127.0.0.1:${options.tensorboardPort}`;
+      const tensorboard = startProcess({
+        name: 'tensorboard',
+        command: join(repoRoot, '.tools', 'venv', 'bin', 'tensorboard'),
+        args: ['--logdir', logs, '--host', '127.0.0.1', '--port', String(options.tensorboardPort), '--reload_interval', '5'],
+        cwd: repoRoot,
+        logFile: join(logDir, 'tensorboard.log'),
+        detached: true,
+      });
+      started.push(tensorboard);
+      await waitUntilReady(tensorboard, () => httpOk(`${url}/data/environment`), 60_000);
+      record.tensorboard = { url, pid: tensorboard.pid };
+      writeRecord(home, record);
+    }
+
     say('workers: building the workflow bundle once');
     await ensureWorkflowBundle(home);
     const workerEnv = { ...process.env, ...settingsToEnv(loadSettings()) };
@@ -150,7 +171,8 @@ export async function upCommand(options: UpOptions): Promise<void> {
   console.log('patchwork is up');
   console.log(`  temporal   ${record.temporal.address}${record.temporal.uiUrl ? `  (UI ${record.temporal.uiUrl})` : ''}`);
   if (record.s3) console.log(`  s3         ${record.s3.endpoint}  bucket s3://${DEFAULT_BUCKET}  (console ${record.s3.consoleUrl})`);
-  console.log(`  tracker    ${record.tracker.url}`);
+  console.log(`  tracker    ${record.tracker.url}  (runs ${record.tracker.url}/runs, labeling ${record.tracker.url}/projects)`);
+  if (record.tensorboard) console.log(`  tensorboard ${record.tensorboard.url}`);
   console.log(`  workers    ${record.workers.map((w) => `${w.queue} (pid ${w.pid})`).join(', ')}`);
   console.log(`  store      ${record.store}`);
   console.log(`  logs       ${logDir}`);
@@ -189,6 +211,7 @@ export async function downCommand(): Promise<void> {
   const order: [string, number | undefined][] = [
     ...record.workers.map((w) => [`worker ${w.queue}`, w.pid] as [string, number]),
     ['tracker', record.tracker.pid],
+    ['tensorboard', record.tensorboard?.pid],
     ['s3', record.s3?.pid],
     ['temporal', record.temporal.pid],
   ];
@@ -219,6 +242,9 @@ export async function statusCommand(): Promise<void> {
     rows.push(['s3', await check(() => httpOk(`${settings.s3!.endpoint}/minio/health/live`)), settings.s3.endpoint]);
   }
   rows.push(['tracker', await check(() => httpOk(`${settings.tracker.url}/health`)), settings.tracker.url]);
+  if (record?.tensorboard) {
+    rows.push(['tensorboard', await check(() => httpOk(`${record.tensorboard!.url}/data/environment`)), record.tensorboard.url]);
+  }
   for (const worker of record?.workers ?? []) rows.push([`worker ${worker.queue}`, alive(worker.pid), `pid ${worker.pid}`]);
   for (const [name, ok, where] of rows) console.log(`${ok ? 'up  ' : 'DOWN'}  ${name.padEnd(22)} ${where}`);
   if (rows.some(([, ok]) => !ok)) process.exitCode = 1;

@@ -1,0 +1,106 @@
+import cliProgress from 'cli-progress';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { loadSettings } from '../../schemas/settings.ts';
+import { connectClient } from '../../worker/client.ts';
+import { parseLocation } from '../../storage/index.ts';
+import { parseRunConfig } from '../../ml/methods/run-config.ts';
+import { pretrainWorkflow } from '../../workflows/index.ts';
+import { PRETRAIN_METHODS, TASK_QUEUES, pretrainProgressQuery, type PretrainMethod, type PretrainResult } from '../../workflows/api.ts';
+import { followProgress } from '../progress.ts';
+
+interface PretrainOptions {
+  images?: string;
+  config?: string;
+  labels?: string;
+  epochs: number;
+  seed: number;
+  id?: string;
+  wait?: string;
+  stepsPerActivity?: number;
+}
+
+function absolute(location: string): string {
+  const parsed = parseLocation(location);
+  return parsed.kind === 'local' ? resolve(parsed.path) : location;
+}
+
+function readConfig(path: string | undefined): Record<string, unknown> {
+  if (!path) return {};
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new Error(`cannot read --config ${path}: ${(error as Error).message}`);
+  }
+  try {
+    return JSON.parse(text) as Record<string, unknown>;
+  } catch (error) {
+    throw new Error(`--config ${path} is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+export async function pretrainCommand(method: string | undefined, options: PretrainOptions): Promise<void> {
+  const settings = loadSettings();
+  const client = await connectClient(settings);
+  let workflowId: string;
+  if (options.wait) {
+    workflowId = options.wait;
+  } else {
+    if (!method || !(PRETRAIN_METHODS as readonly string[]).includes(method)) {
+      throw new Error(`method must be one of ${PRETRAIN_METHODS.join(', ')} (got ${JSON.stringify(method)})`);
+    }
+    if (!options.images) throw new Error('--images <folder|s3://bucket/prefix> is required');
+    const config = readConfig(options.config);
+    parseRunConfig(method, config); // fail here, before anything starts, with the field named
+    workflowId = options.id ?? `${method}-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+    await client.workflow.start(pretrainWorkflow, {
+      taskQueue: TASK_QUEUES.io,
+      workflowId,
+      args: [
+        {
+          method: method as PretrainMethod,
+          images: absolute(options.images),
+          labels: options.labels ? absolute(options.labels) : undefined,
+          config,
+          epochs: options.epochs,
+          seed: options.seed,
+          stepsPerActivity: options.stepsPerActivity,
+        },
+      ],
+    });
+  }
+  const handle = client.workflow.getHandle<typeof pretrainWorkflow>(workflowId);
+  const bar = new cliProgress.SingleBar(
+    { format: 'pretrain |{bar}| step {value}/{total}  epoch {epoch}  loss {loss}  {phase}  eta {eta_formatted}', stream: process.stderr },
+    cliProgress.Presets.shades_classic,
+  );
+  const result = await followProgress({
+    result: () => handle.result(),
+    poll: () => handle.query(pretrainProgressQuery),
+    onAttached: () => console.error(`${options.wait ? 'following' : 'started'} ${workflowId} (Ctrl-C detaches; the run goes on)`),
+    onProgress: (p) => {
+      const payload = { epoch: `${p.epoch + 1}/${p.epochs}`, loss: (p.losses.loss ?? Object.values(p.losses)[0] ?? NaN).toFixed(4), phase: p.phase };
+      if (!bar.isActive) bar.start(Math.max(p.totalSteps, 1), p.step, payload);
+      bar.setTotal(Math.max(p.totalSteps, 1));
+      bar.update(p.step, payload);
+    },
+    onDetach: () => {
+      bar.stop();
+      console.error(`\ndetached; reattach with: patchwork pretrain --wait ${workflowId}`);
+    },
+  });
+  bar.stop();
+  if (result === undefined) {
+    process.exitCode = 130;
+    return;
+  }
+  printResult(result, settings.home);
+}
+
+function printResult(result: PretrainResult, home: string): void {
+  console.log(`${result.runId}: ${result.stopped ? 'stopped' : 'finished'} after ${result.steps} steps (${result.epochs} epochs)`);
+  for (const [tag, value] of Object.entries(result.lastMetrics)) console.log(`  ${tag.padEnd(34)} ${value.toFixed(4)}`);
+  console.log(`  model: ${result.modelKey} in the store`);
+  console.log(`  TensorBoard: patchwork tensorboard   (logs in ${home}/tensorboard/${result.runId})`);
+}

@@ -1,0 +1,24 @@
+// A pretraining run's whole config in one JSON object: `input` (pipeline options), `augment` (false, true or a
+// partial dict), and the method's own options at the top level. Errors name the field and the allowed values.
+import { checkAugmentChannels } from '../data/augment.ts';
+import { parseInputOptions, resolveAugment, type AugmentParams, type InputOptions } from '../data/index.ts';
+import { checkMethodName, parseMethodConfig, type MethodName } from './index.ts';
+
+export interface RunConfig {
+  input: InputOptions;
+  augment: AugmentParams | null;
+  method: Record<string, unknown>;
+}
+
+export function parseRunConfig(method: string, config: Record<string, unknown>): RunConfig {
+  const name: MethodName = checkMethodName(method);
+  if (config === null || typeof config !== 'object' || Array.isArray(config)) {
+    throw new Error('config must be a JSON object like {"input": {...}, "augment": true, "k": 100}');
+  }
+  const { input: inputRaw, augment: augmentRaw, ...methodRaw } = config as { input?: unknown; augment?: unknown };
+  const input = parseInputOptions((inputRaw ?? {}) as never);
+  // IIC makes its own second view, so its pipeline is unaugmented by default (see ml/methods/iic.ts).
+  const augment = resolveAugment((augmentRaw ?? name !== 'iic') as never);
+  checkAugmentChannels(augment, input.num_channels);
+  return { input, augment, method: parseMethodConfig(name, methodRaw) as unknown as Record<string, unknown> };
+}
