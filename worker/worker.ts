@@ -2,7 +2,12 @@ import { NativeConnection, Worker, Runtime, type WorkerOptions } from '@temporal
 import os from 'node:os';
 import { join } from 'node:path';
 import { TASK_QUEUES, type TaskQueue } from '../workflows/api.ts';
-import { createIngestActivities, createPretrainActivities } from '../activities/index.ts';
+import {
+  createActiveLearningActivities,
+  createEmbedActivities,
+  createIngestActivities,
+  createPretrainActivities,
+} from '../activities/index.ts';
 import type { Settings } from '../schemas/settings.ts';
 import { ensureWorkflowBundle } from './bundle.ts';
 import { storageFor } from './dependencies.ts';
@@ -47,26 +52,27 @@ export async function createWorker(settings: Settings, queue: TaskQueue): Promis
     return Worker.create({
       ...base,
       workflowBundle: { codePath: await ensureWorkflowBundle(settings.home) },
-      activities: { ...createIngestActivities(storageFor(settings)), ...createPretrainActivities(pretrainDeps(settings)) },
+      activities: allActivities(settings),
       maxConcurrentActivityTaskExecutions: 8,
     });
   }
   return Worker.create({
     ...base,
-    activities: { ...computeActivities(), ...createPretrainActivities(pretrainDeps(settings)) },
+    activities: allActivities(settings),
     maxConcurrentActivityTaskExecutions: settings.gpuConcurrency,
   });
 }
 
-function pretrainDeps(settings: Settings) {
-  return { ...storageFor(settings), logDir: join(settings.home, 'tensorboard') };
+/** Both queues register every activity; each workflow picks the queue an activity runs on. */
+function allActivities(settings: Settings) {
+  return {
+    ...createIngestActivities(storageFor(settings)),
+    ...createPretrainActivities(pretrainDeps(settings)),
+    ...createEmbedActivities(pretrainDeps(settings)),
+    ...createActiveLearningActivities({ store: storageFor(settings).store, tracker: settings.tracker, spoolDir: join(settings.home, 'spool') }),
+  };
 }
 
-/** Compute activities arrive with the engine and pretraining work; this one lets `status` see the worker. */
-function computeActivities() {
-  return {
-    async describeComputeWorker(): Promise<{ host: string; pid: number; cpus: number }> {
-      return { host: os.hostname(), pid: process.pid, cpus: os.cpus().length };
-    },
-  };
+function pretrainDeps(settings: Settings) {
+  return { ...storageFor(settings), logDir: join(settings.home, 'tensorboard') };
 }
