@@ -2,6 +2,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { upCommand, downCommand, statusCommand } from './commands/services.ts';
 import { ingestCommand } from './commands/ingest.ts';
 import { pretrainCommand } from './commands/pretrain.ts';
+import { embedCommand } from './commands/embed.ts';
 import { controlCommand, runsCommand, setLearningRateCommand } from './commands/runs.ts';
 import { tensorboardCommand } from './commands/tensorboard.ts';
 
@@ -69,6 +70,16 @@ program
   .option('--id <runId>', 'workflow id (default: <method>-<time>)')
   .option('--wait <runId>', 'reattach to a running pretraining run')
   .action(pretrainCommand);
+
+program
+  .command('embed')
+  .description('features for every image of a source with a frozen extractor, stored by model hash; new images only')
+  .argument('<source>', 'a folder or s3://bucket/prefix')
+  .option('--run <runId>', "a pretraining run's exported model")
+  .option('--model <path>', "a tfjs model.json (path or URL) instead")
+  .option('--projector-limit <n>', 'images shown in the TensorBoard projector (0: none)', (v) => Number(v), 2000)
+  .option('--id <workflowId>', 'workflow id (default: embed-<time>)')
+  .action(embedCommand);
 
 program
   .command('runs')

@@ -112,7 +112,7 @@ describe('pretrainWorkflow on real Temporal', () => {
     const lr = (await scalarsOf('pretrain-signals'))['train/learning_rate'];
     const before = lr.filter(([s]) => s < paused.step).map(([, v]) => v);
     const afterResume = lr.filter(([s]) => s >= paused.step).map(([, v]) => v);
-    assert.ok(before.every((v) => Math.abs(v - 0.01) < 1e-9), 'old rate before the pause');
+    assert.ok(before.every((v) => Math.abs(v - 0.01) < 1e-9), `old rate before the pause (paused at ${paused.step}): ${JSON.stringify(lr)}`);
     assert.ok(afterResume.length > 0 && afterResume.every((v) => Math.abs(v - 0.005) < 1e-9), 'new rate from the next activity on');
   });
 });

@@ -83,12 +83,16 @@ export async function pretrainWorkflow(input: PretrainInput): Promise<PretrainRe
 
   let activitiesThisRun = 0;
   let pace: { step: number; at: number } | undefined;
-  while (state.step < plan.totalSteps && !state.stopRequested) {
-    if (state.paused) {
+  // Signals are applied only here, between activities, where the last checkpoint is the current state.
+  const atCheckpoint = async (): Promise<boolean> => {
+    if (state.paused && !state.stopRequested) {
       progress.phase = 'paused';
       await condition(() => !state.paused || state.stopRequested);
-      continue;
     }
+    return !state.stopRequested;
+  };
+
+  while (state.step < plan.totalSteps && (await atCheckpoint())) {
     const epoch = Math.floor(state.step / plan.stepsPerEpoch);
     state.epoch = epoch;
     progress.epoch = epoch;
@@ -97,6 +101,7 @@ export async function pretrainWorkflow(input: PretrainInput): Promise<PretrainRe
       const refit = await compute.refitClusters({ runId, epoch, step: state.step });
       Object.assign(state.lastMetrics, refit);
       state.refittedEpoch = epoch;
+      if (!(await atCheckpoint())) break;
     }
 
     progress.phase = 'training';

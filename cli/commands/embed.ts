@@ -1,0 +1,51 @@
+import cliProgress from 'cli-progress';
+import { resolve } from 'node:path';
+import { loadSettings } from '../../schemas/settings.ts';
+import { connectClient } from '../../worker/client.ts';
+import { parseLocation } from '../../storage/index.ts';
+import { embedWorkflow } from '../../workflows/index.ts';
+import { TASK_QUEUES } from '../../workflows/api.ts';
+import { embedProgressQuery } from '../../workflows/api-labeling.ts';
+import { followProgress } from '../progress.ts';
+
+interface EmbedOptions {
+  run?: string;
+  model?: string;
+  projectorLimit: number;
+  id?: string;
+}
+
+/** Features for every image under a source with a pretraining run's model (or a user's), stored by model hash. */
+export async function embedCommand(source: string, options: EmbedOptions): Promise<void> {
+  if (!options.run === !options.model) throw new Error('give exactly one of --run <pretraining runId> or --model <model.json path or URL>');
+  const location = parseLocation(source);
+  const settings = loadSettings();
+  const client = await connectClient(settings);
+  const workflowId = options.id ?? `embed-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+  const model = options.run ? { run: options.run } : { path: /^[a-z]+:\/\//.test(options.model!) ? options.model! : resolve(options.model!) };
+  const handle = await client.workflow.start(embedWorkflow, {
+    taskQueue: TASK_QUEUES.io,
+    workflowId,
+    args: [{ source: location.kind === 'local' ? resolve(location.path) : source, model, projectorLimit: options.projectorLimit }],
+  });
+  const bar = new cliProgress.SingleBar({ format: 'embed |{bar}| {value}/{total} {phase}', stream: process.stderr }, cliProgress.Presets.shades_classic);
+  const result = await followProgress({
+    result: () => handle.result(),
+    poll: () => handle.query(embedProgressQuery),
+    onAttached: () => console.error(`started ${workflowId} (Ctrl-C detaches; the run goes on)`),
+    onProgress: (p) => {
+      if (!bar.isActive) bar.start(Math.max(p.total, 1), 0, { phase: p.phase });
+      bar.setTotal(Math.max(p.total, 1));
+      bar.update(p.embedded + p.skipped, { phase: p.phase });
+    },
+    onDetach: () => bar.stop(),
+  });
+  bar.stop();
+  if (!result) {
+    process.exitCode = 130;
+    return;
+  }
+  console.log(`${result.runId}: ${result.embedded} images embedded (${result.alreadyDone} already were, ${result.skipped} skipped), dim ${result.dim}`);
+  console.log(`  stored under ${result.prefix} in the store (model hash ${result.modelHash})`);
+  if (result.projectorDir) console.log(`  projector: ${result.projectorDir} (TensorBoard, Projector tab)`);
+}
