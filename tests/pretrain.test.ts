@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { connectClient } from '../worker/client.ts';
 import { pretrainWorkflow } from '../workflows/index.ts';
 import { TASK_QUEUES, pauseSignal, pretrainProgressQuery, resumeSignal, setLearningRateSignal, stopSignal, type PretrainInput } from '../workflows/api.ts';
@@ -136,12 +136,12 @@ describe('pretraining survives a killed worker and a Temporal restart', () => {
       workflowId: 'pretrain-sigkill',
       args: [{ method: 'deepcluster', images, epochs: 2, stepsPerActivity: 24, checkpointEvery: 6, heartbeatTimeoutMs: 3_000, config }],
     });
-    await until('a training activity past its first checkpoint', async () => {
-      const pending = (await handle.describe()).raw.pendingActivities ?? [];
-      const training = pending.find((a) => a.activityType?.name === 'trainSteps' && a.heartbeatDetails?.payloads?.length);
-      if (!training) return undefined;
-      const details = JSON.parse(Buffer.from(training.heartbeatDetails!.payloads![0].data!).toString()) as { step: number; checkpointStep: number };
-      return details.checkpointStep > 0 && details.step > details.checkpointStep ? details : undefined;
+    // Kill as soon as a mid-chunk checkpoint appears: the worker is then inside a training activity (24 steps) with
+    // later steps not yet checkpointed.
+    const latest = join(stack.settings.store, 'runs', 'pretrain-sigkill', 'ckpt', 'LATEST');
+    const killedAt = await until('a checkpoint in the middle of a training activity', async () => {
+      const step = (JSON.parse(await readFile(latest, 'utf8')) as { step: number }).step;
+      return step > 0 && step % 24 !== 0 ? step : undefined;
     });
     worker.child.kill('SIGKILL');
     await worker.exited;
@@ -158,7 +158,7 @@ describe('pretraining survives a killed worker and a Temporal restart', () => {
       const start = events.find((e) => e.session_log?.status === 'START');
       if (start) starts.push(start.step);
     }
-    assert.ok(starts.some((step) => step > 0 && step % 6 === 0), `the new worker started at a checkpoint, not at 0 (START steps ${starts})`);
+    assert.ok(starts.some((step) => step >= killedAt && step % 6 === 0), `the new worker started at a checkpoint (>= ${killedAt}), not at 0 (START steps ${starts})`);
     const loss = (await eventAccumulatorScalars(runDir))['train/loss'];
     assert.deepEqual(loss.map(([step]) => step), Array.from({ length: 48 }, (_, i) => i), 'TensorBoard shows one value per step');
   });
