@@ -7,6 +7,9 @@ import { connectClient } from '../worker/client.ts';
 import { pretrainWorkflow } from '../workflows/index.ts';
 import { TASK_QUEUES, pauseSignal, pretrainProgressQuery, resumeSignal, setLearningRateSignal, stopSignal, type PretrainInput } from '../workflows/api.ts';
 import { readEventFile } from '../tracker/events/index.ts';
+import { activeTf, initBackend } from '../ml/backend.ts';
+import { loadLatestCheckpoint } from '../ml/checkpoint.ts';
+import { openStorage } from '../storage/index.ts';
 import { writeFiles } from './helpers/images.ts';
 import { eventAccumulatorScalars, eventFiles, patternImages } from './helpers/pretrain.ts';
 import { startStack, type TestStack } from './helpers/stack.ts';
@@ -69,6 +72,17 @@ describe('pretrainWorkflow on real Temporal', () => {
     assert.equal(accuracy.length, 2, 'one downstream evaluation per epoch');
     assert.ok(accuracy.every(([, v]) => v >= 0 && v <= 1));
     assert.ok(result.lastMetrics.linear_classification_accuracy !== undefined);
+
+    // The worker process wrote both the last checkpoint and the exported model; read here, they hold the same bits.
+    await initBackend({ purpose: 'infer' });
+    const tf = activeTf();
+    const checkpoint = await loadLatestCheckpoint(openStorage(stack.settings.store), 'runs/pretrain-dc/ckpt');
+    assert.equal(checkpoint?.step, result.steps);
+    const exported = await tf.loadLayersModel(`file://${join(stack.settings.store, result.modelKey)}`);
+    const fcn = checkpoint!.models.model.getLayer('bn_alexnet_fcn') as unknown as typeof exported;
+    const fromCheckpoint = fcn.getLayer('conv1').getWeights()[0].dataSync();
+    const fromExport = exported.getLayer('conv1').getWeights()[0].dataSync();
+    assert.deepEqual(Buffer.from(fromCheckpoint.buffer), Buffer.from(fromExport.buffer), 'identical conv1 weights');
   });
 
   for (const [method, config] of [
@@ -144,8 +158,14 @@ describe('pretraining survives a killed worker and a Temporal restart', () => {
       return step > 0 && step % 24 !== 0 ? step : undefined;
     });
     worker.child.kill('SIGKILL');
+    const killedTime = Date.now();
     await worker.exited;
     await stack.startWorker();
+    await until('a checkpoint written by the new worker', async () => {
+      const step = (JSON.parse(await readFile(latest, 'utf8')) as { step: number }).step;
+      return step > killedAt ? step : undefined;
+    });
+    console.log(`resume after SIGKILL: ${((Date.now() - killedTime) / 1000).toFixed(1)} s from the kill to the new worker's first checkpoint (heartbeat timeout 3 s, includes starting a worker process)`);
     await until('progress after the restart', async () => ((await handle.query(pretrainProgressQuery)).step >= 24 ? true : undefined));
     await stack.restartTemporal();
     const result = await handle.result();
