@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import sharp from 'sharp';
-import { repoRoot } from '../helpers/paths.ts';
+import { screenshotPath } from '../helpers/paths.ts';
 import { pollUntil, startTensorBoard, type LiveTensorBoard } from '../helpers/tensorboard.ts';
 import { startTracker, type LiveTracker } from '../helpers/tracker.ts';
 
@@ -108,7 +108,7 @@ describe('run pages in Chromium', () => {
     );
     const shot = await page.screenshot({ type: 'png' });
     const small = await sharp(shot).resize({ width: 900 }).png({ palette: true, colours: 64 }).toBuffer();
-    await sharp(small).toFile(join(repoRoot, 'docs', 'screenshots', 'tensorboard-run.png'));
+    await sharp(small).toFile(screenshotPath('tensorboard-run.png'));
     assert.ok(small.length < 200_000, `screenshot is ${small.length} bytes`);
     await page.close();
   });

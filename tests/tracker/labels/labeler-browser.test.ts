@@ -12,7 +12,7 @@ import { labelsRouter } from '../../../tracker/labels/routes.tsx';
 import { LabelStore } from '../../../tracker/labels/store.ts';
 import { makeImage } from '../../helpers/images.ts';
 import { freePort } from '../../helpers/net.ts';
-import { repoRoot } from '../../helpers/paths.ts';
+import { screenshotPath } from '../../helpers/paths.ts';
 
 const TOKEN = 'test-token-123';
 const EVIL = '<script>alert(1)</script>';
@@ -130,8 +130,7 @@ test('label by click and keyboard, undo, reload keeps labels; hostile class name
   await page.waitForSelector(`${cell('shots/a.png', 'cat')}[data-value="1"]`);
   assert.equal(await page.locator(card('shots/b.png')).count(), 0, 'excluded image left the queue');
   assert.equal(await page.locator('#counts tr[data-class="cat"] td').nth(1).textContent(), '1');
-  await mkdir(join(repoRoot, 'docs', 'screenshots'), { recursive: true });
-  await page.screenshot({ path: join(repoRoot, 'docs', 'screenshots', 'labeler.png'), fullPage: true });
+  await page.screenshot({ path: screenshotPath('labeler.png'), fullPage: true });
   assert.deepEqual(dialogs, []);
   await page.context().close();
 });
