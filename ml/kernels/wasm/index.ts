@@ -9,24 +9,29 @@
 // (bnAlexNetFcn's pools) such windows are common: conv1's kernel gradient was off by 33% against cpu. So MaxPoolGrad is
 // replaced too (uninstallWasmKernels puts the original back).
 //
-// Conv2DBackpropFilter here is an im2col and one matrix product, composed from wasm kernels (PadV2, StridedSlice,
-// Concat, Reshape, BatchMatMul), so no element loop runs in JavaScript:
-//   cols[m, (kh * KW + kw) * Cin + ci] = xPadded[n, oh * sh + kh, ow * sw + kw, ci]   with m = (n, oh, ow)
-//   dW[KH * KW * Cin, Cout] = cols^T . dy[m, Cout]
-// The column order is the filter's [KH, KW, Cin, Cout] layout, so dW only needs a reshape. Large inputs are split
-// over the batch so the im2col buffer stays under COLS_LIMIT elements; the partial products are summed.
+// Both are composed from wasm kernels that have fast native paths, so no element loop runs in JavaScript. Measured
+// on this wasm build: Conv2D (XNNPACK), 4-D Transpose, PadV2, Concat and Slice/Reshape of rank <= 4 are fast;
+// StridedSlice with strides > 1 and Slice of rank 5 or 6 fall back to slow generic loops (10-50x slower), and a
+// BatchMatMul with a transposed operand is 10x slower than a plain one. So:
 //
-// MaxPoolGrad loops over the KH * KW window offsets (not over elements): the strided slice of the input (padded with
-// -Infinity) at offset (i, j) is compared with the pooled output; the first offset in row-major window order that
-// equals the max takes dy (the cpu backend's tie rule), and that share is put back at rows oh * sh + i, columns
-// ow * sw + j by interleaving zeros (pad + reshape) and padding, then summed into dx.
-import type { KernelConfig, NamedAttrMap, Tensor, Tensor2D, Tensor4D, TensorInfo } from '@tensorflow/tfjs';
+// Conv2DBackpropFilter is itself a convolution, run by XNNPACK: with the input padded (or cropped) to exactly the
+// rows and columns the windows touch, Hp = (OH - 1) * sh + KH and Wp = (OW - 1) * sw + KW,
+//   dW[kh, kw, ci, co] = sum over n, oh, ow of xp[n, oh * sh + kh, ow * sw + kw, ci] * dy[n, oh, ow, co]
+// which is conv2d(X, F) with X = xp transposed to [Cin, Hp, Wp, N] (channels become the batch, the batch becomes the
+// channels), filter F = dy transposed to [OH, OW, N, Cout], stride 1, 'valid', dilation (sh, sw): the result is
+// [Cin, KH, KW, Cout], transposed back to [KH, KW, Cin, Cout].
+//
+// MaxPoolGrad loops over the KH * KW window offsets (not over elements). The input, padded with -Infinity to a
+// multiple of the stride, is split once into its sh * sw stride phases (phase (ri, rj) holds rows ri, ri + sh, ...,
+// columns rj, rj + sw, ...; reshapes and rank-3 slices), so the values at offset (i, j) of every window are a plain
+// 4-D slice of phase (i % sh, j % sw) at (i / sh, j / sw). Where that slice equals the pooled output, and no earlier
+// offset in row-major window order did (the cpu backend's tie rule: the first max wins), dy goes to that offset: it
+// is padded back to the phase's shape and summed per phase; the phases are then interleaved again (concat +
+// reshape) and cropped to the input.
+import type { KernelConfig, NamedAttrMap, Tensor, Tensor4D, TensorInfo } from '@tensorflow/tfjs';
 import { activeTf } from '../../backend.ts';
 
 const BACKEND = 'wasm';
-/** Most elements of one im2col buffer (64 MiB of float32); bigger batches are processed in chunks. */
-export const COLS_LIMIT = 16 * 1024 * 1024;
-
 /** The slice of the wasm backend this file uses (see node_modules/@tensorflow/tfjs-backend-wasm/dist/backend_wasm.js). */
 interface WasmBackendRefs {
   incRef(dataId: object): void;
@@ -42,7 +47,6 @@ export function conv2dFilterGrad(
   strides: number | [number, number],
   pad: Pad,
   dimRoundingMode?: 'floor' | 'round' | 'ceil',
-  colsLimit = COLS_LIMIT,
 ): Tensor4D {
   const tf = activeTf();
   const info = tf.backend_util.computeConv2DInfo(
@@ -55,7 +59,7 @@ export function conv2dFilterGrad(
     false,
     'channelsLast',
   );
-  const [n, h, w, cin] = x.shape;
+  const [n, h, w] = x.shape;
   const [kh, kw, , cout] = filterShape;
   const { outHeight: oh, outWidth: ow, strideHeight: sh, strideWidth: sw } = info;
   if (dy.shape[1] !== oh || dy.shape[2] !== ow || dy.shape[3] !== cout || dy.shape[0] !== n) {
@@ -64,63 +68,86 @@ export function conv2dFilterGrad(
     );
   }
   return tf.tidy(() => {
-    // Pad so that every window lies inside: rows top .. top + (oh - 1) * sh + kh - 1 of the padded input.
-    const top = info.padInfo.top;
-    const left = info.padInfo.left;
-    const needH = (oh - 1) * sh + kh;
-    const needW = (ow - 1) * sw + kw;
-    const bottom = Math.max(0, needH - h - top);
-    const right = Math.max(0, needW - w - left);
-    const xp =
-      top || bottom || left || right
-        ? tf.pad(x, [
-            [0, 0],
-            [top, bottom],
-            [left, right],
-            [0, 0],
-          ])
-        : x;
-    const perItem = oh * ow * kh * kw * cin;
-    const chunk = Math.max(1, Math.min(n, Math.floor(colsLimit / Math.max(1, perItem))));
-    let sum: Tensor2D | undefined;
-    for (let start = 0; start < n; start += chunk) {
-      const b = Math.min(chunk, n - start);
-      const part = tf.tidy(() => {
-        const slices: Tensor4D[] = [];
-        for (let i = 0; i < kh; i++) {
-          for (let j = 0; j < kw; j++) {
-            slices.push(
-              tf.stridedSlice(
-                xp,
-                [start, i, j, 0],
-                [start + b, i + (oh - 1) * sh + 1, j + (ow - 1) * sw + 1, cin],
-                [1, sh, sw, 1],
-              ) as Tensor4D,
-            );
-          }
-        }
-        const cols = tf.reshape(slices.length === 1 ? slices[0]! : tf.concat(slices, 3), [
-          b * oh * ow,
-          kh * kw * cin,
-        ]);
-        const dyPart = b === n ? dy : tf.slice(dy, [start, 0, 0, 0], [b, oh, ow, cout]);
-        return tf.matMul(
-          cols as Tensor2D,
-          tf.reshape(dyPart, [b * oh * ow, cout]) as Tensor2D,
-          true,
-          false,
-        ) as Tensor2D;
-      });
-      if (sum === undefined) sum = part;
-      else {
-        const next = tf.add(sum, part) as Tensor2D;
-        sum.dispose();
-        part.dispose();
-        sum = next;
-      }
-    }
-    return tf.reshape(sum!, filterShape);
+    const hp = (oh - 1) * sh + kh;
+    const wp = (ow - 1) * sw + kw;
+    const xp = padOrCrop(x, info.padInfo.top, hp, info.padInfo.left, wp, 0);
+    const xT = tf.transpose(xp, [3, 1, 2, 0]); // [Cin, Hp, Wp, N]
+    const dyT = tf.transpose(dy, [1, 2, 0, 3]); // [OH, OW, N, Cout]
+    const out = tf.conv2d(xT, dyT, 1, 'valid', 'NHWC', [sh, sw]); // [Cin, KH, KW, Cout]
+    return tf.transpose(out, [1, 2, 0, 3]);
   });
+}
+
+/**
+ * Rows [-top, -top + rows) and columns [-left, -left + cols) of x, with `value` outside it: pads and crops with
+ * rank-4 kernels only.
+ */
+function padOrCrop(
+  x: Tensor4D,
+  top: number,
+  rows: number,
+  left: number,
+  cols: number,
+  value: number,
+): Tensor4D {
+  const tf = activeTf();
+  const [n, h, w, c] = x.shape;
+  const bottom = rows - h - top;
+  const right = cols - w - left;
+  let t = x;
+  if (top > 0 || bottom > 0 || left > 0 || right > 0) {
+    const p = (v: number) => Math.max(0, v);
+    t = tf.pad(
+      t,
+      [
+        [0, 0],
+        [p(top), p(bottom)],
+        [p(left), p(right)],
+        [0, 0],
+      ],
+      value,
+    );
+  }
+  if (top < 0 || bottom < 0 || left < 0 || right < 0) {
+    t = tf.slice(t, [0, Math.max(0, -top), Math.max(0, -left), 0], [n, rows, cols, c]);
+  }
+  return t;
+}
+
+/** Phases of t [N, sh * A, sw * B, C]: phases[ri][rj] = t[:, ri::sh, rj::sw, :], each [N, A, B, C]. */
+function splitPhases(t: Tensor4D, sh: number, sw: number): Tensor4D[][] {
+  const tf = activeTf();
+  const [n, hh, ww, c] = t.shape;
+  const a = hh / sh;
+  const b = ww / sw;
+  const rows = sh === 1 ? [t] : tf.split(tf.reshape(t, [n * a, sh, ww * c]), sh, 1);
+  return rows.map((r) => {
+    if (sw === 1) return [tf.reshape(r, [n, a, b, c]) as Tensor4D];
+    const cols = tf.split(tf.reshape(r, [n * a * b, sw, c]), sw, 1);
+    return cols.map((q) => tf.reshape(q, [n, a, b, c]) as Tensor4D);
+  });
+}
+
+/** The inverse of splitPhases. */
+function mergePhases(phases: Tensor4D[][], sh: number, sw: number): Tensor4D {
+  const tf = activeTf();
+  const [n, a, b, c] = phases[0]![0]!.shape;
+  const rows = phases.map((row) =>
+    sw === 1
+      ? row[0]!
+      : tf.concat(
+          row.map((q) => tf.reshape(q, [n * a * b, 1, c])),
+          1,
+        ),
+  );
+  const merged =
+    sh === 1
+      ? rows[0]!
+      : tf.concat(
+          rows.map((r) => tf.reshape(r, [n * a, 1, b * sw * c])),
+          1,
+        );
+  return tf.reshape(merged, [n, a * sh, b * sw, c]);
 }
 
 /** dx of maxPool(x) given dy and the pool's output y; NHWC, dilation 1 (tfjs's maxPool has no other). */
@@ -153,68 +180,42 @@ export function maxPoolGradOps(
   } = info;
   const top = info.padInfo.top;
   const left = info.padInfo.left;
-  const hp = Math.max((oh - 1) * sh + kh, top + h);
-  const wp = Math.max((ow - 1) * sw + kw, left + w);
-  const spanH = (oh - 1) * sh + 1;
-  const spanW = (ow - 1) * sw + 1;
+  // Rows and columns of the padded input, rounded up to a multiple of the stride.
+  const a = Math.ceil(Math.max((oh - 1) * sh + kh, top + h) / sh);
+  const b = Math.ceil(Math.max((ow - 1) * sw + kw, left + w) / sw);
   return tf.tidy(() => {
-    const xp = tf.pad(
-      x,
-      [
-        [0, 0],
-        [top, hp - h - top],
-        [left, wp - w - left],
-        [0, 0],
-      ],
-      -Infinity,
-    );
+    const phases = splitPhases(padOrCrop(x, top, a * sh, left, b * sw, -Infinity), sh, sw);
+    const sums: (Tensor4D | undefined)[][] = phases.map((row) => row.map(() => undefined));
     let taken: Tensor | undefined;
-    let sum: Tensor4D | undefined;
     for (let i = 0; i < kh; i++) {
       for (let j = 0; j < kw; j++) {
+        const [ri, qi, rj, qj] = [i % sh, Math.floor(i / sh), j % sw, Math.floor(j / sw)];
+        const before = sums[ri]![rj];
         const [nextTaken, next] = tf.tidy(() => {
-          const v = tf.stridedSlice(xp, [0, i, j, 0], [n, i + spanH, j + spanW, c], [1, sh, sw, 1]);
+          const v = tf.slice(phases[ri]![rj]!, [0, qi, qj, 0], [n, oh, ow, c]);
           const isMax = tf.equal(v, y);
           const first = taken ? tf.logicalAnd(isMax, tf.logicalNot(taken)) : isMax;
-          const share = tf.mul(dy, tf.cast(first, 'float32'));
-          // Interleave zeros: [n, oh, ow, c] -> [n, spanH, spanW, c] with the shares at multiples of the stride.
-          let spread: Tensor = share;
-          if (sw > 1) {
-            spread = tf.pad(tf.reshape(spread, [n * oh, ow, 1, c]), [
-              [0, 0],
-              [0, 0],
-              [0, sw - 1],
-              [0, 0],
-            ]);
-            spread = tf.slice(tf.reshape(spread, [n, oh, ow * sw, c]), [0, 0, 0, 0], [n, oh, spanW, c]);
-          }
-          if (sh > 1) {
-            spread = tf.pad(tf.reshape(spread, [n, oh, 1, spanW * c]), [
-              [0, 0],
-              [0, 0],
-              [0, sh - 1],
-              [0, 0],
-            ]);
-            spread = tf.slice(tf.reshape(spread, [n, oh * sh, spanW, c]), [0, 0, 0, 0], [n, spanH, spanW, c]);
-          }
-          const placed = tf.pad(spread as Tensor4D, [
+          const share = tf.mul(dy, tf.cast(first, 'float32')) as Tensor4D;
+          const placed = tf.pad(share, [
             [0, 0],
-            [i, hp - i - spanH],
-            [j, wp - j - spanW],
+            [qi, a - qi - oh],
+            [qj, b - qj - ow],
             [0, 0],
           ]);
           return [
             taken ? tf.logicalOr(taken, isMax) : isMax,
-            sum ? (tf.add(sum, placed) as Tensor4D) : placed,
+            before ? (tf.add(before, placed) as Tensor4D) : placed,
           ] as [Tensor, Tensor4D];
         });
         taken?.dispose();
-        sum?.dispose();
+        before?.dispose();
         taken = nextTaken;
-        sum = next;
+        sums[ri]![rj] = next;
       }
     }
-    return tf.slice(sum!, [0, top, left, 0], [n, h, w, c]);
+    // Phases no window offset reaches (stride > filter size) get nothing.
+    const filled = sums.map((row) => row.map((t) => t ?? (tf.zeros([n, a, b, c]) as Tensor4D)));
+    return tf.slice(mergePhases(filled, sh, sw), [0, top, left, 0], [n, h, w, c]);
   });
 }
 
