@@ -29,8 +29,8 @@ for (let i = 0; i < images.count; i++) {
     .toBuffer();
   await writeFile(join(dir, `${String(i).padStart(5, '0')}.png`), png);
 }
-// Labels for downstream monitoring during pretraining; paths are relative to the fashion/ folder.
-await writeFile(join(folder, 'labels.csv'), labelRows.join('\n') + '\n');
+// Labels for downstream monitoring during pretraining, beside the folder (paths are relative to fashion/).
+await writeFile(`${folder.replace(/\/+$/, '')}-labels.csv`, labelRows.join('\n') + '\n');
 await mkdir(join(folder, 'broken'), { recursive: true });
 await writeFile(join(folder, 'broken', 'empty.png'), Buffer.alloc(0));
 await writeFile(join(folder, 'broken', 'notes.txt'), 'not an image\n');
