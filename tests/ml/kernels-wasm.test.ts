@@ -82,7 +82,7 @@ test('without the kernels wasm cannot train a conv; installWasmKernels adds Conv
   assert.throws(step, /Kernel 'Conv2DBackpropFilter' not registered for backend 'wasm'/);
   assert.equal(installWasmKernels(), true);
   assert.equal(installWasmKernels(), true);
-  assert.deepEqual(installedWasmKernels(), ['Conv2DBackpropFilter', 'MaxPoolGrad']);
+  assert.deepEqual(installedWasmKernels(), ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'MaxPoolGrad']);
   const before = tf.memory().numTensors;
   const { value, grads } = step();
   tf.dispose([value, ...Object.values(grads)]);
@@ -129,7 +129,7 @@ const convCases: { x: number[]; f: number[]; s: number | [number, number]; pad: 
   { x: [2, 35, 35, 3], f: [11, 11, 3, 4], s: 4, pad: 'same' }, // AlexNet conv1: k11 s4
 ];
 
-test('Conv2DBackpropFilter (wasm) matches cpu: strides 1, 2, (2, 1); same, valid and explicit padding', () => {
+test('Conv2DBackpropFilter and Conv2DBackpropInput (wasm) match cpu: strides 1, 2, 4, (2, 1); same, valid, explicit padding', () => {
   installWasmKernels();
   convCases.forEach((c, i) => {
     const data = [
@@ -145,7 +145,7 @@ test('Conv2DBackpropFilter (wasm) matches cpu: strides 1, 2, (2, 1); same, valid
   });
 });
 
-test("MaxPoolGrad (replaced) and wasm's own conv2dTranspose and its gradients match cpu", () => {
+test("MaxPoolGrad matches cpu (wasm's own does not); conv2dTranspose and its gradients match cpu", () => {
   installWasmKernels();
   const x = { v: normal(3, 2 * 11 * 12 * 3), shape: [2, 11, 12, 3] };
   // Normal values: some windows are all negative; wasm's own MaxPoolGrad gets those wrong (their dy is lost).

@@ -7,7 +7,8 @@
 // But wasm's own MaxPoolGrad is wrong: the dy of a window whose values are all negative does not reach that window's
 // max (with all inputs negative, only element 0 of a 4x4 input gets anything), and after BatchNormalization
 // (bnAlexNetFcn's pools) such windows are common: conv1's kernel gradient was off by 33% against cpu. So MaxPoolGrad is
-// replaced too (uninstallWasmKernels puts the original back).
+// replaced too, and so is Conv2DBackpropInput: wasm's own is correct but a plain loop, 5-10x slower than the XNNPACK
+// convolution below (uninstallWasmKernels puts the originals back).
 //
 // Both are composed from wasm kernels that have fast native paths, so no element loop runs in JavaScript. Measured
 // on this wasm build: Conv2D (XNNPACK), 4-D Transpose, PadV2, Concat and Slice/Reshape of rank <= 4 are fast;
@@ -20,6 +21,12 @@
 // which is conv2d(X, F) with X = xp transposed to [Cin, Hp, Wp, N] (channels become the batch, the batch becomes the
 // channels), filter F = dy transposed to [OH, OW, N, Cout], stride 1, 'valid', dilation (sh, sw): the result is
 // [Cin, KH, KW, Cout], transposed back to [KH, KW, Cin, Cout].
+//
+// Conv2DBackpropInput (also conv2dTranspose's forward pass) is the textbook transposed convolution: dy with
+// stride - 1 zeros inserted between rows and columns (pad + reshape), padded by KH - 1 - padTop and KW - 1 - padLeft
+// (cropped where negative) to H + KH - 1 by W + KW - 1, correlated ('valid', stride 1, XNNPACK) with the filter
+// flipped in both spatial axes and transposed to [KH, KW, Cout, Cin]. The inserted zeros cost sh * sw times the
+// multiplies of an exact method, but XNNPACK's speed more than makes up for it.
 //
 // MaxPoolGrad loops over the KH * KW window offsets (not over elements). The input, padded with -Infinity to a
 // multiple of the stride, is split once into its sh * sw stride phases (phase (ri, rj) holds rows ri, ri + sh, ...,
@@ -75,6 +82,70 @@ export function conv2dFilterGrad(
     const dyT = tf.transpose(dy, [1, 2, 0, 3]); // [OH, OW, N, Cout]
     const out = tf.conv2d(xT, dyT, 1, 'valid', 'NHWC', [sh, sw]); // [Cin, KH, KW, Cout]
     return tf.transpose(out, [1, 2, 0, 3]);
+  });
+}
+
+/** dx [inputShape] for dy [N, OH, OW, Cout] and filter [KH, KW, Cin, Cout]: conv2d's input gradient (and conv2dTranspose). */
+export function conv2dInputGrad(
+  dy: Tensor4D,
+  filter: Tensor4D,
+  inputShape: [number, number, number, number],
+  strides: number | [number, number],
+  pad: Pad,
+  dimRoundingMode?: 'floor' | 'round' | 'ceil',
+): Tensor4D {
+  const tf = activeTf();
+  const info = tf.backend_util.computeConv2DInfo(
+    inputShape,
+    filter.shape,
+    strides,
+    1,
+    pad as 'valid',
+    dimRoundingMode,
+    false,
+    'channelsLast',
+  );
+  const [n, h, w] = inputShape;
+  const [kh, kw, , cout] = filter.shape;
+  const { outHeight: oh, outWidth: ow, strideHeight: sh, strideWidth: sw } = info;
+  if (dy.shape[0] !== n || dy.shape[1] !== oh || dy.shape[2] !== ow || dy.shape[3] !== cout) {
+    throw new Error(
+      `Conv2DBackpropInput (wasm): dy shape [${dy.shape.join(', ')}] does not match [${n}, ${oh}, ${ow}, ${cout}]`,
+    );
+  }
+  return tf.tidy(() => {
+    // dy with sh - 1 zero rows after every row and sw - 1 zero columns after every column: [N, OH * sh, OW * sw, Cout].
+    let spread: Tensor4D = dy;
+    if (sw > 1) {
+      const t = tf.pad(tf.reshape(dy, [n * oh, ow, 1, cout]), [
+        [0, 0],
+        [0, 0],
+        [0, sw - 1],
+        [0, 0],
+      ]);
+      spread = tf.reshape(t, [n, oh, ow * sw, cout]);
+    }
+    if (sh > 1) {
+      const t = tf.pad(tf.reshape(spread, [n, oh, 1, ow * sw * cout]), [
+        [0, 0],
+        [0, 0],
+        [0, sh - 1],
+        [0, 0],
+      ]);
+      spread = tf.reshape(t, [n, oh * sh, ow * sw, cout]);
+    }
+    // Padded so that a 'valid' correlation with the flipped filter gives exactly H x W (trailing zeros of the
+    // spread are zeros either way, so cropping them is fine).
+    const padded = padOrCrop(
+      spread,
+      kh - 1 - info.padInfo.top,
+      h + kh - 1,
+      kw - 1 - info.padInfo.left,
+      w + kw - 1,
+      0,
+    );
+    const flipped = tf.transpose(tf.reverse(filter, [0, 1]), [0, 1, 3, 2]); // [KH, KW, Cout, Cin]
+    return tf.conv2d(padded, flipped as Tensor4D, 1, 'valid');
   });
 }
 
@@ -261,6 +332,32 @@ const conv2dBackpropFilterKernel: KernelConfig = {
   },
 };
 
+const conv2dBackpropInputKernel: KernelConfig = {
+  kernelName: 'Conv2DBackpropInput',
+  backendName: BACKEND,
+  kernelFunc: ({ inputs, backend, attrs }) => {
+    const { dy, filter } = inputs as { dy: Tensor4D; filter: Tensor4D };
+    const { strides, pad, dataFormat, dimRoundingMode, inputShape } = attrs as NamedAttrMap & {
+      strides: number | [number, number];
+      pad: Pad;
+      dataFormat?: string;
+      dimRoundingMode?: 'floor' | 'round' | 'ceil';
+      inputShape: [number, number, number, number];
+    };
+    if (dataFormat !== undefined && dataFormat !== 'NHWC') {
+      throw new Error(`Conv2DBackpropInput (wasm): only NHWC is supported, got ${dataFormat}`);
+    }
+    const d = wrapInput(backend, dy) as Tensor4D;
+    const f = wrapInput(backend, filter) as Tensor4D;
+    try {
+      return asOutput(backend, conv2dInputGrad(d, f, inputShape, strides, pad, dimRoundingMode));
+    } finally {
+      d.dispose();
+      f.dispose();
+    }
+  },
+};
+
 const maxPoolGradKernel: KernelConfig = {
   kernelName: 'MaxPoolGrad',
   backendName: BACKEND,
@@ -292,6 +389,7 @@ const maxPoolGradKernel: KernelConfig = {
  */
 export const WASM_KERNELS: readonly { config: KernelConfig; replace: boolean }[] = [
   { config: conv2dBackpropFilterKernel, replace: false },
+  { config: conv2dBackpropInputKernel, replace: true },
   { config: maxPoolGradKernel, replace: true },
 ];
 
