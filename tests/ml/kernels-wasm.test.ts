@@ -210,7 +210,10 @@ function checkModel(name: string, model: LayersModel, shape: number[]) {
   installWasmKernels();
   const x = normal(123, sizeOf(shape));
   // BatchNormalization's moving statistics change on every training call; the gradients do not depend on them.
+  modelGrads('wasm', model, x, shape); // first call builds the layers' weights
+  const tensors = tf.memory().numTensors;
   const wasm = modelGrads('wasm', model, x, shape);
+  assert.equal(tf.memory().numTensors, tensors, `${name}: no tensor leaked by a training step on wasm`);
   const cpu = modelGrads('cpu', model, x, shape);
   assert.deepEqual([...wasm.keys()].sort(), [...cpu.keys()].sort());
   assert.equal(wasm.size, model.trainableWeights.length);
