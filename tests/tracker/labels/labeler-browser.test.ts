@@ -90,6 +90,16 @@ async function openAs(labeler: string): Promise<Page> {
   return page;
 }
 
+/** The page updates a checkbox before its write reaches the server: poll the store until it agrees. */
+async function storeSays(what: string, check: () => boolean, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) assert.fail(`the label store never showed: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+const excluded = (key: string) => store.table('demo').find((r) => r.key === key)!.exclude;
+
 const card = (key: string) => `#grid .card[data-key="${key}"]`;
 const cell = (key: string, cls: string) => `${card(key)} .cls[data-class="${cls}"]`;
 const value = (key: string, cls: string) => {
@@ -119,13 +129,14 @@ test('label by click and keyboard, undo, reload keeps labels; hostile class name
   assert.equal(value('shots/b.png', 'dog'), 0);
   await page.keyboard.press('x');
   await page.waitForSelector(`${card('shots/b.png')} input.exclude:checked`);
-  assert.equal(store.table('demo').find((r) => r.key === 'shots/b.png')!.exclude, true);
+  await storeSays('b excluded', () => excluded('shots/b.png') === true);
   await page.keyboard.press('u');
   await page.waitForSelector(`${card('shots/b.png')} input.exclude:not(:checked)`);
-  assert.equal(store.table('demo').find((r) => r.key === 'shots/b.png')!.exclude, false);
+  await storeSays('b no longer excluded after undo', () => excluded('shots/b.png') === false);
   await page.keyboard.press('x'); // exclude again: it must not come back after a reload
 
   await page.waitForSelector(`${card('shots/b.png')} input.exclude:checked`);
+  await storeSays('b excluded again', () => excluded('shots/b.png') === true);
   await page.reload();
   await page.waitForSelector(`${cell('shots/a.png', 'cat')}[data-value="1"]`);
   assert.equal(await page.locator(card('shots/b.png')).count(), 0, 'excluded image left the queue');
