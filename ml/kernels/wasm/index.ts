@@ -1,4 +1,5 @@
-// Gradient kernels the tfjs wasm backend (@tensorflow/tfjs-backend-wasm 4.22) lacks, so that training works on it.
+// Gradient kernels for the tfjs wasm backend (@tensorflow/tfjs-backend-wasm 4.22), so that training works on it.
+// docs/wasm-backend.md has the overview.
 //
 // Running one training step of every model in ml/models (bnAlexNetFcn + a dense head, smallResNet, the Context
 // Encoder inpainter with ChannelWiseDense, its discriminator) on wasm fails only on `Conv2DBackpropFilter` (the
@@ -10,7 +11,7 @@
 // replaced too, and so is Conv2DBackpropInput: wasm's own is correct but a plain loop, 5-10x slower than the XNNPACK
 // convolution below (uninstallWasmKernels puts the originals back).
 //
-// Both are composed from wasm kernels that have fast native paths, so no element loop runs in JavaScript. Measured
+// All three are composed from wasm kernels that have fast native paths, so no element loop runs in JavaScript. Measured
 // on this wasm build: Conv2D (XNNPACK), 4-D Transpose, PadV2, Concat and Slice/Reshape of rank <= 4 are fast;
 // StridedSlice with strides > 1 and Slice of rank 5 or 6 fall back to slow generic loops (10-50x slower), and a
 // BatchMatMul with a transposed operand is 10x slower than a plain one. So:
