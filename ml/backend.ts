@@ -3,6 +3,7 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { installWasmKernels } from './kernels/wasm/index.ts';
 
 export type Tf = typeof import('@tensorflow/tfjs');
 export type BackendChoice = 'tfjs-node-gpu' | 'tfjs-node' | 'wasm' | 'cpu';
@@ -110,6 +111,8 @@ export async function initBackend(options: InitBackendOptions): Promise<ActiveBa
 
   const name = chosen.tf.getBackend();
   active = { name, ...chosen };
+  // The wasm backend lacks Conv2DBackpropFilter and has a wrong MaxPoolGrad; ours make every model train on it.
+  if (chosen.choice === 'wasm') installWasmKernels();
   const line = `patchwork: tfjs backend ${name} (${chosen.choice}) for ${options.purpose}: ${chosen.reason}`;
   if (!logged.has(line)) {
     logged.add(line);
