@@ -90,6 +90,16 @@ async function openAs(labeler: string): Promise<Page> {
   return page;
 }
 
+/** htmx binds a swapped-in card during its settle step; a key pressed before that reaches an unbound element. */
+async function settled(page: Page): Promise<void> {
+  await page.waitForFunction(
+    () =>
+      !(globalThis as unknown as { document: { querySelector(s: string): unknown } }).document.querySelector(
+        '.htmx-request, .htmx-settling, .htmx-swapping, .htmx-added',
+      ),
+  );
+}
+
 /** The page updates a checkbox before its write reaches the server: poll the store until it agrees. */
 async function storeSays(what: string, check: () => boolean, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -116,23 +126,30 @@ test('label by click and keyboard, undo, reload keeps labels; hostile class name
   // Predictions are shown.
   assert.equal((await page.locator(`${cell('shots/a.png', 'cat')} .p`).textContent())!.trim(), 'p=0.91');
 
+  await settled(page);
   await page.click(`${cell('shots/a.png', 'cat')} button[data-v="1"]`);
   await page.waitForSelector(`${cell('shots/a.png', 'cat')}[data-value="1"]`);
   assert.equal(value('shots/a.png', 'cat'), 1);
 
   // Keyboard: select b by clicking its picture, '2' cycles dog ? -> yes -> no, 'x' excludes, 'u' undoes.
+  await settled(page);
   await page.click(`${card('shots/b.png')} img`);
+  await settled(page);
   await page.keyboard.press('2');
   await page.waitForSelector(`${cell('shots/b.png', 'dog')}[data-value="1"]`);
+  await settled(page);
   await page.keyboard.press('2');
   await page.waitForSelector(`${cell('shots/b.png', 'dog')}[data-value="0"]`);
   assert.equal(value('shots/b.png', 'dog'), 0);
+  await settled(page);
   await page.keyboard.press('x');
   await page.waitForSelector(`${card('shots/b.png')} input.exclude:checked`);
   await storeSays('b excluded', () => excluded('shots/b.png') === true);
+  await settled(page);
   await page.keyboard.press('u');
   await page.waitForSelector(`${card('shots/b.png')} input.exclude:not(:checked)`);
   await storeSays('b no longer excluded after undo', () => excluded('shots/b.png') === false);
+  await settled(page);
   await page.keyboard.press('x'); // exclude again: it must not come back after a reload
 
   await page.waitForSelector(`${card('shots/b.png')} input.exclude:checked`);
@@ -148,11 +165,16 @@ test('label by click and keyboard, undo, reload keeps labels; hostile class name
 
 test('rename keeps labels; retired class leaves the grid but stays in the export', async () => {
   const page = await openAs('alice');
+  await settled(page);
   await page.selectOption('form[hx-post$="/classes/rename"] select', 'cat');
+  await settled(page);
   await page.fill('form[hx-post$="/classes/rename"] input[name=to]', 'feline');
+  await settled(page);
   await page.click('form[hx-post$="/classes/rename"] button');
   await page.waitForSelector(`${cell('shots/a.png', 'feline')}[data-value="1"]`);
+  await settled(page);
   await page.selectOption('form[hx-post$="/classes/retire"] select', 'dog');
+  await settled(page);
   await page.click('form[hx-post$="/classes/retire"] button');
   await page.waitForSelector('form:has(input[name=retired][value="0"])'); // the restore form appears after the reload
   assert.equal(await page.locator('#grid .cls[data-class="dog"]').count(), 0);
