@@ -3,11 +3,11 @@
 // same worker skip rebuilding the model; a session is reused only while its step equals the checkpoint on record.
 import type { Tensor2D } from '@tensorflow/tfjs';
 import { join } from 'node:path';
-import { initBackend } from '../ml/backend.ts';
+import { activeTf, initBackend } from '../ml/backend.ts';
 import { installNativeKernels } from '../ml/kernels/native/index.ts';
 import { loadLatestCheckpoint, restoreOptimizer, saveCheckpoint } from '../ml/checkpoint.ts';
 import type { AugmentParams, InputOptions } from '../ml/data/index.ts';
-import { DeepClusterTrainer, registerChannelWiseDense } from '../ml/methods/index.ts';
+import { DeepClusterTrainer, createTrainer, registerChannelWiseDense } from '../ml/methods/index.ts';
 import { linearProbe, pooledFeatures, splitLabels } from '../ml/eval/linear-probe.ts';
 import { STREAM, derivedSeed, epochOrder, loadStepBatch, stepIndices } from '../ml/methods/plan.ts';
 import type { Trainer } from '../ml/methods/types.ts';
@@ -15,7 +15,6 @@ import { Rng, type RngState } from '../ml/rng.ts';
 import { EventFileWriter } from '../tracker/events/index.ts';
 import type { Storage } from '../storage/index.ts';
 import type { PretrainMethod, PretrainPlan } from '../workflows/api.ts';
-import { buildTrainer } from './trainers.ts';
 
 export interface RunSpec {
   version: 1;
@@ -88,7 +87,12 @@ export class RunSession {
     installNativeKernels();
     const [height, width] = spec.input.imshape;
     const channels = spec.input.sobel ? 3 : spec.input.num_channels;
-    const trainer = buildTrainer(spec.method, spec.methodConfig, [height, width, channels], Rng.fromSeed(derivedSeed(spec.seed, STREAM.trainer, 0)), spec.augment);
+    const trainer = createTrainer(spec.method, {
+      config: spec.methodConfig,
+      inputShape: [height, width, channels],
+      rng: Rng.fromSeed(derivedSeed(spec.seed, STREAM.trainer, 0)),
+      augment: spec.augment ?? undefined,
+    });
     if (trainer instanceof DeepClusterTrainer) trainer.setFileList(files);
     const session = new RunSession(deps, spec, files, trainer, deps.openSource(spec.images));
     registerChannelWiseDense();
@@ -210,7 +214,7 @@ export class RunSession {
   /** Features of every file, in file-list order, without augmentation. */
   private async allFeatures(embed: (batch: Awaited<ReturnType<typeof loadStepBatch>>) => Tensor2D): Promise<{ features: Tensor2D; kept: number[] }> {
     const { input } = this.spec;
-    const tf = (await import('../ml/backend.ts')).activeTf();
+    const tf = activeTf();
     const rows: Float32Array[] = [];
     const kept: number[] = [];
     let dim = 0;
@@ -326,7 +330,7 @@ export class RunSession {
   }
 
   async exportModel(stopped: boolean): Promise<string> {
-    const tf = (await import('../ml/backend.ts')).activeTf();
+    const tf = activeTf();
     const key = modelKey(this.spec.runId);
     let artifacts: import('@tensorflow/tfjs').io.ModelArtifacts | undefined;
     await this.trainer.featureExtractor().save(

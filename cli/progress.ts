@@ -1,3 +1,5 @@
+import cliProgress from 'cli-progress';
+
 /**
  * Follows a running workflow: polls its progress query until the result arrives. Ctrl-C detaches
  * (resolves undefined) without cancelling the workflow, which keeps running on the workers.
@@ -45,4 +47,39 @@ export async function followProgress<P, R>(options: {
     process.off('SIGINT', onSignal);
     await pollLoop;
   }
+}
+
+/**
+ * followProgress with a progress bar on stderr: prints how to detach, and on Ctrl-C how to reattach, and sets exit
+ * code 130. Resolves undefined when detached.
+ */
+export async function followWithBar<P, R>(options: {
+  format: string;
+  result: () => Promise<R>;
+  poll: () => Promise<P>;
+  /** Where the run stands, for the bar. */
+  position: (progress: P) => { value: number; total: number; payload: Record<string, unknown> };
+  runId: string;
+  attachedMessage: string;
+  reattachCommand: string;
+}): Promise<R | undefined> {
+  const bar = new cliProgress.SingleBar({ format: options.format, stream: process.stderr }, cliProgress.Presets.shades_classic);
+  const result = await followProgress({
+    result: options.result,
+    poll: options.poll,
+    onAttached: () => console.error(`${options.attachedMessage} (Ctrl-C detaches; the run goes on)`),
+    onProgress: (p) => {
+      const { value, total, payload } = options.position(p);
+      if (!bar.isActive) bar.start(Math.max(total, 1), value, payload);
+      bar.setTotal(Math.max(total, 1));
+      bar.update(value, payload);
+    },
+    onDetach: () => {
+      bar.stop();
+      console.error(`\ndetached; ${options.runId} keeps running. Reattach with: ${options.reattachCommand}`);
+    },
+  });
+  bar.stop();
+  if (result === undefined) process.exitCode = 130;
+  return result;
 }

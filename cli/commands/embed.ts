@@ -1,4 +1,3 @@
-import cliProgress from 'cli-progress';
 import { resolve } from 'node:path';
 import { loadSettings } from '../../schemas/settings.ts';
 import { connectClient } from '../../worker/client.ts';
@@ -6,7 +5,7 @@ import { parseLocation } from '../../storage/index.ts';
 import { embedWorkflow } from '../../workflows/index.ts';
 import { TASK_QUEUES } from '../../workflows/api.ts';
 import { embedProgressQuery } from '../../workflows/api-labeling.ts';
-import { followProgress } from '../progress.ts';
+import { followWithBar } from '../progress.ts';
 
 interface EmbedOptions {
   run?: string;
@@ -28,23 +27,16 @@ export async function embedCommand(source: string, options: EmbedOptions): Promi
     workflowId,
     args: [{ source: location.kind === 'local' ? resolve(location.path) : source, model, projectorLimit: options.projectorLimit }],
   });
-  const bar = new cliProgress.SingleBar({ format: 'embed |{bar}| {value}/{total} {phase}', stream: process.stderr }, cliProgress.Presets.shades_classic);
-  const result = await followProgress({
+  const result = await followWithBar({
+    format: 'embed |{bar}| {value}/{total} {phase}',
     result: () => handle.result(),
     poll: () => handle.query(embedProgressQuery),
-    onAttached: () => console.error(`started ${workflowId} (Ctrl-C detaches; the run goes on)`),
-    onProgress: (p) => {
-      if (!bar.isActive) bar.start(Math.max(p.total, 1), 0, { phase: p.phase });
-      bar.setTotal(Math.max(p.total, 1));
-      bar.update(p.embedded + p.skipped, { phase: p.phase });
-    },
-    onDetach: () => bar.stop(),
+    position: (p) => ({ value: p.embedded + p.skipped, total: p.total, payload: { phase: p.phase } }),
+    runId: workflowId,
+    attachedMessage: `started ${workflowId}`,
+    reattachCommand: `the Temporal UI (patchwork embed has no --wait yet)`,
   });
-  bar.stop();
-  if (!result) {
-    process.exitCode = 130;
-    return;
-  }
+  if (result === undefined) return;
   console.log(`${result.runId}: ${result.embedded} images embedded (${result.alreadyDone} already were, ${result.skipped} skipped), dim ${result.dim}`);
   console.log(`  stored under ${result.prefix} in the store (model hash ${result.modelHash})`);
   if (result.projectorDir) console.log(`  projector: ${result.projectorDir} (TensorBoard, Projector tab)`);

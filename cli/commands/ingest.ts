@@ -1,11 +1,10 @@
-import cliProgress from 'cli-progress';
 import { resolve } from 'node:path';
 import { loadSettings } from '../../schemas/settings.ts';
 import { connectClient } from '../../worker/client.ts';
 import { parseLocation } from '../../storage/index.ts';
 import { ingestWorkflow } from '../../workflows/index.ts';
 import { TASK_QUEUES, ingestProgressQuery, type IngestSummary } from '../../workflows/api.ts';
-import { followProgress } from '../progress.ts';
+import { followWithBar } from '../progress.ts';
 
 interface IngestOptions {
   wait?: string;
@@ -34,30 +33,16 @@ export async function ingestCommand(source: string | undefined, options: IngestO
     });
   }
   const handle = client.workflow.getHandle<typeof ingestWorkflow>(workflowId);
-  const bar = new cliProgress.SingleBar(
-    { format: 'ingest |{bar}| {value}/{total} files  {images} images  {bad} bad  {phase}', stream: process.stderr },
-    cliProgress.Presets.shades_classic,
-  );
-  const summary = await followProgress({
+  const summary = await followWithBar({
+    format: 'ingest |{bar}| {value}/{total} files  {images} images  {bad} bad  {phase}',
     result: () => handle.result(),
     poll: () => handle.query(ingestProgressQuery),
-    onProgress: (p) => {
-      if (!bar.isActive) bar.start(Math.max(p.total, 1), 0, { images: 0, bad: 0, phase: p.phase });
-      bar.setTotal(Math.max(p.total, 1));
-      bar.update(p.inspected, { images: p.images, bad: p.bad, phase: p.phase });
-    },
-    onAttached: () =>
-      console.error(`${options.wait ? 'following' : 'started'} ${workflowId} on ${settings.temporal.address} (Ctrl-C detaches)`),
-    onDetach: () => {
-      bar.stop();
-      console.error(`\ndetached; ${workflowId} keeps running. Reattach with: patchwork ingest --wait ${workflowId}`);
-    },
+    position: (p) => ({ value: p.inspected, total: p.total, payload: { images: p.images, bad: p.bad, phase: p.phase } }),
+    runId: workflowId,
+    attachedMessage: `${options.wait ? 'following' : 'started'} ${workflowId} on ${settings.temporal.address}`,
+    reattachCommand: `patchwork ingest --wait ${workflowId}`,
   });
-  bar.stop();
-  if (summary === undefined) {
-    process.exitCode = 130;
-    return;
-  }
+  if (summary === undefined) return;
   printSummary(summary, options.json ?? false);
 }
 

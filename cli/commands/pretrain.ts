@@ -1,4 +1,3 @@
-import cliProgress from 'cli-progress';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { loadSettings } from '../../schemas/settings.ts';
@@ -7,7 +6,7 @@ import { parseLocation } from '../../storage/index.ts';
 import { parseRunConfig } from '../../ml/methods/run-config.ts';
 import { pretrainWorkflow } from '../../workflows/index.ts';
 import { PRETRAIN_METHODS, TASK_QUEUES, pretrainProgressQuery, type PretrainMethod, type PretrainResult } from '../../workflows/api.ts';
-import { followProgress } from '../progress.ts';
+import { followWithBar } from '../progress.ts';
 
 interface PretrainOptions {
   images?: string;
@@ -71,30 +70,20 @@ export async function pretrainCommand(method: string | undefined, options: Pretr
     });
   }
   const handle = client.workflow.getHandle<typeof pretrainWorkflow>(workflowId);
-  const bar = new cliProgress.SingleBar(
-    { format: 'pretrain |{bar}| step {value}/{total}  epoch {epoch}  loss {loss}  {phase}  eta {eta_formatted}', stream: process.stderr },
-    cliProgress.Presets.shades_classic,
-  );
-  const result = await followProgress({
+  const result = await followWithBar({
+    format: 'pretrain |{bar}| step {value}/{total}  epoch {epoch}  loss {loss}  {phase}  eta {eta_formatted}',
     result: () => handle.result(),
     poll: () => handle.query(pretrainProgressQuery),
-    onAttached: () => console.error(`${options.wait ? 'following' : 'started'} ${workflowId} (Ctrl-C detaches; the run goes on)`),
-    onProgress: (p) => {
-      const payload = { epoch: `${p.epoch + 1}/${p.epochs}`, loss: (p.losses.loss ?? Object.values(p.losses)[0] ?? NaN).toFixed(4), phase: p.phase };
-      if (!bar.isActive) bar.start(Math.max(p.totalSteps, 1), p.step, payload);
-      bar.setTotal(Math.max(p.totalSteps, 1));
-      bar.update(p.step, payload);
-    },
-    onDetach: () => {
-      bar.stop();
-      console.error(`\ndetached; reattach with: patchwork pretrain --wait ${workflowId}`);
-    },
+    position: (p) => ({
+      value: p.step,
+      total: p.totalSteps,
+      payload: { epoch: `${p.epoch + 1}/${p.epochs}`, loss: (p.losses.loss ?? Object.values(p.losses)[0] ?? NaN).toFixed(4), phase: p.phase },
+    }),
+    runId: workflowId,
+    attachedMessage: `${options.wait ? 'following' : 'started'} ${workflowId}`,
+    reattachCommand: `patchwork pretrain --wait ${workflowId}`,
   });
-  bar.stop();
-  if (result === undefined) {
-    process.exitCode = 130;
-    return;
-  }
+  if (result === undefined) return;
   printResult(result, settings.home);
 }
 
