@@ -41,17 +41,20 @@ function readConfig(path: string | undefined): Record<string, unknown> {
 
 export async function pretrainCommand(method: string | undefined, options: PretrainOptions): Promise<void> {
   const settings = loadSettings();
+  if (!options.wait) {
+    if (!method || !(PRETRAIN_METHODS as readonly string[]).includes(method)) {
+      throw new Error(`method must be one of ${PRETRAIN_METHODS.join(', ')} (got ${JSON.stringify(method)})`);
+    }
+    if (!options.images) throw new Error('--images <folder|s3://bucket/prefix> is required');
+  }
+  // Fail here, before anything connects or starts, with the field named.
+  const config = options.wait ? {} : readConfig(options.config);
+  if (!options.wait) parseRunConfig(method!, config);
   const client = await connectClient(settings);
   let workflowId: string;
   if (options.wait) {
     workflowId = options.wait;
   } else {
-    if (!method || !(PRETRAIN_METHODS as readonly string[]).includes(method)) {
-      throw new Error(`method must be one of ${PRETRAIN_METHODS.join(', ')} (got ${JSON.stringify(method)})`);
-    }
-    if (!options.images) throw new Error('--images <folder|s3://bucket/prefix> is required');
-    const config = readConfig(options.config);
-    parseRunConfig(method, config); // fail here, before anything starts, with the field named
     workflowId = options.id ?? `${method}-${new Date().toISOString().replace(/[:.]/g, '-')}`;
     await client.workflow.start(pretrainWorkflow, {
       taskQueue: TASK_QUEUES.io,
@@ -59,7 +62,7 @@ export async function pretrainCommand(method: string | undefined, options: Pretr
       args: [
         {
           method: method as PretrainMethod,
-          images: absolute(options.images),
+          images: absolute(options.images!),
           labels: options.labels ? absolute(options.labels) : undefined,
           config,
           epochs: options.epochs,
