@@ -208,6 +208,12 @@ export function labelsRouter(deps: LabelsDeps): Hono {
     if (text.length > 64 * 1024 * 1024) throw new HttpError(413, 'CSV larger than 64 MiB');
     return c.json(importCsv(store, p.id, text, who));
   });
+  // Read by the active-learning activities: retired classes are neither trained nor predicted.
+  app.get('/:project/classes', (c) => {
+    const p = projectOf(c);
+    const classes = store.classes(p.id, { includeRetired: true });
+    return c.json({ classes: classes.map((x) => ({ name: x.name, retired: x.retired })) });
+  });
   app.get('/:project/history', (c) => {
     const p = projectOf(c);
     const limit = parse(z.coerce.number().int().min(1).max(10_000).default(100), c.req.query('limit'));
