@@ -91,6 +91,7 @@ export class RunSession {
       config: spec.methodConfig,
       inputShape: [height, width, channels],
       rng: Rng.fromSeed(derivedSeed(spec.seed, STREAM.trainer, 0)),
+      seed: spec.seed,
       augment: spec.augment ?? undefined,
     });
     if (trainer instanceof DeepClusterTrainer) trainer.setFileList(files);

@@ -1,14 +1,15 @@
 // DeepCluster (Caron et al. 2018) as the reference describes it (section 5): FCN -> flatten -> [dropout, dense, relu]*
 // -> dense(k) logits, trained with softmax cross-entropy on k-means pseudo-labels of the last hidden layer's
 // pre-ReLU activations, refit every `mult` epochs, with uniform sampling over clusters.
-import type { LayersModel, Optimizer, Scalar, SymbolicTensor, Tensor, Tensor2D } from '@tensorflow/tfjs';
+import type { LayersModel, Optimizer, Scalar, SymbolicTensor, Tensor, Tensor2D, layers } from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { activeTf } from '../backend.ts';
 import { clusterFeatures, normalizedMutualInformation } from '../cluster/index.ts';
 import type { Batch } from '../data/index.ts';
 import { parseOrThrow } from '../data/options.ts';
 import { bnAlexNetFcn } from '../models/index.ts';
-import type { Rng } from '../rng.ts';
+import { Rng } from '../rng.ts';
+import { STREAM, derivedSeed } from './plan.ts';
 import { decayedLearningRate } from './schedule.ts';
 import type { StepMetrics, Trainer } from './types.ts';
 
@@ -35,6 +36,8 @@ export interface DeepClusterOptions {
   inputShape: [number, number, number];
   fcn?: LayersModel;
   rng: Rng;
+  /** The run's seed; dropout masks of global step s are drawn from (seed, s), so a resumed run sees the same masks. */
+  seed: number;
 }
 
 export interface DeepClusterState extends Record<string, unknown> {
@@ -52,6 +55,7 @@ export class DeepClusterTrainer implements Trainer {
   readonly fcn: LayersModel;
   private readonly optimizer: Optimizer & { setLearningRate(lr: number): void };
   private baseLr: number;
+  private readonly dropouts: layers.Layer[] = [];
   state: DeepClusterState = { labels: [], headEpoch: -1 };
   rng: Rng;
 
@@ -64,7 +68,9 @@ export class DeepClusterTrainer implements Trainer {
     let x = tf.layers.flatten().apply(this.fcn.apply(input) as SymbolicTensor) as SymbolicTensor;
     let preRelu!: SymbolicTensor;
     config.dense.forEach((units, i) => {
-      x = tf.layers.dropout({ rate: 0.5 }).apply(x) as SymbolicTensor;
+      const dropout = tf.layers.dropout({ rate: 0.5, name: `dc_dropout_${i}` });
+      this.dropouts.push(dropout);
+      x = dropout.apply(x) as SymbolicTensor;
       preRelu = tf.layers.dense({ units, name: `dc_dense_${i}` }).apply(x) as SymbolicTensor;
       x = tf.layers.reLU().apply(preRelu) as SymbolicTensor;
     });
@@ -165,6 +171,7 @@ export class DeepClusterTrainer implements Trainer {
     const tf = activeTf();
     const indices = batch.keys.map((key) => this.labelOf(key));
     this.optimizer.setLearningRate(this.learningRate(step));
+    this.seedDropout(step);
     const loss = tf.tidy(() => {
       const x = tf.tensor4d(batch.images, batch.shape);
       const y = tf.oneHot(tf.tensor1d(indices, 'int32'), this.options.config.k);
@@ -176,6 +183,15 @@ export class DeepClusterTrainer implements Trainer {
     const value = (await loss.data())[0];
     loss.dispose();
     return { loss: value, learning_rate: this.learningRate(step) };
+  }
+
+  /**
+   * tfjs's Dropout reads its `seed` when called and, left unset, draws from an unseeded global stream; a fresh
+   * non-zero seed per (run seed, step, layer) makes every step's masks reproducible (0 would mean "unseeded").
+   */
+  private seedDropout(step: number): void {
+    const stream = Rng.fromSeed(derivedSeed(this.options.seed, STREAM.dropout, step));
+    for (const layer of this.dropouts) (layer as unknown as { seed: number }).seed = stream.nextUint32() || 1;
   }
 
   /** Pseudo-labels are stored by file-list index; batches carry keys, mapped back here. */

@@ -68,6 +68,7 @@ export interface CreateTrainerOptions {
   fcn?: LayersModel;
   /** The trainer's random stream (DeepCluster head re-init, IIC views, context-encoder masks); default from `seed`. */
   rng?: Rng;
+  /** The run's seed: the default `rng` and DeepCluster's per-step dropout masks derive from it. */
   seed?: number;
   /** IIC's augmentation for the second view (default: the reference's `augment: true` parameters). */
   augment?: AugmentParams;
@@ -80,7 +81,7 @@ export function createTrainer(method: string, options: CreateTrainerOptions): Tr
   checkInputShape(inputShape);
   switch (name) {
     case 'deepcluster':
-      return new DeepClusterTrainer({ config: parseDeepClusterConfig(options.config), inputShape, fcn, rng });
+      return new DeepClusterTrainer({ config: parseDeepClusterConfig(options.config), inputShape, fcn, rng, seed: options.seed ?? 0 });
     case 'iic':
       return new IicTrainer({
         config: parseIicConfig(options.config),

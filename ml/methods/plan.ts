@@ -13,7 +13,7 @@ export function derivedSeed(seed: number, purpose: number, index: number): numbe
   return (h ^ (h >>> 16)) >>> 0;
 }
 
-export const STREAM = { epochOrder: 1, augment: 2, trainer: 3, refit: 4 } as const;
+export const STREAM = { epochOrder: 1, augment: 2, trainer: 3, refit: 4, dropout: 5 } as const;
 
 /**
  * The file indices of one epoch, `stepsPerEpoch * batchSize` long: the given sample (DeepCluster's cluster-uniform
