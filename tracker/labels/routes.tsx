@@ -6,13 +6,14 @@ import { createRequire } from 'node:module';
 import { Hono, type Context } from 'hono';
 import { getCookie, setCookie } from 'hono/cookie';
 import { z } from 'zod';
-import { pickIndices, sortOptions, subsetOptions } from '../../ml/active/query.ts';
+import { subsetOptions } from '../../ml/active/query.ts';
 import type { LabelTable } from '../../ml/active/table.ts';
-import { Rng } from '../../ml/rng.ts';
 import { joinKey } from '../../storage/keys.ts';
 import type { Storage } from '../../storage/storage.ts';
 import { LABELER_COOKIE, LABELER_NAME, TOKEN_COOKIE, tokenMatches, writer } from './auth.ts';
 import { exportCsv, importCsv } from './csv.ts';
+import { GridPicker, gridSortOptions, QUEUE_SORT } from './grid.ts';
+import { queueInfo, queueKeys, setQueue } from './queue.ts';
 import {
   checkImageKey,
   LabelStore,
@@ -56,9 +57,15 @@ const CSP =
 const cellValue = z.enum(['', '0', '1']).transform((v) => (v === '' ? null : (Number(v) as 0 | 1)));
 const schemas = {
   page: z.object({
-    subset: z.string().max(200).default('unlabeled'),
-    sort: z.string().max(200).default('random'),
+    subset: z.string().max(200).optional(),
+    sort: z.string().max(200).optional(),
     dim: z.coerce.number().int().min(1).max(8).default(3),
+    seed: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 31 - 1)
+      .optional(),
     token: z.string().max(500).optional(),
     labeler: z.string().regex(LABELER_NAME, 'labeler: 1-40 of A-Z a-z 0-9 _ . @ -').optional(),
   }),
@@ -85,6 +92,11 @@ const schemas = {
     keys: z.array(z.string()).max(1_000_000),
     classes: z.array(z.string()).min(1),
     probs: z.array(z.array(z.number().min(0).max(1))),
+  }),
+  queue: z.object({
+    round: z.number().int().min(0),
+    sort: z.string().min(1).max(200),
+    keys: z.array(z.string().min(1).max(1024)).max(1_000_000),
   }),
   thumb: z.object({ size: z.coerce.number().int().min(16).max(1024).default(256) }),
 };
@@ -142,6 +154,7 @@ export function toLabelTable(rows: ImageRow[], classes: ClassInfo[]): LabelTable
 
 export function labelsRouter(deps: LabelsDeps): Hono {
   const { store } = deps;
+  const picker = new GridPicker(store);
   const app = new Hono();
 
   app.onError((error, c) => {
@@ -196,6 +209,18 @@ export function labelsRouter(deps: LabelsDeps): Hono {
     store.setPredictions(p.id, b.keys, b.classes, b.probs);
     return c.json({ ok: true });
   });
+  app.put('/:project/queue', async (c) => {
+    requireWriter(c);
+    const p = projectOf(c);
+    const b = parse(schemas.queue, await body(c));
+    return c.json(setQueue(store, p.id, b));
+  });
+  app.get('/:project/queue', (c) => {
+    const p = projectOf(c);
+    const info = queueInfo(store, p.id);
+    if (!info) throw new HttpError(404, `project ${p.id} has no active-learning queue yet`);
+    return c.json({ ...info, keys: queueKeys(store, p.id) });
+  });
   app.get('/:project/export.csv', (c) => {
     const p = projectOf(c);
     c.header('Content-Disposition', `attachment; filename="${p.id}-labels.csv"`);
@@ -230,9 +255,8 @@ export function labelsRouter(deps: LabelsDeps): Hono {
     } catch (error) {
       throw new HttpError(400, (error as Error).message);
     }
-    if (!store.hasImage(p.id, key))
-      throw new HttpError(404, `no image ${JSON.stringify(key)} in project ${p.id}`);
-    const row = store.rows(p.id, [key])[0]!;
+    const row = store.rows(p.id, [key])[0];
+    if (!row) throw new HttpError(404, `no image ${JSON.stringify(key)} in project ${p.id}`);
     const storageKey = p.root ? joinKey(p.root, row.viewKey ?? key) : (row.viewKey ?? key);
     const jpeg = await thumbnail(deps.storage, storageKey, size, deps.cacheDir);
     c.header('Cache-Control', 'private, max-age=600');
@@ -254,32 +278,27 @@ export function labelsRouter(deps: LabelsDeps): Hono {
       return c.redirect(url.pathname + url.search, 303);
     }
     const classes = store.classes(p.id);
+    const queue = queueInfo(store, p.id);
     const subsets = subsetOptions(classes.map((x) => x.name));
-    const sorts = sortOptions(classes.map((x) => x.name));
+    const sorts = gridSortOptions(classes, queue !== undefined);
     let note: string | undefined;
-    let { subset, sort } = q;
+    // With a published queue the page opens on it, showing partially labelled queue images too.
+    let sort = q.sort ?? (queue ? QUEUE_SORT : 'random');
+    let subset = q.subset ?? (sort === QUEUE_SORT ? 'not excluded' : 'unlabeled');
     if (!subsets.includes(subset))
       ((note = `unknown subset ${JSON.stringify(subset)}; showing unlabeled`), (subset = 'unlabeled'));
-    if (!sorts.includes(sort))
-      ((note = `unknown sort ${JSON.stringify(sort)}; showing random`), (sort = 'random'));
-    const all = store.table(p.id);
-    const table = toLabelTable(all, classes);
-    const predictions = store.predictions(p.id);
-    let probs: Float32Array | undefined;
-    if (predictions.size > 0) {
-      probs = new Float32Array(all.length * classes.length).fill(0.5);
-      all.forEach((r, i) =>
-        classes.forEach(
-          (cl, j) => (probs![i * classes.length + j] = predictions.get(r.id)?.get(cl.id) ?? 0.5),
-        ),
-      );
+    if (!sorts.includes(sort)) {
+      note =
+        sort === QUEUE_SORT
+          ? 'no active-learning queue yet; showing random'
+          : `unknown sort ${JSON.stringify(sort)}; showing random`;
+      sort = 'random';
     }
-    const pick = pickIndices(table, {
+    const pick = picker.pick(p.id, classes, {
       subset,
       sort,
       count: q.dim * q.dim,
-      rng: Rng.fromSeed(randomInt(2 ** 47)),
-      probs,
+      seed: q.seed ?? randomInt(2 ** 31),
     });
     c.header('Content-Security-Policy', CSP);
     return c.html(
@@ -296,10 +315,11 @@ export function labelsRouter(deps: LabelsDeps): Hono {
         dim={q.dim}
         subsets={subsets}
         sorts={sorts}
-        rows={pick.indices.map((i) => all[i]!)}
+        queue={queue}
+        rows={store.rowsById(pick.ids)}
         classes={classes}
         retired={store.classes(p.id, { includeRetired: true }).filter((x) => x.retired)}
-        probs={predictions}
+        probs={store.predictionsFor(pick.ids)}
         counts={store.counts(p.id)}
         history={store.historyEntries(p.id, { limit: 20 })}
         note={note ?? pick.note}
@@ -313,12 +333,7 @@ export function labelsRouter(deps: LabelsDeps): Hono {
     const row = store.rows(projectId, [key])[0]!;
     return c.html(
       <>
-        <Card
-          project={projectId}
-          row={row}
-          classes={classes}
-          probs={store.predictions(projectId).get(row.id)}
-        />
+        <Card project={projectId} row={row} classes={classes} probs={store.predictionsFor([row.id]).get(row.id)} />
         <Counts counts={store.counts(projectId)} oob />
         <History entries={store.historyEntries(projectId, { limit: 20 })} oob />
         <div id="status" class="note" hx-swap-oob="true"></div>
@@ -357,7 +372,13 @@ export function labelsRouter(deps: LabelsDeps): Hono {
     const row = store.rows(p.id, [res.undone.imageKey])[0]!;
     return c.html(
       <>
-        <Card project={p.id} row={row} classes={classes} probs={store.predictions(p.id).get(row.id)} oob />
+        <Card
+          project={p.id}
+          row={row}
+          classes={classes}
+          probs={store.predictionsFor([row.id]).get(row.id)}
+          oob
+        />
         <Counts counts={store.counts(p.id)} oob />
         <History entries={store.historyEntries(p.id, { limit: 20 })} oob />
         <div id="status" class="note" hx-swap-oob="true">

@@ -1,5 +1,6 @@
 // Drizzle schema of the label store. The tables are created by the hand-written SQL in ./migrations (drizzle-kit needs a
 // network-free setup we do not have in CI), so this file and the newest migration must describe the same tables.
+import { sql } from 'drizzle-orm';
 import {
   index,
   integer,
@@ -17,6 +18,7 @@ export const projects = sqliteTable('label_projects', {
   /** Prefix inside the tracker's image Storage under which this project's image keys live ('' = the root). */
   root: text('root').notNull().default(''),
   createdAt: integer('created_at').notNull(),
+  imageCount: integer('image_count').notNull().default(0),
 });
 
 export const images = sqliteTable(
@@ -31,10 +33,18 @@ export const images = sqliteTable(
     position: integer('position').notNull(),
     exclude: integer('exclude').notNull().default(0),
     validation: integer('validation').notNull().default(0),
+    /** Stable random number: the random ordering walks (randKey, id) from a seeded offset. */
+    randKey: integer('rand_key').notNull().default(0),
+    /** Active classes with a label on this image. */
+    known: integer('known').notNull().default(0),
+    /** Sum over active classes of the binary entropy of the prediction (1 bit where there is none). */
+    entropy: real('entropy').notNull().default(0),
   },
   (t) => [
     unique().on(t.projectId, t.key),
     index('label_images_project_position').on(t.projectId, t.position),
+    index('label_images_pick_random').on(t.projectId, t.exclude, t.known, t.randKey, t.id),
+    index('label_images_pick_entropy').on(t.projectId, t.exclude, t.known, sql`entropy DESC`, t.id),
   ],
 );
 
@@ -48,6 +58,8 @@ export const classes = sqliteTable(
     name: text('name').notNull(),
     position: integer('position').notNull(),
     retired: integer('retired').notNull().default(0),
+    /** Images with a prediction for this class. */
+    predicted: integer('predicted').notNull().default(0),
   },
   (t) => [unique().on(t.projectId, t.name)],
 );
@@ -100,6 +112,49 @@ export const predictions = sqliteTable(
       .notNull()
       .references(() => classes.id, { onDelete: 'cascade' }),
     p: real('p').notNull(),
+    /** Binary entropy of p in bits. */
+    h: real('h').notNull().default(1),
   },
-  (t) => [primaryKey({ columns: [t.imageId, t.classId] })],
+  (t) => [
+    primaryKey({ columns: [t.imageId, t.classId] }),
+    index('label_predictions_class_p').on(t.classId, t.p, t.imageId),
+    index('label_predictions_class_h').on(t.classId, t.h, t.imageId),
+  ],
+);
+
+export const classCounts = sqliteTable(
+  'label_class_counts',
+  {
+    classId: integer('class_id')
+      .notNull()
+      .references(() => classes.id, { onDelete: 'cascade' }),
+    validation: integer('validation').notNull(),
+    value: integer('value').notNull(),
+    n: integer('n').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.classId, t.validation, t.value] })],
+);
+
+export const queues = sqliteTable('label_queues', {
+  projectId: text('project_id')
+    .primaryKey()
+    .references(() => projects.id, { onDelete: 'cascade' }),
+  round: integer('round').notNull(),
+  sort: text('sort').notNull(),
+  size: integer('size').notNull(),
+  updatedAt: integer('updated_at').notNull(),
+});
+
+export const queueItems = sqliteTable(
+  'label_queue_items',
+  {
+    projectId: text('project_id')
+      .notNull()
+      .references(() => queues.projectId, { onDelete: 'cascade' }),
+    rank: integer('rank').notNull(),
+    imageId: integer('image_id')
+      .notNull()
+      .references(() => images.id, { onDelete: 'cascade' }),
+  },
+  (t) => [primaryKey({ columns: [t.projectId, t.rank] })],
 );

@@ -2,6 +2,7 @@
 // Every write touches one cell inside one IMMEDIATE transaction that reads the old value and appends the history row,
 // so two labelers (connections, processes) never lose each other's writes and the history chains old -> new exactly.
 import Database from 'better-sqlite3';
+import { binaryEntropy } from '../../ml/active/query.ts';
 import { and, asc, desc, eq, inArray, isNull, sql } from 'drizzle-orm';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { normalizeKey } from '../../storage/keys.ts';
@@ -131,8 +132,16 @@ export interface OpenOptions {
 
 export class LabelStore {
   readonly db: BetterSQLite3Database<typeof s>;
+  private readonly statements = new Map<string, Database.Statement>();
   private constructor(readonly sqlite: Database.Database) {
     this.db = drizzle(sqlite, { schema: s });
+  }
+
+  /** A prepared statement, compiled once per store. */
+  stmt(sqlText: string): Database.Statement {
+    let st = this.statements.get(sqlText);
+    if (!st) this.statements.set(sqlText, (st = this.sqlite.prepare(sqlText)));
+    return st;
   }
 
   static open(path: string, options: OpenOptions = {}): LabelStore {
@@ -201,29 +210,31 @@ export class LabelStore {
         .from(s.images)
         .where(eq(s.images.projectId, projectId))
         .get()!.m;
+      // A new image has no labels and no predictions: every active class counts 1 bit of entropy.
+      const entropy = this.activeClassCount(projectId);
+      const insert = this.stmt(
+        `INSERT INTO label_images (project_id, key, view_key, position, rand_key, known, entropy)
+         VALUES (?, ?, ?, ?, ?, 0, ?) ON CONFLICT DO NOTHING`,
+      );
       let position = max + 1;
       let added = 0;
       for (const item of items) {
-        const res = this.db
-          .insert(s.images)
-          .values({ projectId, key: item.key, viewKey: item.viewKey ?? null, position })
-          .onConflictDoNothing()
-          .run();
+        const randKey = Math.floor(Math.random() * 2 ** 31);
+        const res = insert.run(projectId, item.key, item.viewKey ?? null, position, randKey, entropy);
         if (res.changes > 0) {
           added++;
           position++;
         }
       }
+      this.stmt('UPDATE label_projects SET image_count = image_count + ? WHERE id = ?').run(added, projectId);
       return added;
     });
   }
 
   imageId(projectId: string, key: string): number {
-    const row = this.db
-      .select({ id: s.images.id })
-      .from(s.images)
-      .where(and(eq(s.images.projectId, projectId), eq(s.images.key, key)))
-      .get();
+    const row = this.stmt('SELECT id FROM label_images WHERE project_id = ? AND key = ?').get(projectId, key) as
+      | { id: number }
+      | undefined;
     if (!row) throw new LabelStoreError(`no image ${JSON.stringify(key)} in project ${projectId}`, 404);
     return row.id;
   }
@@ -271,8 +282,35 @@ export class LabelStore {
 
   /** Rows for the given keys (in the given order; unknown keys are skipped). */
   rows(projectId: string, keys: string[]): ImageRow[] {
-    const all = new Map(this.table(projectId).map((r) => [r.key, r]));
-    return keys.flatMap((k) => (all.has(k) ? [all.get(k)!] : []));
+    const byKey = this.stmt('SELECT id FROM label_images WHERE project_id = ? AND key = ?');
+    const ids = keys.flatMap((k) => {
+      const r = byKey.get(projectId, k) as { id: number } | undefined;
+      return r ? [r.id] : [];
+    });
+    return this.rowsById(ids);
+  }
+
+  /** Rows for the given image ids, in the given order (unknown ids are skipped): one lookup per image. */
+  rowsById(ids: number[]): ImageRow[] {
+    const image = this.stmt(
+      'SELECT id, key, view_key AS viewKey, position, exclude, validation FROM label_images WHERE id = ?',
+    );
+    const labels = this.stmt('SELECT class_id AS classId, value FROM label_values WHERE image_id = ?');
+    return ids.flatMap((id) => {
+      const r = image.get(id) as
+        | { id: number; key: string; viewKey: string | null; position: number; exclude: number; validation: number }
+        | undefined;
+      if (!r) return [];
+      const values = labels.all(id) as { classId: number; value: 0 | 1 }[];
+      return [
+        {
+          ...r,
+          exclude: r.exclude === 1,
+          validation: r.validation === 1,
+          labels: new Map(values.map((v) => [v.classId, v.value])),
+        },
+      ];
+    });
   }
 
   // ---- classes ----
@@ -288,6 +326,14 @@ export class LabelStore {
       .orderBy(asc(s.classes.position))
       .all()
       .map((c) => ({ id: c.id, name: c.name, position: c.position, retired: c.retired === 1 }));
+  }
+
+  activeClassCount(projectId: string): number {
+    return (
+      this.stmt('SELECT count(*) AS n FROM label_classes WHERE project_id = ? AND retired = 0').get(projectId) as {
+        n: number;
+      }
+    ).n;
   }
 
   private classByName(projectId: string, name: string): ClassInfo {
@@ -327,6 +373,8 @@ export class LabelStore {
         .values({ projectId, name, position: max + 1 })
         .returning()
         .get();
+      // The new class has no predictions yet: 1 more bit of entropy on every image.
+      this.stmt('UPDATE label_images SET entropy = entropy + 1 WHERE project_id = ?').run(projectId);
       return { id: row.id, name: row.name, position: row.position, retired: false };
     });
   }
@@ -352,13 +400,35 @@ export class LabelStore {
   setClassRetired(projectId: string, name: string, retired: boolean): ClassInfo {
     return this.write(() => {
       const c = this.classByName(projectId, name);
+      if (c.retired === retired) return c;
       this.db
         .update(s.classes)
         .set({ retired: retired ? 1 : 0 })
         .where(eq(s.classes.id, c.id))
         .run();
+      this.recomputeDerived(projectId);
       return { ...c, retired };
     });
+  }
+
+  /** Recomputes every image's known count and entropy from scratch (after the set of active classes changed). */
+  private recomputeDerived(projectId: string): void {
+    this.stmt(
+      `UPDATE label_images SET
+         known = (SELECT count(*) FROM label_values v JOIN label_classes c ON c.id = v.class_id
+                   WHERE v.image_id = label_images.id AND c.retired = 0),
+         entropy = ? + coalesce((SELECT sum(p.h - 1) FROM label_predictions p JOIN label_classes c ON c.id = p.class_id
+                                  WHERE p.image_id = label_images.id AND c.retired = 0), 0)
+       WHERE project_id = ?`,
+    ).run(this.activeClassCount(projectId), projectId);
+  }
+
+  /** Adds delta to the progress counter of (class, validation, value). */
+  private bumpCount(classId: number, validation: number, value: number, delta: number): void {
+    this.stmt(
+      `INSERT INTO label_class_counts (class_id, validation, value, n) VALUES (?, ?, ?, ?)
+       ON CONFLICT (class_id, validation, value) DO UPDATE SET n = n + excluded.n`,
+    ).run(classId, validation, value, delta);
   }
 
   // ---- labels ----
@@ -396,6 +466,19 @@ export class LabelStore {
     undoes: number | null,
   ): WriteResult {
     const oldValue = this.readCell(imageId, classId);
+    const image = this.stmt('SELECT exclude, validation FROM label_images WHERE id = ?').get(imageId) as {
+      exclude: number;
+      validation: number;
+    };
+    const retired = (this.stmt('SELECT retired FROM label_classes WHERE id = ?').get(classId) as { retired: number })
+      .retired;
+    const knownDelta = (value === null ? 0 : 1) - (oldValue === null ? 0 : 1);
+    if (knownDelta !== 0 && retired === 0)
+      this.stmt('UPDATE label_images SET known = known + ? WHERE id = ?').run(knownDelta, imageId);
+    if (image.exclude === 0 && oldValue !== value) {
+      if (oldValue !== null) this.bumpCount(classId, image.validation, oldValue, -1);
+      if (value !== null) this.bumpCount(classId, image.validation, value, 1);
+    }
     if (value === null) {
       this.db
         .delete(s.values)
@@ -446,6 +529,7 @@ export class LabelStore {
     const col = flag === 'exclude' ? s.images.exclude : s.images.validation;
     const oldValue = this.db.select({ v: col }).from(s.images).where(eq(s.images.id, imageId)).get()!.v as
       0 | 1;
+    if (oldValue !== value) this.moveCounts(imageId, flag, value);
     this.db
       .update(s.images)
       .set({ [flag]: value })
@@ -467,6 +551,24 @@ export class LabelStore {
       .returning({ id: s.history.id })
       .get();
     return { historyId: h.id, oldValue, newValue: value };
+  }
+
+  /** Keeps the progress counters right when an image's exclude or validation flag is about to become `value`. */
+  private moveCounts(imageId: number, flag: Flag, value: 0 | 1): void {
+    const image = this.stmt('SELECT exclude, validation FROM label_images WHERE id = ?').get(imageId) as {
+      exclude: number;
+      validation: number;
+    };
+    const labels = this.stmt('SELECT class_id AS classId, value FROM label_values WHERE image_id = ?').all(
+      imageId,
+    ) as { classId: number; value: number }[];
+    const before = image.exclude === 0 ? image.validation : undefined;
+    const after =
+      flag === 'exclude' ? (value === 0 ? image.validation : undefined) : image.exclude === 0 ? value : undefined;
+    for (const l of labels) {
+      if (before !== undefined) this.bumpCount(l.classId, before, l.value, -1);
+      if (after !== undefined) this.bumpCount(l.classId, after, l.value, 1);
+    }
   }
 
   /**
@@ -574,14 +676,11 @@ export class LabelStore {
   /** Positive and negative counts per class, training (validation false) and validation rows apart; excluded rows skipped. */
   counts(projectId: string, options: { includeRetired?: boolean } = {}): ClassCounts[] {
     const cls = this.classes(projectId, options);
-    const rows = this.sqlite
-      .prepare(
-        `SELECT v.class_id AS classId, i.validation AS val, v.value AS value, count(*) AS n
-           FROM label_values v JOIN label_images i ON i.id = v.image_id
-          WHERE i.project_id = ? AND i.exclude = 0
-          GROUP BY v.class_id, i.validation, v.value`,
-      )
-      .all(projectId) as { classId: number; val: number; value: number; n: number }[];
+    const rows = this.stmt(
+      `SELECT k.class_id AS classId, k.validation AS val, k.value AS value, k.n AS n
+         FROM label_class_counts k JOIN label_classes c ON c.id = k.class_id
+        WHERE c.project_id = ?`,
+    ).all(projectId) as { classId: number; val: number; value: number; n: number }[];
     return cls.map((c) => {
       const get = (val: number, value: number) =>
         rows.find((r) => r.classId === c.id && r.val === val && r.value === value)?.n ?? 0;
@@ -600,10 +699,18 @@ export class LabelStore {
   /** Replaces the stored predictions of the given images: probs[i][j] for keys[i] and classNames[j]. */
   setPredictions(projectId: string, keys: string[], classNames: string[], probs: ArrayLike<number>[]): void {
     const classIds = classNames.map((n) => this.classByName(projectId, n).id);
+    const dup = classNames.find((n, i) => classNames.indexOf(n) !== i);
+    if (dup !== undefined) throw new LabelStoreError(`class ${JSON.stringify(dup)} is listed twice`);
     this.write(() => {
-      const ins = this.sqlite.prepare(
-        'INSERT INTO label_predictions (image_id, class_id, p) VALUES (?, ?, ?) ON CONFLICT (image_id, class_id) DO UPDATE SET p = excluded.p',
+      const ins = this.stmt(
+        `INSERT INTO label_predictions (image_id, class_id, p, h) VALUES (?, ?, ?, ?)
+         ON CONFLICT (image_id, class_id) DO UPDATE SET p = excluded.p, h = excluded.h`,
       );
+      const entropy = this.stmt(
+        `UPDATE label_images SET entropy = @active + coalesce((SELECT sum(p.h - 1) FROM label_predictions p
+            JOIN label_classes c ON c.id = p.class_id WHERE p.image_id = @id AND c.retired = 0), 0) WHERE id = @id`,
+      );
+      const active = this.activeClassCount(projectId);
       keys.forEach((key, i) => {
         const imageId = this.imageId(projectId, key);
         const row = probs[i]!;
@@ -615,10 +722,31 @@ export class LabelStore {
           const p = row[j]!;
           if (!(p >= 0 && p <= 1))
             throw new LabelStoreError(`prediction for ${key}/${classNames[j]} is ${p}, not in [0, 1]`);
-          ins.run(imageId, cid, p);
+          ins.run(imageId, cid, p, binaryEntropy(p));
         });
+        entropy.run({ active, id: imageId });
       });
+      const recount = this.stmt(
+        'UPDATE label_classes SET predicted = (SELECT count(*) FROM label_predictions WHERE class_id = @id) WHERE id = @id',
+      );
+      for (const cid of classIds) recount.run({ id: cid });
     });
+  }
+
+  /** Map image id -> (class id -> p) for the given images only. */
+  predictionsFor(imageIds: number[]): Map<number, Map<number, number>> {
+    const q = this.stmt('SELECT class_id AS classId, p FROM label_predictions WHERE image_id = ?');
+    const out = new Map<number, Map<number, number>>();
+    for (const id of imageIds) {
+      const rows = q.all(id) as { classId: number; p: number }[];
+      if (rows.length > 0) out.set(id, new Map(rows.map((r) => [r.classId, r.p])));
+    }
+    return out;
+  }
+
+  /** Whether any image of the project has a stored prediction (the model-based orderings need one). */
+  hasPredictions(projectId: string): boolean {
+    return !!this.stmt('SELECT 1 FROM label_classes WHERE project_id = ? AND predicted > 0 LIMIT 1').get(projectId);
   }
 
   /** Map image id -> (class id -> p). */

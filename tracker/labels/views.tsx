@@ -1,4 +1,6 @@
-// Hono JSX views of the labeler (auto-escaped). Buttons post with htmx and swap the card they belong to.
+// Hono JSX views of the labeler (auto-escaped). A card's buttons and checkboxes carry data attributes only: labeler.js
+// handles clicks and keys at the document level, posts the write and swaps in the one card the server sends back.
+import type { QueueInfo } from './queue.ts';
 import type { ClassCounts, ClassInfo, HistoryEntry, ImageRow } from './store.ts';
 import { createHash } from 'node:crypto';
 
@@ -18,7 +20,6 @@ export function Card(props: {
   oob?: boolean;
 }) {
   const { project, row, classes, probs } = props;
-  const vals = (extra: Record<string, string>) => JSON.stringify({ key: row.key, ...extra });
   return (
     <div
       class="card"
@@ -29,27 +30,11 @@ export function Card(props: {
       <img src={imageUrl(project, row.key)} alt={row.key} loading="lazy" />
       <div class="key">{row.key}</div>
       <label>
-        <input
-          type="checkbox"
-          class="exclude"
-          checked={row.exclude}
-          hx-post={`${base(project)}/flags`}
-          hx-vals={vals({ flag: 'exclude', value: row.exclude ? '0' : '1' })}
-          hx-target={`#${cardId(row.key)}`}
-          hx-swap="outerHTML"
-        />
+        <input type="checkbox" class="exclude" data-flag="exclude" checked={row.exclude} />
         exclude
       </label>{' '}
       <label>
-        <input
-          type="checkbox"
-          class="validation"
-          checked={row.validation}
-          hx-post={`${base(project)}/flags`}
-          hx-vals={vals({ flag: 'validation', value: row.validation ? '0' : '1' })}
-          hx-target={`#${cardId(row.key)}`}
-          hx-swap="outerHTML"
-        />
+        <input type="checkbox" class="validation" data-flag="validation" checked={row.validation} />
         validation
       </label>
       {classes.map((c, i) => {
@@ -69,10 +54,6 @@ export function Card(props: {
                 data-v={b}
                 class={cur === b ? 'on' : ''}
                 title={b === '' ? 'unknown' : b === '1' ? 'yes' : 'no'}
-                hx-post={`${base(project)}/labels`}
-                hx-vals={vals({ class: c.name, value: b })}
-                hx-target={`#${cardId(row.key)}`}
-                hx-swap="outerHTML"
               >
                 {b === '' ? '?' : b === '1' ? 'yes' : 'no'}
               </button>
@@ -144,6 +125,8 @@ export interface PageProps {
   dim: number;
   subsets: string[];
   sorts: string[];
+  /** The project's active-learning queue, when one has been published. */
+  queue?: QueueInfo;
   rows: ImageRow[];
   classes: ClassInfo[];
   retired: ClassInfo[];
@@ -164,7 +147,7 @@ export function Page(p: PageProps) {
         <script src="/projects/_static/htmx.min.js"></script>
         <script src="/projects/_static/labeler.js"></script>
       </head>
-      <body>
+      <body data-base={b}>
         <header>
           <h1>{p.title}</h1>
           <form method="get" action={`${b}/label`}>
@@ -195,7 +178,13 @@ export function Page(p: PageProps) {
               Sample
             </button>
           </form>
-          <button id="undo" type="button" hx-post={`${b}/undo`} hx-swap="none">
+          {p.queue && (
+            <div id="queue-info">
+              active-learning queue: round <span class="round">{String(p.queue.round)}</span>,{' '}
+              {String(p.queue.size)} images ranked by {p.queue.sort}
+            </div>
+          )}
+          <button id="undo" type="button">
             Undo my last change
           </button>{' '}
           <a href={`${b}/export.csv`}>export CSV</a>{' '}
