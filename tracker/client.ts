@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BatchSpool, type SpooledBatch } from './client-spool.ts';
-import { toWire, type BatchResponse, type FinishRun, type Item, type StartRun, type StartRunResponse } from './runs/items.ts';
+import { toWire, type BatchResponse, type FinishRun, type Item, type RegisterModel, type StartRun, type StartRunResponse } from './runs/items.ts';
 import { isValidRunId, RUN_ID_RULE } from './runs/names.ts';
 
 export interface TrackerClientOptions {
@@ -83,7 +83,13 @@ export class TrackerClient {
     options: TrackerClientOptions & Omit<StartRun, 'run'> & { startTimeoutMs?: number },
   ): Promise<{ client: TrackerClient; session: StartRunResponse }> {
     const client = new TrackerClient(options);
-    const body: StartRun = { run: options.run, workflowId: options.workflowId, startStep: options.startStep, hparams: options.hparams };
+    const body: StartRun = {
+      run: options.run,
+      workflowId: options.workflowId,
+      startStep: options.startStep,
+      hparams: options.hparams,
+      skipLogged: options.skipLogged,
+    };
     const deadline = Date.now() + (options.startTimeoutMs ?? 300_000);
     try {
       const session = await client.requestWithRetry<StartRunResponse>('/api/runs', body, deadline);
@@ -123,6 +129,11 @@ export class TrackerClient {
 
   hparams(values: Record<string, string | number | boolean>, step?: number): void {
     this.push({ kind: 'hparams', values, ...(step !== undefined ? { step } : {}) });
+  }
+
+  /** Registers the run's trained model (storage key, sha256, size, step); retried while the tracker is unreachable. */
+  async registerModel(model: RegisterModel, timeoutMs = 120_000): Promise<void> {
+    await this.requestWithRetry(`/api/runs/${encodeURIComponent(this.o.run)}/model`, model, Date.now() + timeoutMs);
   }
 
   /** Resolves once everything logged before the call is acknowledged; rejects with any permanent error so far. */

@@ -146,6 +146,53 @@ describe('tracker ingest API', () => {
     assert.equal((await post('/api/runs/retry/batches', { batchId: 'late', items: [] })).status, 409);
   });
 
+  test('skipLogged sessions discard nothing: re-sent (tag, step) pairs are skipped at any step, new ones written', async () => {
+    const scalar = (tag: string, step: number, value: number) => ({ kind: 'scalar', tag, step, value });
+    assert.equal((await post('/api/runs', { run: 'resumed', hparams: { method: 'dc' } })).status, 200);
+    const first = await post('/api/runs/resumed/batches', {
+      batchId: 'w1',
+      items: [0, 1, 2, 3].map((s) => scalar('train/loss', s, s + 0.5)).concat([scalar('eval/acc', 4, 0.75)]),
+    });
+    assert.equal(first.body.written, 5);
+    // A second worker resumes from a checkpoint at step 2 and re-sends steps 2 and 3 before new ones.
+    const bad = await post('/api/runs', { run: 'resumed', skipLogged: true, startStep: 2 });
+    assert.equal(bad.status, 400);
+    assert.match(bad.body.error, /startStep: skipLogged .* cannot take a startStep/);
+    const resumed = await post('/api/runs', { run: 'resumed', skipLogged: true, hparams: { method: 'dc' } });
+    assert.equal(resumed.status, 200);
+    assert.deepEqual([resumed.body.startStep, resumed.body.resumed], [5, true]);
+    const again = await post('/api/runs/resumed/batches', {
+      batchId: 'w2',
+      items: [2, 3, 4, 5].map((s) => scalar('train/loss', s, s + 0.5 + (s < 4 ? 100 : 0))),
+    });
+    assert.deepEqual([again.body.written, again.body.skipped], [2, 2]);
+    const series = await seriesOf('resumed');
+    assert.deepEqual(series.get('train/loss')!.map((p) => [p.step, p.value]), [[0, 0.5], [1, 1.5], [2, 2.5], [3, 3.5], [4, 4.5], [5, 5.5]]);
+    assert.deepEqual(series.get('eval/acc')!.map((p) => p.step), [4], 'nothing purged: the evaluation at step 4 stays');
+    const python = await accumulatorScalars(join(tracker.logDir, 'resumed'));
+    assert.deepEqual(python['train/loss'].map(([step]) => step), [0, 1, 2, 3, 4, 5], 'TensorBoard: one value per step');
+    assert.deepEqual(python['eval/acc'], [[4, 0.75]]);
+  });
+
+  test('a run registers its trained model; the API and the run pages show it', async () => {
+    assert.equal((await post('/api/runs', { run: 'modelled' })).status, 200);
+    const sha256 = 'ab'.repeat(32);
+    const model = { key: 'runs/modelled/model/model.json', sha256, bytes: 1234, step: 6 };
+    assert.equal((await post('/api/runs/modelled/model', model, null)).status, 401);
+    const badHash = await post('/api/runs/modelled/model', { ...model, sha256: 'xyz' });
+    assert.equal(badHash.status, 400);
+    assert.match(badHash.body.error, /sha256: sha256 must be 64 lowercase hex characters/);
+    assert.equal((await post('/api/runs/unknown-run/model', model)).status, 404);
+    const registered = await post('/api/runs/modelled/model', model);
+    assert.equal(registered.status, 200);
+    const run = await fetch(`${tracker.url}/api/runs/modelled`).then((r) => r.json() as Promise<any>);
+    assert.deepEqual({ ...run.model, registeredAt: undefined }, { ...model, registeredAt: undefined });
+    const page = await fetch(`${tracker.url}/runs/modelled`).then((r) => r.text());
+    assert.ok(page.includes(sha256) && page.includes(model.key), 'the run page shows the model key and hash');
+    const list = await fetch(`${tracker.url}/runs/table`).then((r) => r.text());
+    assert.ok(list.includes(model.key), 'the runs list shows the model');
+  });
+
   test('tracker killed (SIGKILL) and restarted while a client logs: nothing lost, nothing doubled', async () => {
     const steps = 3000;
     const { client } = await TrackerClient.start({

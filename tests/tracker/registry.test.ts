@@ -21,7 +21,7 @@ test('migrations apply on an empty database, in WAL mode, and re-opening applies
     new RunRegistry(db).startSession({ id: 'a', startStep: 0 });
     db.$client.close();
     const again = openTrackerDb(path);
-    assert.equal(again.$client.prepare('select count(*) from __drizzle_migrations').pluck().get(), 1);
+    assert.equal(again.$client.prepare('select count(*) from __drizzle_migrations').pluck().get(), 2, 'two migrations, each applied once');
     assert.equal(new RunRegistry(again).get('a')?.status, 'running');
     again.$client.close();
   } finally {

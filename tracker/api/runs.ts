@@ -2,13 +2,14 @@
 //   POST /api/runs                    {run, workflowId?, startStep?, hparams?}   -> StartRunResponse
 //   POST /api/runs/:run/batches       {batchId, items: [...]}                      -> BatchResponse
 //   POST /api/runs/:run/finish        {status, step?}                              -> the run
+//   POST /api/runs/:run/model         {key, sha256, bytes, step}                   -> the run (its trained model)
 //   GET  /api/runs, GET /api/runs/:run
 // Writes need the bearer token (checked before the body is read) and are size-limited (413).
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { RunRegistry } from '../db/registry.ts';
 import type { RunSessions } from '../runs/sessions.ts';
-import { batchSchema, finishRunSchema, runIdSchema, startRunSchema } from '../runs/items.ts';
+import { batchSchema, finishRunSchema, registerModelSchema, runIdSchema, startRunSchema } from '../runs/items.ts';
 import { requireToken } from './auth.ts';
 import { parseJsonBody, parseParam } from './validate.ts';
 
@@ -42,6 +43,11 @@ export function runsApi(options: RunsApiOptions): Hono {
   app.post('/:run/finish', async (c) => {
     const run = parseParam(runIdSchema, c.req.param('run'), 'run');
     return c.json(await sessions.finish(run, await parseJsonBody(c, finishRunSchema)));
+  });
+
+  app.post('/:run/model', async (c) => {
+    const run = parseParam(runIdSchema, c.req.param('run'), 'run');
+    return c.json(await sessions.registerModel(run, await parseJsonBody(c, registerModelSchema)));
   });
 
   app.get('/', (c) => c.json(registry.list()));

@@ -2,7 +2,7 @@
 // truth for logged values; this is the index the pages and the API answer from.
 import { and, desc, eq, sql } from 'drizzle-orm';
 import type { TrackerDb } from './index.ts';
-import { batches, runs, runTags, type RunRow, type RunStatus, type RunTagRow } from './schema.ts';
+import { batches, runs, runTags, type RunModel, type RunRow, type RunStatus, type RunTagRow } from './schema.ts';
 
 export type HParams = Record<string, string | number | boolean>;
 export type TagKind = RunTagRow['kind'];
@@ -18,8 +18,11 @@ export class RunRegistry {
     return this.db.select().from(runs).orderBy(desc(runs.startedAt), runs.id).limit(limit).all();
   }
 
-  /** Registers a new session of a run: creates the run, or marks an existing one running again from `startStep`. */
-  startSession(input: { id: string; workflowId?: string; hparams?: HParams; startStep: number; now?: Date }): RunRow {
+  /**
+   * Registers a new session of a run: creates the run, or marks an existing one running again from `startStep`.
+   * `keepSteps`: the session discards nothing (it skips what the run has), so tags and last step stay as they are.
+   */
+  startSession(input: { id: string; workflowId?: string; hparams?: HParams; startStep: number; keepSteps?: boolean; now?: Date }): RunRow {
     const now = input.now ?? new Date();
     return this.db.transaction((tx) => {
       const existing = tx.select().from(runs).where(eq(runs.id, input.id)).get();
@@ -37,6 +40,22 @@ export class RunRegistry {
             sessionStartStep: input.startStep,
             sessions: 1,
           })
+          .returning()
+          .get();
+      }
+      if (input.keepSteps) {
+        return tx
+          .update(runs)
+          .set({
+            status: 'running',
+            workflowId: input.workflowId ?? existing.workflowId,
+            hparams: input.hparams ?? existing.hparams,
+            endedAt: null,
+            updatedAt: now,
+            sessionStartStep: input.startStep,
+            sessions: existing.sessions + 1,
+          })
+          .where(eq(runs.id, input.id))
           .returning()
           .get();
       }
@@ -126,6 +145,11 @@ export class RunRegistry {
       .where(eq(runs.id, id))
       .returning()
       .get();
+  }
+
+  /** Records the run's trained model (the latest registration wins). */
+  setModel(id: string, model: RunModel, now = new Date()): RunRow | undefined {
+    return this.db.update(runs).set({ model, updatedAt: now }).where(eq(runs.id, id)).returning().get();
   }
 
   tags(id: string): RunTagRow[] {

@@ -20,7 +20,19 @@ export const runs = sqliteTable('runs', {
   /** Start step of the current session (0 for a fresh run, checkpoint step + 1 after a resume). */
   sessionStartStep: integer('session_start_step').notNull(),
   sessions: integer('sessions').notNull(),
+  /** The trained model a worker registered for this run (storage key, content hash, size, step). */
+  model: text('model', { mode: 'json' }).$type<RunModel>(),
 });
+
+export interface RunModel {
+  /** Where the model lives, e.g. runs/<run>/model/model.json in the run's store. */
+  key: string;
+  /** sha256 (hex) over the model's files, in the order listed by `files`. */
+  sha256: string;
+  bytes: number;
+  step: number;
+  registeredAt: string;
+}
 
 export const runTags = sqliteTable(
   'run_tags',

@@ -40,7 +40,7 @@ export function runPages(options: RunPagesOptions): Hono {
         ) : (
           <table>
             <thead>
-              <tr><th>run</th><th>status</th><th>last step</th><th>started</th><th>ended</th><th>workflow</th></tr>
+              <tr><th>run</th><th>status</th><th>last step</th><th>started</th><th>ended</th><th>workflow</th><th>model</th></tr>
             </thead>
             <tbody>
               {rows.map((r) => (
@@ -51,6 +51,7 @@ export function runPages(options: RunPagesOptions): Hono {
                   <td>{when(r.startedAt)}</td>
                   <td>{when(r.endedAt)}</td>
                   <td class="muted">{r.workflowId ?? ''}</td>
+                  <td class="muted">{r.model ? <code title={r.model.sha256}>{r.model.key} ({r.model.sha256.slice(0, 12)})</code> : ''}</td>
                 </tr>
               ))}
             </tbody>
@@ -114,6 +115,18 @@ export function runPages(options: RunPagesOptions): Hono {
             </>
           ) : null}
         </p>
+        {run.model ? (
+          <table class="model">
+            <thead><tr><th colspan={2}>trained model</th></tr></thead>
+            <tbody>
+              <tr><td>key</td><td><code>{run.model.key}</code></td></tr>
+              <tr><td>sha256</td><td><code>{run.model.sha256}</code></td></tr>
+              <tr><td>size</td><td>{run.model.bytes} bytes</td></tr>
+              <tr><td>step</td><td>{run.model.step}</td></tr>
+              <tr><td>registered</td><td>{run.model.registeredAt}</td></tr>
+            </tbody>
+          </table>
+        ) : null}
         {run.hparams ? (
           <table class="hparams">
             <thead><tr><th>hparam</th><th>value</th></tr></thead>

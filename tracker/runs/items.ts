@@ -76,8 +76,18 @@ export const startRunSchema = z
     /** First step of this session: omit for a new run (0) or to continue after the last logged step. */
     startStep: step.optional(),
     hparams: hparamsSchema.optional(),
+    /**
+     * Continue without discarding anything: no SessionLog START is written and every (tag, step) the run already
+     * has is skipped, at any step. For workers that resume from a checkpoint and re-send steps they may have logged
+     * before (deterministic training re-sends the same values). Cannot be combined with startStep.
+     */
+    skipLogged: z.boolean().optional(),
   })
-  .strict();
+  .strict()
+  .refine((body) => !(body.skipLogged && body.startStep !== undefined), {
+    message: 'skipLogged continues where the run is and cannot take a startStep; send one or the other',
+    path: ['startStep'],
+  });
 export type StartRun = z.infer<typeof startRunSchema>;
 
 export const finishRunSchema = z
@@ -94,6 +104,16 @@ export interface StartRunResponse {
   resumed: boolean;
   file: string;
 }
+
+export const registerModelSchema = z
+  .object({
+    key: z.string().min(1).max(1000),
+    sha256: z.string().regex(/^[0-9a-f]{64}$/, 'sha256 must be 64 lowercase hex characters'),
+    bytes: z.number().int().min(0),
+    step: step,
+  })
+  .strict();
+export type RegisterModel = z.infer<typeof registerModelSchema>;
 
 export interface BatchResponse {
   batchId: string;

@@ -20,7 +20,7 @@ import {
 import type { RunRegistry, TagKind } from '../db/registry.ts';
 import type { RunRow } from '../db/schema.ts';
 import { TrackerError } from './errors.ts';
-import { fromWire, type Batch, type BatchResponse, type FinishRun, type StartRun, type StartRunResponse } from './items.ts';
+import { fromWire, type Batch, type BatchResponse, type FinishRun, type RegisterModel, type StartRun, type StartRunResponse } from './items.ts';
 import { runDir } from './names.ts';
 import { pngSize } from './png.ts';
 import { applyStart, scanLastSteps } from './scan.ts';
@@ -60,6 +60,7 @@ export class RunSessions {
       await this.closeSession(input.run);
       const existing = this.registry.get(input.run);
       const lastStep = await scanLastSteps(dir);
+      if (input.skipLogged) return this.continueSkippingLogged(input, dir, lastStep, existing !== undefined);
       const startStep = input.startStep ?? (lastStep.size > 0 ? Math.max(...lastStep.values()) + 1 : 0);
       applyStart(lastStep, startStep);
       const writer = await this.openWriter(dir, startStep, true);
@@ -77,6 +78,28 @@ export class RunSessions {
         startStep,
       });
       return { run: input.run, startStep, resumed: existing !== undefined, file: writer.path };
+    });
+  }
+
+  /** A session from step 0 that writes no START: items at or below a tag's last step on disk are skipped. */
+  private async continueSkippingLogged(input: StartRun, dir: string, lastStep: Map<string, number>, resumed: boolean): Promise<StartRunResponse> {
+    const writer = await this.openWriter(dir, 0, false);
+    this.sessions.set(input.run, { writer, startStep: 0, lastStep });
+    if (input.hparams && !lastStep.has(HPARAMS_TAGS.sessionStart)) {
+      writer.addValues(0, [hparamsSessionStartValue(input.hparams)]);
+      lastStep.set(HPARAMS_TAGS.sessionStart, 0);
+    }
+    await writer.flush();
+    this.registry.startSession({ id: input.run, workflowId: input.workflowId, hparams: input.hparams, startStep: 0, keepSteps: true });
+    const next = lastStep.size > 0 ? Math.max(...lastStep.values()) + 1 : 0;
+    return { run: input.run, startStep: next, resumed, file: writer.path };
+  }
+
+  /** Records the run's trained model; the run page and GET /api/runs/:run show it. */
+  registerModel(runId: string, model: RegisterModel): Promise<RunRow> {
+    return this.serial(runId, async () => {
+      this.requireRun(runId);
+      return this.registry.setModel(runId, { ...model, registeredAt: new Date().toISOString() })!;
     });
   }
 
@@ -175,7 +198,8 @@ export class RunSessions {
       const where = `items.${i}`;
       const tag = item.kind === 'hparams' ? HPARAMS_TAGS.sessionStart : item.tag;
       const step = item.step ?? session.startStep;
-      if (step < session.startStep) {
+      const onDisk = session.lastStep.get(tag);
+      if (step < session.startStep && !(onDisk !== undefined && step <= onDisk)) {
         throw new TrackerError(
           400,
           `${where}.step: ${step} is before this session's start step ${session.startStep}; ` +
@@ -190,7 +214,6 @@ export class RunSessions {
         );
       }
       inBatch.set(tag, step);
-      const onDisk = session.lastStep.get(tag);
       if (onDisk !== undefined && step <= onDisk) {
         skipped++;
         return;
