@@ -72,6 +72,32 @@ export function parseExport(text: string): ExportedLabels {
   return { keys: rows.map((r) => r[col('filepath')]!), table };
 }
 
+/**
+ * The labels of `classes` only, in that order: retired classes stay in the store and its export but are neither
+ * trained nor predicted. Classes of `classes` missing from the export are an error (the export and the class list were
+ * read at different times: a retry reads both again).
+ */
+export function keepClasses(labels: ExportedLabels, classes: string[]): ExportedLabels {
+  const from = labels.table.classes;
+  const columns = classes.map((name) => {
+    const c = from.indexOf(name);
+    if (c < 0)
+      throw new Error(
+        `class ${JSON.stringify(name)} is not in the label export (columns: ${from.join(', ')})`,
+      );
+    return c;
+  });
+  const k = from.length;
+  const table: LabelTable = {
+    ...labels.table,
+    classes: [...classes],
+    labels: new Int8Array(labels.table.n * classes.length),
+  };
+  for (let i = 0; i < table.n; i++)
+    columns.forEach((c, j) => (table.labels[i * classes.length + j] = labels.table.labels[i * k + c]!));
+  return { keys: labels.keys, table };
+}
+
 /** Set label cells, and whether the training rows hold at least one 0 and one 1 (what stratified sampling needs). */
 export function labelCounts(table: LabelTable): { labelled: number; trainable: boolean } {
   let labelled = 0;
@@ -140,13 +166,32 @@ export function createActiveLearningActivities(deps: ActiveLearningDependencies)
   }
   const exportLabels = async (project: string) =>
     (await labelStore('GET', `/${encodeURIComponent(project)}/export.csv`)).text();
+  /** The project's classes that are not retired, in column order. */
+  async function activeClasses(project: string): Promise<string[]> {
+    const body = (await (await labelStore('GET', `/${encodeURIComponent(project)}/classes`)).json()) as {
+      classes: { name: string; retired: boolean }[];
+    };
+    return body.classes.filter((c) => !c.retired).map((c) => c.name);
+  }
+  /** The export restricted to the classes that are not retired. */
+  async function trainingLabels(
+    project: string,
+  ): Promise<{ csv: string; classes: string[]; labels: ExportedLabels }> {
+    // Classes first: a class retired between the two reads is then still in the export, and dropped here.
+    const classes = await activeClasses(project);
+    const csv = await exportLabels(project);
+    return { csv, classes, labels: keepClasses(parseExport(csv), classes) };
+  }
 
   async function readJson<T>(key: string): Promise<T> {
     return JSON.parse((await deps.store.get(key)).toString('utf8')) as T;
   }
   async function roundInputs(runId: string, round: number, modelHash: string) {
-    const labels = parseExport(
-      (await deps.store.get(`${roundDir(runId, round)}/labels.csv`)).toString('utf8'),
+    const dir = roundDir(runId, round);
+    const { classes } = await readJson<{ classes: string[] }>(`${dir}/classes.json`);
+    const labels = keepClasses(
+      parseExport((await deps.store.get(`${dir}/labels.csv`)).toString('utf8')),
+      classes,
     );
     const embeddings = await readEmbeddings(deps.store, modelHash, () =>
       Context.current().heartbeat({ reading: modelHash }),
@@ -164,11 +209,11 @@ export function createActiveLearningActivities(deps: ActiveLearningDependencies)
   }
 
   return {
-    /** Polled by the workflow: how many label cells are set and whether a round could train. */
+    /** Polled by the workflow: label cells set in classes that are not retired, and whether a round could train. */
     async labelStatus(input: {
       project: string;
     }): Promise<{ images: number; labelled: number; trainable: boolean }> {
-      const { table } = parseExport(await exportLabels(input.project));
+      const { table } = (await trainingLabels(input.project)).labels;
       return { images: table.n, ...labelCounts(table) };
     },
 
@@ -186,8 +231,10 @@ export function createActiveLearningActivities(deps: ActiveLearningDependencies)
       const stop = keepHeartbeating(() => ({ round: input.round, phase }));
       try {
         const dir = roundDir(input.runId, input.round);
-        // The round's snapshot: the later activities of the round (and their retries) all read these labels.
-        await deps.store.put(`${dir}/labels.csv`, await exportLabels(input.project));
+        // The round's snapshot: the round's later activities (and their retries) read these labels and classes.
+        const current = await trainingLabels(input.project);
+        await deps.store.put(`${dir}/labels.csv`, current.csv);
+        await deps.store.put(`${dir}/classes.json`, JSON.stringify({ classes: current.classes }));
         phase = 'reading';
         const { table, features, missing } = await roundInputs(input.runId, input.round, input.modelHash);
         const counts = labelCounts(table);

@@ -185,6 +185,62 @@ describe('activeLearningWorkflow on real Temporal and a real tracker', () => {
     assert.equal(result.rounds, 2);
   });
 
+  test('a class retired mid-project is not trained, predicted or measured in the next round; its labels stay', async () => {
+    await createProject('p3');
+    const labelled = [0, 1, 2, 3, 4, 5, 6, 7].map((i) => keys[i * 3]!);
+    for (const key of labelled) await label('p3', key);
+    const handle = await start('al-p3', { project: 'p3', minNewLabels: 1 });
+    const first = await untilRound(handle, 1);
+    assert.deepEqual(
+      first.last!.classes.map((c) => c.name),
+      ['stripes', 'round'],
+    );
+
+    await api('POST', '/p3/classes/retire', { name: 'round' });
+    await handle.signal(retrainSignal);
+    const second = await untilRound(handle, 2);
+    assert.deepEqual(
+      second.last!.classes.map((c) => c.name),
+      ['stripes'],
+      'round 2 measures the active class only',
+    );
+    assert.equal(second.last!.labelled, 8, "the retired class's cells are not counted");
+    const store = openStorage(stack.settings.store, stack.settings.s3);
+    const roundKeys = JSON.parse((await store.get('runs/al-p3/rounds/00002/keys.json')).toString('utf8')) as {
+      keys: string[];
+      classes: string[];
+    };
+    assert.deepEqual(roundKeys.classes, ['stripes'], 'round 2 predicts the active class only');
+    const probs = await store.get('runs/al-p3/rounds/00002/probs.f32');
+    assert.equal(probs.byteLength, 4 * keys.length, 'one probability per image');
+
+    const scalars = await pollUntil('round 2 metrics in the tracker event files', async () => {
+      const s = await eventAccumulatorScalars(join(tracker.logDir, 'al-p3'));
+      return s['active/labelled']?.length === 2 ? s : undefined;
+    });
+    assert.deepEqual(
+      scalars['active/round/positives']!.map(([step]) => step),
+      [1],
+      'no metric of the retired class after round 1',
+    );
+    assert.deepEqual(
+      scalars['active/stripes/positives']!.map(([step]) => step),
+      [1, 2],
+    );
+
+    const exported = (await (
+      await fetch(`${tracker.url}/projects/p3/export.csv`, {
+        headers: { authorization: `Bearer ${tracker.token}` },
+      })
+    ).text()) as string;
+    assert.match(exported.split('\n')[0]!, /,stripes,round\s*$/, 'the export keeps the retired column');
+    const roundPositives = exported.split('\n').filter((line) => /,1\s*$/.test(line)).length;
+    assert.equal(roundPositives, labelled.filter((k) => truth(k).round === 1).length, 'and its labels');
+
+    await handle.signal(stopActiveLearningSignal);
+    assert.equal((await handle.result()).rounds, 2);
+  });
+
   test('max-entropy ordering: the queue follows the published predictions', async () => {
     await createProject('p2');
     for (const i of [0, 1, 2, 3, 5, 6]) await label('p2', keys[i * 3]!);
