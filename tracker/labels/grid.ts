@@ -52,7 +52,13 @@ function splitOption(option: string, kinds: readonly string[], classes: ClassInf
 
 function subsetWhere(subset: string, classes: ClassInfo[]): SubsetWhere {
   const k = classes.length;
-  const where = (exclude: 0 | 1, knownLo: number, knownHi: number, extra = '', extraParams: unknown[] = []) => ({
+  const where = (
+    exclude: 0 | 1,
+    knownLo: number,
+    knownHi: number,
+    extra = '',
+    extraParams: unknown[] = [],
+  ) => ({
     exclude,
     knownLo,
     knownHi,
@@ -179,7 +185,9 @@ export class GridPicker {
       WHERE p.class_id = ? AND i.exclude = ? AND i.known BETWEEN ? AND ?${w.extra}`;
     const params = [c.id, w.exclude, w.knownLo, w.knownHi, ...w.extraParams];
     let predicted = this.store
-      .stmt(`SELECT p.image_id AS id, p.${col} AS s ${from} ORDER BY p.${col} ${descending ? 'DESC' : ''} LIMIT ?`)
+      .stmt(
+        `SELECT p.image_id AS id, p.${col} AS s ${from} ORDER BY p.${col} ${descending ? 'DESC' : ''} LIMIT ?`,
+      )
       .all(...params, count) as Scored[];
     if (descending && predicted.length === count) {
       // A backward index walk returns ties in descending id order: fetch the ties at the cut in table order.
@@ -228,7 +236,13 @@ export class GridPicker {
   }
 
   /** BADGE (ml/active/diversity.ts) over the most uncertain images of the subset, with the probabilities alone. */
-  private badge(projectId: string, classes: ClassInfo[], w: SubsetWhere, count: number, seed: number): number[] {
+  private badge(
+    projectId: string,
+    classes: ClassInfo[],
+    w: SubsetWhere,
+    count: number,
+    seed: number,
+  ): number[] {
     const pool = this.byEntropy(projectId, w, Math.min(5000, count * BADGE_POOL_PER_CARD)).map((r) => r.id);
     const preds = this.store.predictionsFor(pool);
     const k = classes.length;

@@ -31,7 +31,9 @@ export function setQueue(
   const seen = new Set<string>();
   const repeated = queue.keys.filter((k) => (seen.has(k) ? true : (seen.add(k), false)));
   if (repeated.length > 0)
-    throw new LabelStoreError(`keys: each image may appear once; repeated: ${listed([...new Set(repeated)])}`);
+    throw new LabelStoreError(
+      `keys: each image may appear once; repeated: ${listed([...new Set(repeated)])}`,
+    );
   return store.write(() => {
     const lookup = store.stmt('SELECT id FROM label_images WHERE project_id = ? AND key = ?');
     const ids: number[] = [];

@@ -333,7 +333,12 @@ export function labelsRouter(deps: LabelsDeps): Hono {
     const row = store.rows(projectId, [key])[0]!;
     return c.html(
       <>
-        <Card project={projectId} row={row} classes={classes} probs={store.predictionsFor([row.id]).get(row.id)} />
+        <Card
+          project={projectId}
+          row={row}
+          classes={classes}
+          probs={store.predictionsFor([row.id]).get(row.id)}
+        />
         <Counts counts={store.counts(projectId)} oob />
         <History entries={store.historyEntries(projectId, { limit: 20 })} oob />
         <div id="status" class="note" hx-swap-oob="true"></div>

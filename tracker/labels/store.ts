@@ -232,9 +232,10 @@ export class LabelStore {
   }
 
   imageId(projectId: string, key: string): number {
-    const row = this.stmt('SELECT id FROM label_images WHERE project_id = ? AND key = ?').get(projectId, key) as
-      | { id: number }
-      | undefined;
+    const row = this.stmt('SELECT id FROM label_images WHERE project_id = ? AND key = ?').get(
+      projectId,
+      key,
+    ) as { id: number } | undefined;
     if (!row) throw new LabelStoreError(`no image ${JSON.stringify(key)} in project ${projectId}`, 404);
     return row.id;
   }
@@ -298,7 +299,14 @@ export class LabelStore {
     const labels = this.stmt('SELECT class_id AS classId, value FROM label_values WHERE image_id = ?');
     return ids.flatMap((id) => {
       const r = image.get(id) as
-        | { id: number; key: string; viewKey: string | null; position: number; exclude: number; validation: number }
+        | {
+            id: number;
+            key: string;
+            viewKey: string | null;
+            position: number;
+            exclude: number;
+            validation: number;
+          }
         | undefined;
       if (!r) return [];
       const values = labels.all(id) as { classId: number; value: 0 | 1 }[];
@@ -330,7 +338,9 @@ export class LabelStore {
 
   activeClassCount(projectId: string): number {
     return (
-      this.stmt('SELECT count(*) AS n FROM label_classes WHERE project_id = ? AND retired = 0').get(projectId) as {
+      this.stmt('SELECT count(*) AS n FROM label_classes WHERE project_id = ? AND retired = 0').get(
+        projectId,
+      ) as {
         n: number;
       }
     ).n;
@@ -470,8 +480,9 @@ export class LabelStore {
       exclude: number;
       validation: number;
     };
-    const retired = (this.stmt('SELECT retired FROM label_classes WHERE id = ?').get(classId) as { retired: number })
-      .retired;
+    const retired = (
+      this.stmt('SELECT retired FROM label_classes WHERE id = ?').get(classId) as { retired: number }
+    ).retired;
     const knownDelta = (value === null ? 0 : 1) - (oldValue === null ? 0 : 1);
     if (knownDelta !== 0 && retired === 0)
       this.stmt('UPDATE label_images SET known = known + ? WHERE id = ?').run(knownDelta, imageId);
@@ -564,7 +575,13 @@ export class LabelStore {
     ) as { classId: number; value: number }[];
     const before = image.exclude === 0 ? image.validation : undefined;
     const after =
-      flag === 'exclude' ? (value === 0 ? image.validation : undefined) : image.exclude === 0 ? value : undefined;
+      flag === 'exclude'
+        ? value === 0
+          ? image.validation
+          : undefined
+        : image.exclude === 0
+          ? value
+          : undefined;
     for (const l of labels) {
       if (before !== undefined) this.bumpCount(l.classId, before, l.value, -1);
       if (after !== undefined) this.bumpCount(l.classId, after, l.value, 1);
@@ -746,7 +763,9 @@ export class LabelStore {
 
   /** Whether any image of the project has a stored prediction (the model-based orderings need one). */
   hasPredictions(projectId: string): boolean {
-    return !!this.stmt('SELECT 1 FROM label_classes WHERE project_id = ? AND predicted > 0 LIMIT 1').get(projectId);
+    return !!this.stmt('SELECT 1 FROM label_classes WHERE project_id = ? AND predicted > 0 LIMIT 1').get(
+      projectId,
+    );
   }
 
   /** Map image id -> (class id -> p). */

@@ -69,7 +69,8 @@
     if (t.matches('input[data-flag]')) flag(card, t.dataset.flag, t.checked);
   });
   document.addEventListener('keydown', (e) => {
-    if (e.target.closest && e.target.closest('input[type=text], input[type=number], select, textarea')) return;
+    if (e.target.closest && e.target.closest('input[type=text], input[type=number], select, textarea'))
+      return;
     if (e.ctrlKey || e.metaKey || e.altKey) return;
     const grid = document.getElementById('grid');
     if (!grid) return;
