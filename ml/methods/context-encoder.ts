@@ -211,7 +211,7 @@ export interface RgbImages {
 
 export interface ContextEncoderEvaluation {
   scalars: { test_recon_loss: number; test_recon_loss_weighted: number };
-  /** Masked input | composite G(x~) M + x (1 - M), side by side along the width, for up to 10 test images. */
+  /** Masked input | composite G(x~) M + x (1 - M) | original, side by side along the width, for up to 10 test images. */
   images: { inpaints: RgbImages };
   histograms: { disc_outputs_on_raw: Float32Array; disc_outputs_on_inpaint: Float32Array };
 }
@@ -228,6 +228,8 @@ export class ContextEncoderTrainer implements Trainer {
   private baseLr: number;
   private readonly borderPx: number;
   private readonly outputHw: [number, number];
+  /** tfjs dropout is unseeded unless its `seed` is set; trainStep sets it from `rng`, which checkpoints save. */
+  private readonly dropout: { seed?: number };
 
   constructor(private readonly options: ContextEncoderOptions) {
     const tf = activeTf();
@@ -239,7 +241,8 @@ export class ContextEncoderTrainer implements Trainer {
     const input = tf.input({ shape: inputShape, name: 'ce_input' });
     let x = this.fcn.apply(input) as SymbolicTensor;
     x = channelWiseDense({ name: 'ce_channel_wise_dense' }).apply(x) as SymbolicTensor;
-    x = tf.layers.dropout({ rate: 0.5, name: 'ce_dropout' }).apply(x) as SymbolicTensor;
+    this.dropout = tf.layers.dropout({ rate: 0.5, name: 'ce_dropout' });
+    x = this.dropout.apply(x) as SymbolicTensor;
     x = tf.layers
       .conv2d({ filters: bottleneck, kernelSize: 1, name: 'ce_bottleneck' })
       .apply(x) as SymbolicTensor;
@@ -317,6 +320,7 @@ export class ContextEncoderTrainer implements Trainer {
     const [b, height, width] = batch.shape;
     const boxes = randomMaskBoxes(this.rng, b, height, width);
     const maps = maskMaps(boxes, height, width, config.border_weight, this.borderPx);
+    this.dropout.seed = this.rng.nextUint32() || 1;
     this.optimizers.inpainter.learningRate = this.baseLr;
     this.optimizers.discriminator.learningRate = 0.1 * this.baseLr;
     const metrics: StepMetrics = { learning_rate: this.baseLr };
@@ -385,7 +389,7 @@ export class ContextEncoderTrainer implements Trainer {
     const single = maskMaps([box], height, width, config.border_weight, this.borderPx);
     const size = height * width * channels;
     const shown = Math.min(n, 10);
-    const inpaints = new Uint8Array(shown * height * 2 * width * 3);
+    const inpaints = new Uint8Array(shown * height * 3 * width * 3);
     const onRaw = new Float32Array(n);
     const onInpaint = new Float32Array(n);
     let reconSum = 0;
@@ -418,10 +422,9 @@ export class ContextEncoderTrainer implements Trainer {
       onRaw.set(await out.raw.data(), start);
       onInpaint.set(await out.forged.data(), start);
       if (start < shown) {
-        const masked = await out.masked.data();
-        const composite = await out.composite.data();
+        const panels = [await out.masked.data(), await out.composite.data(), test.images.subarray(start * size, (start + count) * size)];
         for (let i = 0; i < Math.min(count, shown - start); i++) {
-          writeSideBySide(inpaints, start + i, masked, composite, i, height, width, channels);
+          writeSideBySide(inpaints, start + i, panels, i, height, width, channels);
         }
       }
       tf.dispose(Object.values(out));
@@ -429,7 +432,7 @@ export class ContextEncoderTrainer implements Trainer {
     const elements = n * size;
     return {
       scalars: { test_recon_loss: reconSum / elements, test_recon_loss_weighted: weightedSum / elements },
-      images: { inpaints: { data: inpaints, shape: [shown, height, 2 * width, 3] } },
+      images: { inpaints: { data: inpaints, shape: [shown, height, 3 * width, 3] } },
       histograms: { disc_outputs_on_raw: onRaw, disc_outputs_on_inpaint: onInpaint },
     };
   }
@@ -442,27 +445,25 @@ export class ContextEncoderTrainer implements Trainer {
   }
 }
 
-/** Image `index` of the output: left half from `left[i]`, right half from `right[i]`, as RGB bytes. */
+/** Image `index` of the output: the panels' image `i` side by side along the width, as RGB bytes. */
 function writeSideBySide(
   out: Uint8Array,
   index: number,
-  left: ArrayLike<number>,
-  right: ArrayLike<number>,
+  panels: ArrayLike<number>[],
   i: number,
   height: number,
   width: number,
   channels: number,
 ): void {
   const toByte = (v: number) => Math.round(Math.min(1, Math.max(0, v)) * 255);
-  const rowBytes = 2 * width * 3;
+  const rowBytes = panels.length * width * 3;
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
       const src = ((i * height + y) * width + x) * channels;
       const dst = index * height * rowBytes + y * rowBytes;
       for (let c = 0; c < 3; c++) {
         const from = src + Math.min(c, channels - 1); // grey is repeated; extra channels beyond 3 are not shown
-        out[dst + x * 3 + c] = toByte(left[from]!);
-        out[dst + (width + x) * 3 + c] = toByte(right[from]!);
+        panels.forEach((panel, p) => (out[dst + (p * width + x) * 3 + c] = toByte(panel[from]!)));
       }
     }
   }

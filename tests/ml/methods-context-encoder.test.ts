@@ -211,9 +211,9 @@ test('a few steps on 32x32 inputs: finite losses, alternating updates, evaluate 
   assert.ok(Math.abs(result.scalars.test_recon_loss_weighted - weighted / masked.length) < 1e-5);
 
   const { data, shape } = result.images.inpaints;
-  assert.deepEqual(shape, [3, 32, 64, 3]);
+  assert.deepEqual(shape, [3, 32, 96, 3]);
   const byte = (v: number) => Math.round(Math.min(1, Math.max(0, v)) * 255);
-  const at = (i: number, y: number, x: number, c: number) => data[((i * 32 + y) * 64 + x) * 3 + c]!;
+  const at = (i: number, y: number, x: number, c: number) => data[((i * 32 + y) * 96 + x) * 3 + c]!;
   assert.equal(at(1, 10, 10, 0), 0, 'left half: masked input is black inside the mask');
   assert.equal(
     at(1, 2, 3, 1),
@@ -223,12 +223,17 @@ test('a few steps on 32x32 inputs: finite losses, alternating updates, evaluate 
   assert.equal(
     at(2, 30, 32 + 5, 2),
     byte(test.images[((2 * 32 + 30) * 32 + 5) * 3 + 2]!),
-    'right half: original outside',
+    'middle: original outside',
   );
   assert.equal(
     at(2, 12, 32 + 15, 0),
     byte(predicted[((2 * 32 + 12) * 32 + 15) * 3]!),
-    'right half: inpainting inside',
+    'middle: inpainting inside',
+  );
+  assert.equal(
+    at(2, 12, 64 + 15, 0),
+    byte(test.images[((2 * 32 + 12) * 32 + 15) * 3]!),
+    'right: the original, also inside the mask',
   );
   for (const values of Object.values(result.histograms)) {
     assert.equal(values.length, 3);
@@ -246,7 +251,7 @@ test('an input the decoder overshoots (30x30 -> 32x32) is cropped back to the in
       assert.ok(Number.isFinite(value));
   }
   const result = await trainer.evaluate({ images, shape: batch.shape });
-  assert.deepEqual(result.images.inpaints.shape, [2, 30, 60, 3]);
+  assert.deepEqual(result.images.inpaints.shape, [2, 30, 90, 3]);
   assert.ok(Number.isFinite(result.scalars.test_recon_loss));
   trainer.dispose();
 });
