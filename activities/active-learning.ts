@@ -415,10 +415,15 @@ export function createActiveLearningActivities(deps: ActiveLearningDependencies)
             probs: part.map((_, j) => Array.from(probs.subarray((start + j) * k, (start + j + 1) * k))),
           });
         }
-        await deps.store.put(
-          latestQueueKey(input.runId),
-          await deps.store.get(queueKey(input.runId, input.round)),
-        );
+        const queue = await deps.store.get(queueKey(input.runId, input.round));
+        await deps.store.put(latestQueueKey(input.runId), queue);
+        // The labeler page shows the queue, so the tracker's label store gets it too.
+        const { round, sort, keys: queued } = JSON.parse(queue.toString('utf8')) as {
+          round: number;
+          sort: string;
+          keys: string[];
+        };
+        await labelStore('PUT', `/${encodeURIComponent(input.project)}/queue`, { round, sort, keys: queued });
 
         const { client } = await TrackerClient.start({
           url: deps.tracker.url,
