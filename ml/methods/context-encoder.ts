@@ -241,8 +241,9 @@ export class ContextEncoderTrainer implements Trainer {
     const input = tf.input({ shape: inputShape, name: 'ce_input' });
     let x = this.fcn.apply(input) as SymbolicTensor;
     x = channelWiseDense({ name: 'ce_channel_wise_dense' }).apply(x) as SymbolicTensor;
-    this.dropout = tf.layers.dropout({ rate: 0.5, name: 'ce_dropout' });
-    x = this.dropout.apply(x) as SymbolicTensor;
+    const dropout = tf.layers.dropout({ rate: 0.5, name: 'ce_dropout' });
+    this.dropout = dropout as unknown as { seed?: number };
+    x = dropout.apply(x) as SymbolicTensor;
     x = tf.layers
       .conv2d({ filters: bottleneck, kernelSize: 1, name: 'ce_bottleneck' })
       .apply(x) as SymbolicTensor;
