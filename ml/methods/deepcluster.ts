@@ -4,7 +4,7 @@
 import type { LayersModel, Optimizer, Scalar, SymbolicTensor, Tensor, Tensor2D, layers } from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { activeTf } from '../backend.ts';
-import { clusterFeatures, normalizedMutualInformation } from '../cluster/index.ts';
+import { clusterFeatures, normalizedMutualInformation, type ClusterFeaturesResult } from '../cluster/index.ts';
 import type { Batch } from '../data/index.ts';
 import { parseOrThrow } from '../data/options.ts';
 import { bnAlexNetFcn } from '../models/index.ts';
@@ -117,7 +117,10 @@ export class DeepClusterTrainer implements Trainer {
    * them; returns the NMI with the previous assignment (NaN on the first refit) and the cluster sizes. The head is
    * re-initialised by resetHeadIfNeeded when training of that epoch starts, from the trainer's own stream.
    */
-  refit(features: Tensor2D, rng: Rng): { labels: number[]; nmi: number; sizes: number[]; inertia: number } {
+  refit(
+    features: Tensor2D,
+    rng: Rng,
+  ): { labels: number[]; nmi: number; sizes: number[]; inertia: number; state: ClusterFeaturesResult['state'] } {
     const { config } = this.options;
     const result = clusterFeatures(features, { k: config.k, pcaDim: config.pca_dim, maxIter: config.kmeans_max_iter, nInit: 3 }, rng);
     const previous = this.state.labels;
@@ -126,7 +129,8 @@ export class DeepClusterTrainer implements Trainer {
     const sizes = new Array<number>(config.k).fill(0);
     for (const label of labels) sizes[label]++;
     this.state = { labels, headEpoch: this.state.headEpoch };
-    return { labels, nmi, sizes, inertia: result.inertia };
+    // The fitted scaler/PCA/k-means state assigns test images to the same clusters (assignFeatures).
+    return { labels, nmi, sizes, inertia: result.inertia, state: result.state };
   }
 
   /** Re-initialises logit_out (kernel and bias, Glorot-uniform as the reference does) once per refit epoch. */
