@@ -71,6 +71,9 @@ export async function activeLearningWorkflow(input: ActiveLearningInput): Promis
     stopRequested: false,
   };
   const status: ActiveLearningStatus = {
+    project: input.project,
+    modelHash: input.modelHash,
+    minNewLabels: options.minNewLabels,
     phase: 'waiting',
     rounds: state.rounds,
     labelled: state.labelledAtLastRound,

@@ -167,6 +167,11 @@ export interface ActiveLearningCarried {
 }
 
 export interface ActiveLearningStatus {
+  project: string;
+  /** The embeddings this loop trains on. */
+  modelHash: string;
+  /** Label cells added since the last round that start the next one without a signal. */
+  minNewLabels: number;
   phase: 'waiting' | 'fine-tuning' | 'predicting' | 'ranking' | 'publishing' | 'stopped';
   rounds: number;
   labelled: number;
@@ -185,6 +190,9 @@ export const activeLearningStatusQuery = defineQuery<ActiveLearningStatus>('acti
 export const retrainSignal = defineSignal('retrain');
 /** Ends the workflow after the running round. Same name as the pretraining stop signal. */
 export const stopActiveLearningSignal = defineSignal('stop');
+
+/** The active-learning workflow of a labeling project (one per project; `patchwork label` starts or attaches to it). */
+export const activeLearningWorkflowId = (project: string) => `label-${project}`;
 
 /** The store prefix of a model's embeddings. */
 export const embeddingsPrefix = (modelHash: string) => `embeddings/${modelHash}`;

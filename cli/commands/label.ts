@@ -1,0 +1,299 @@
+// `patchwork label` and `patchwork retrain`: set a labeling project up in the tracker's label store, embed its images,
+// and start (or attach to) the project's long-lived active-learning workflow.
+import { existsSync } from 'node:fs';
+import { relative, resolve, sep } from 'node:path';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { sourceKeysKey } from '../../activities/embed.ts';
+import { loadSettings, type Settings } from '../../schemas/settings.ts';
+import { openStorage, parseLocation } from '../../storage/index.ts';
+import { PROJECT_ID } from '../../tracker/labels/store.ts';
+import { connectClient } from '../../worker/client.ts';
+import { activeLearningWorkflow, embedWorkflow } from '../../workflows/index.ts';
+import { TASK_QUEUES } from '../../workflows/api.ts';
+import {
+  activeLearningStatusQuery,
+  activeLearningWorkflowId,
+  embedProgressQuery,
+  retrainSignal,
+  type ActiveLearningStatus,
+  type EmbedResult,
+} from '../../workflows/api-labeling.ts';
+import { repoRoot } from '../services/binaries.ts';
+import { followWithBar } from '../progress.ts';
+
+export interface LabelOptions {
+  images?: string;
+  run?: string;
+  model?: string;
+  classes?: string;
+  every?: number;
+  queueSize?: number;
+  status?: boolean;
+}
+
+/** Images registered per request (the label store takes at most 100 000). */
+const IMAGES_PER_REQUEST = 10_000;
+
+function checkProject(project: string): void {
+  if (!PROJECT_ID.test(project))
+    throw new Error(
+      `project ${JSON.stringify(project)} is not a valid project id: use 1-64 characters of a-z 0-9 - _, starting with a letter or digit`,
+    );
+}
+
+function parseClasses(text: string | undefined): string[] {
+  if (text === undefined) return [];
+  const names = text.split(',').map((c) => c.trim());
+  if (names.some((c) => c === ''))
+    throw new Error(
+      `--classes ${JSON.stringify(text)} has an empty name; give names separated by commas: --classes cat,dog`,
+    );
+  return [...new Set(names)];
+}
+
+/** The label store's JSON API on the tracker, with the bearer token. Errors name the request and the fix. */
+class LabelStoreClient {
+  constructor(private readonly tracker: Settings['tracker']) {}
+
+  static async connect(settings: Settings): Promise<LabelStoreClient> {
+    const url = settings.tracker.url.replace(/\/+$/, '');
+    try {
+      const health = await fetch(`${url}/health`, { signal: AbortSignal.timeout(5_000) });
+      if (!health.ok) throw new Error(`GET /health answered ${health.status}`);
+    } catch (error) {
+      throw new Error(
+        `the tracker at ${url} is not running (${(error as Error).message}). Start it with \`patchwork up\`, or set PATCHWORK_TRACKER_URL to where it runs.`,
+      );
+    }
+    if (!settings.tracker.token)
+      throw new Error(
+        'no tracker token: writes to the label store need it. Run `patchwork up` (it records one) or set PATCHWORK_TOKEN to the token the tracker was started with.',
+      );
+    return new LabelStoreClient({ url, token: settings.tracker.token });
+  }
+
+  get url(): string {
+    return this.tracker.url;
+  }
+
+  async request<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+    const response = await fetch(`${this.tracker.url}/projects${path}`, {
+      method,
+      headers: { authorization: `Bearer ${this.tracker.token}`, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await response.text();
+    if (!response.ok) {
+      const hint =
+        response.status === 401 ? ' (PATCHWORK_TOKEN is not the token the tracker was started with)' : '';
+      throw new Error(
+        `${method} ${this.tracker.url}/projects${path}: ${response.status} ${text.slice(0, 300)}${hint}`,
+      );
+    }
+    return JSON.parse(text) as T;
+  }
+}
+
+/**
+ * Where the project's keys are rooted for thumbnails: the tracker reads images from PATCHWORK_IMAGES (default: its
+ * working directory, the repository under `patchwork up`), so the root is the images' place inside that location.
+ */
+function projectRoot(images: string): { root: string; note?: string } {
+  const base = process.env.PATCHWORK_IMAGES ?? repoRoot;
+  const where = parseLocation(images);
+  const from = parseLocation(base);
+  const outside = {
+    root: '',
+    note: `the tracker shows images from ${base} (PATCHWORK_IMAGES), and ${images} is not inside it: start the tracker with PATCHWORK_IMAGES=${images} to see thumbnails`,
+  };
+  if (where.kind === 'local' && from.kind === 'local') {
+    const rel = relative(resolve(from.path), resolve(where.path));
+    if (rel.startsWith('..') || resolve(rel) === rel) return outside;
+    return { root: rel.split(sep).join('/') };
+  }
+  if (where.kind === 's3' && from.kind === 's3' && where.bucket === from.bucket) {
+    const prefix = from.prefix.replace(/\/+$/, '');
+    if (prefix === '') return { root: where.prefix.replace(/\/+$/, '') };
+    if (where.prefix === prefix || where.prefix.startsWith(`${prefix}/`))
+      return { root: where.prefix.slice(prefix.length).replace(/^\/+|\/+$/g, '') };
+  }
+  return outside;
+}
+
+async function embedImages(
+  client: Client,
+  settings: Settings,
+  project: string,
+  source: string,
+  options: LabelOptions,
+) {
+  const store = openStorage(settings.store, settings.s3);
+  if (options.run && !(await store.exists(`runs/${options.run}/model/model.json`)))
+    throw new Error(
+      `--run ${options.run}: no exported model at runs/${options.run}/model/model.json in the store ${settings.store}. Check the run id with \`patchwork runs\`; a pretraining run exports its model when it finishes.`,
+    );
+  const model = options.run
+    ? { run: options.run }
+    : { path: /^[a-z]+:\/\//.test(options.model!) ? options.model! : resolve(options.model!) };
+  const workflowId = `embed-${project}-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+  const handle = await client.workflow.start(embedWorkflow, {
+    taskQueue: TASK_QUEUES.io,
+    workflowId,
+    args: [{ source, model, projectorLimit: 0 }],
+  });
+  const result: EmbedResult | undefined = await followWithBar({
+    format: 'embed |{bar}| {value}/{total} {phase}',
+    result: () => handle.result(),
+    poll: () => handle.query(embedProgressQuery),
+    position: (p) => ({ value: p.embedded + p.skipped, total: p.total, payload: { phase: p.phase } }),
+    runId: workflowId,
+    attachedMessage: `embedding the images of ${project} (${workflowId})`,
+    reattachCommand: `patchwork label ${project} with the same flags once ${workflowId} has finished`,
+  });
+  if (result === undefined) return undefined;
+  console.log(
+    `embedded ${result.embedded} new images (${result.alreadyDone} already were, ${result.skipped} could not be read), model hash ${result.modelHash}`,
+  );
+  const listed = (await store.get(sourceKeysKey(workflowId))).toString('utf8');
+  return { modelHash: result.modelHash, keys: listed === '' ? [] : listed.split('\n') };
+}
+
+async function ensureProject(
+  labels: LabelStoreClient,
+  project: string,
+  images: string,
+  keys: string[],
+  classes: string[],
+) {
+  const { projects } = await labels.request<{ projects: { id: string }[] }>('GET', '');
+  if (!projects.some((p) => p.id === project)) {
+    const { root, note } = projectRoot(images);
+    await labels.request('POST', '', { id: project, ...(root ? { root } : {}) });
+    console.log(`created project ${project}${root ? ` (images under ${root})` : ''}`);
+    if (note) console.log(`note: ${note}`);
+  }
+  let added = 0;
+  for (let start = 0; start < keys.length; start += IMAGES_PER_REQUEST) {
+    const images = keys.slice(start, start + IMAGES_PER_REQUEST).map((key) => ({ key }));
+    added += (await labels.request<{ added: number }>('POST', `/${project}/images`, { images })).added;
+  }
+  const existing = (
+    await labels.request<{ classes: { name: string; retired: boolean }[] }>('GET', `/${project}/classes`)
+  ).classes;
+  for (const name of classes) {
+    const known = existing.find((c) => c.name === name);
+    if (!known) await labels.request('POST', `/${project}/classes`, { name });
+    else if (known.retired)
+      console.log(`note: class ${name} is retired; restore it in the labeler to train it again`);
+  }
+  const total = (await labels.request<{ classes: unknown[] }>('GET', `/${project}/classes`)).classes.length;
+  console.log(`project ${project}: ${keys.length} images (${added} new), ${total} classes`);
+  if (total === 0)
+    console.log('note: the project has no classes yet: add them with --classes a,b,c or in the labeler');
+}
+
+function describeStatus(workflowId: string, s: ActiveLearningStatus): string[] {
+  const lines = [
+    `${workflowId}: ${s.phase}, ${s.rounds} round${s.rounds === 1 ? '' : 's'} done, ${s.labelled} label cells set` +
+      ` (a round starts every ${s.minNewLabels} new labels, or on \`patchwork retrain ${s.project}\`)`,
+  ];
+  if (s.last) {
+    const auc = s.last.meanAuc === null ? 'n/a' : s.last.meanAuc.toFixed(3);
+    lines.push(
+      `  last round ${s.last.round}: ${s.last.labelled} labels, mean AUC ${auc} (${s.last.evaluatedOn} images), queue of ${s.last.queueSize}`,
+    );
+    if (s.last.queueHead.length > 0) lines.push(`  queue starts: ${s.last.queueHead.slice(0, 5).join(', ')}`);
+  }
+  if (s.lastError) lines.push(`  last round could not run: ${s.lastError}`);
+  return lines;
+}
+
+async function loopHandle(client: Client, project: string) {
+  const workflowId = activeLearningWorkflowId(project);
+  const handle = client.workflow.getHandle(workflowId);
+  try {
+    const { status } = await handle.describe();
+    if (status.name === 'RUNNING') return handle;
+  } catch (error) {
+    if (!(error instanceof WorkflowNotFoundError)) throw error;
+  }
+  throw new Error(
+    `no active-learning loop is running for project ${project}: start it with \`patchwork label ${project} --images <dir|s3://...> --run <pretraining run>\``,
+  );
+}
+
+export async function labelCommand(project: string, options: LabelOptions): Promise<void> {
+  checkProject(project);
+  const settings = loadSettings();
+  if (options.status) {
+    const handle = await loopHandle(await connectClient(settings), project);
+    for (const line of describeStatus(handle.workflowId, await handle.query(activeLearningStatusQuery)))
+      console.log(line);
+    return;
+  }
+  if (!options.images) throw new Error('--images <dir|s3://bucket/prefix> is required: the images to label');
+  if (!options.run === !options.model)
+    throw new Error(
+      'give exactly one of --run <pretraining run id> or --model <model.json path or URL>: the feature extractor',
+    );
+  const classes = parseClasses(options.classes);
+  const location = parseLocation(options.images);
+  const source = location.kind === 'local' ? resolve(location.path) : options.images;
+  if (location.kind === 'local' && !existsSync(source))
+    throw new Error(
+      `--images ${options.images}: no such folder (${source}); give a folder or s3://bucket/prefix`,
+    );
+
+  const labels = await LabelStoreClient.connect(settings);
+  const client = await connectClient(settings);
+  const embedded = await embedImages(client, settings, project, source, options);
+  if (!embedded) return;
+  await ensureProject(labels, project, options.images, embedded.keys, classes);
+
+  const workflowId = activeLearningWorkflowId(project);
+  try {
+    await client.workflow.start(activeLearningWorkflow, {
+      taskQueue: TASK_QUEUES.io,
+      workflowId,
+      args: [
+        { project, modelHash: embedded.modelHash, minNewLabels: options.every, queueSize: options.queueSize },
+      ],
+    });
+    console.log(`started ${workflowId}`);
+  } catch (error) {
+    if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+    const running = await client.workflow
+      .getHandle(workflowId)
+      .query(activeLearningStatusQuery)
+      .catch(() => undefined);
+    console.log(`attached to ${workflowId}, already running`);
+    if (running?.modelHash !== undefined && running.modelHash !== embedded.modelHash)
+      console.log(
+        `note: it trains on the embeddings ${running.modelHash}, not ${embedded.modelHash}; stop it with \`patchwork stop ${workflowId}\` and run this again to switch`,
+      );
+  }
+  try {
+    const status = await client.workflow.getHandle(workflowId).query(activeLearningStatusQuery);
+    for (const line of describeStatus(workflowId, status)) console.log(line);
+  } catch (error) {
+    console.log(
+      `${workflowId}: no worker answered yet (${(error as Error).message}); is \`patchwork up\` running?`,
+    );
+  }
+  console.log(
+    `label at ${labels.url}/projects/${project}/label?token=${encodeURIComponent(settings.tracker.token!)}&labeler=${encodeURIComponent(labeler())}`,
+  );
+  console.log('  (open it once: the token becomes a cookie and leaves the address)');
+}
+
+function labeler(): string {
+  const name = (process.env.USER ?? 'web').replace(/[^A-Za-z0-9_.@-]/g, '').slice(0, 40);
+  return name === '' ? 'web' : name;
+}
+
+export async function retrainCommand(project: string): Promise<void> {
+  checkProject(project);
+  const handle = await loopHandle(await connectClient(loadSettings()), project);
+  await handle.signal(retrainSignal);
+  console.log(`${handle.workflowId}: a round starts now (it needs at least one 0 and one 1 label)`);
+}

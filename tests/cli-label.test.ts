@@ -1,0 +1,207 @@
+// `patchwork label` / `patchwork retrain` against a real Temporal server, worker and tracker.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { settingsToEnv } from '../schemas/settings.ts';
+import { connectClient } from '../worker/client.ts';
+import {
+  activeLearningStatusQuery,
+  activeLearningWorkflowId,
+  stopActiveLearningSignal,
+} from '../workflows/api-labeling.ts';
+import { writeFiles } from './helpers/images.ts';
+import { saveTinyFeatureModel } from './helpers/feature-model.ts';
+import { freePort } from './helpers/net.ts';
+import { repoRoot } from './helpers/paths.ts';
+import { patternImages } from './helpers/pretrain.ts';
+import { startStack, type TestStack } from './helpers/stack.ts';
+import { pollUntil } from './helpers/tensorboard.ts';
+import { startTracker, type LiveTracker } from './helpers/tracker.ts';
+
+const bin = join(repoRoot, 'cli', 'bin.js');
+
+describe('patchwork label / retrain', () => {
+  let stack: TestStack;
+  let tracker: LiveTracker;
+  let env: NodeJS.ProcessEnv;
+  let images: string;
+  let model: string;
+  let keys: string[];
+
+  function patchwork(args: string[], extraEnv: NodeJS.ProcessEnv = {}) {
+    // Asynchronous: the worker and tracker these commands talk to are children of this process's event loop.
+    return new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+      const child = spawn(process.execPath, [bin, ...args], {
+        env: { ...env, ...extraEnv },
+        cwd: stack.home,
+      });
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (chunk) => (out += chunk));
+      child.stderr.on('data', (chunk) => (err += chunk));
+      child.on('exit', (code) => resolve({ code, out, err }));
+    });
+  }
+  async function api(method: string, path: string, body?: unknown) {
+    const response = await fetch(`${tracker.url}/projects${path}`, {
+      method,
+      headers: { authorization: `Bearer ${tracker.token}`, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    assert.ok(response.ok, `${method} ${path}: ${response.status} ${await response.clone().text()}`);
+    return response.json();
+  }
+
+  before(async () => {
+    stack = await startStack({ temporal: true });
+    tracker = await startTracker(join(stack.home, 'tracker'));
+    stack.settings.tracker = { url: tracker.url, token: tracker.token };
+    const files = await patternImages(16, 32);
+    keys = files.map((f) => f.key).sort();
+    images = join(stack.home, 'images');
+    await writeFiles(images, files);
+    model = await saveTinyFeatureModel(join(stack.home, 'user-model'));
+    await stack.startWorker();
+    env = { ...process.env, ...settingsToEnv(stack.settings), PATCHWORK_IMAGES: stack.home };
+  });
+  after(async () => {
+    await tracker?.stop();
+    await stack?.stop();
+  });
+
+  test('bad flags, a stopped tracker and an unknown run are reported with the fix', async () => {
+    const both = await patchwork(['label', 'shoes', '--images', images, '--run', 'r', '--model', model]);
+    assert.equal(both.code, 1);
+    assert.match(both.err, /give exactly one of --run .* or --model/);
+    const noImages = await patchwork(['label', 'shoes', '--model', model]);
+    assert.match(noImages.err, /--images <dir\|s3:\/\/bucket\/prefix> is required/);
+    const missingDir = await patchwork([
+      'label',
+      'shoes',
+      '--images',
+      join(images, 'nope'),
+      '--model',
+      model,
+    ]);
+    assert.match(missingDir.err, /--images .*nope: no such folder/);
+    const badId = await patchwork(['label', '../x', '--images', images, '--model', model]);
+    assert.match(badId.err, /project "\.\.\/x" is not a valid project id/);
+    const badEvery = await patchwork([
+      'label',
+      'shoes',
+      '--images',
+      images,
+      '--model',
+      model,
+      '--every',
+      '0',
+    ]);
+    assert.match(badEvery.err, /0 is not a positive integer/);
+
+    const down = `http://127.0.0.1:${await freePort()}`;
+    const noTracker = await patchwork(['label', 'shoes', '--images', images, '--model', model], {
+      PATCHWORK_TRACKER_URL: down,
+    });
+    assert.equal(noTracker.code, 1);
+    assert.match(noTracker.err, new RegExp(`the tracker at ${down} is not running.*patchwork up`));
+
+    const unknownRun = await patchwork(['label', 'shoes', '--images', images, '--run', 'no-such-run']);
+    assert.equal(unknownRun.code, 1);
+    assert.match(
+      unknownRun.err,
+      /--run no-such-run: no exported model at runs\/no-such-run\/model\/model\.json/,
+    );
+    assert.match(unknownRun.err, /patchwork runs/);
+
+    const noLoop = await patchwork(['retrain', 'shoes']);
+    assert.equal(noLoop.code, 1);
+    assert.match(
+      noLoop.err,
+      /no active-learning loop is running for project shoes: start it with `patchwork label shoes/,
+    );
+    const { projects } = (await api('GET', '')) as { projects: { id: string }[] };
+    assert.ok(!projects.some((p) => p.id === 'shoes'), 'failed calls created no project');
+  });
+
+  test('label sets the project up and starts the loop; a second call attaches; retrain and --status', async () => {
+    const args = [
+      'label',
+      'demo',
+      '--images',
+      images,
+      '--model',
+      model,
+      '--classes',
+      'stripes,round',
+      '--every',
+      '4',
+    ];
+    const first = await patchwork(args);
+    assert.equal(first.code, 0, first.err);
+    assert.match(first.out, /embedded 16 new images/);
+    assert.match(first.out, /created project demo \(images under images\)/);
+    assert.match(first.out, /project demo: 16 images \(16 new\), 2 classes/);
+    assert.match(first.out, /started label-demo/);
+    const link = first.out.match(/label at (\S+)/)?.[1];
+    assert.equal(
+      link,
+      `${tracker.url}/projects/demo/label?token=${tracker.token}&labeler=${process.env.USER ?? 'web'}`,
+    );
+    const page = await fetch(link!, { redirect: 'manual' });
+    assert.equal(page.status, 303, 'the link logs the labeler in');
+
+    const exported = await (await fetch(`${tracker.url}/projects/demo/export.csv`)).text();
+    const lines = exported.trim().split('\n');
+    assert.equal(lines[0], 'filepath,exclude,validation,stripes,round');
+    assert.deepEqual(
+      lines
+        .slice(1)
+        .map((l) => l.split(',')[0])
+        .sort(),
+      keys,
+    );
+
+    // Label two images of each family: 16 cells >= --every 4 starts round 1 without a signal.
+    const labelled = [0, 1, 2, 3, 4, 5, 6, 7].map((i) => keys[i * 2]!);
+    for (const key of labelled) {
+      await api('POST', '/demo/labels', { key, class: 'stripes', value: key.startsWith('f0/') ? '1' : '0' });
+      await api('POST', '/demo/labels', { key, class: 'round', value: key.startsWith('f2/') ? '1' : '0' });
+    }
+    const client = await connectClient(stack.settings);
+    const handle = client.workflow.getHandle(activeLearningWorkflowId('demo'));
+    const untilRound = (round: number) =>
+      pollUntil(
+        `round ${round}`,
+        async () => {
+          const s = await handle.query(activeLearningStatusQuery);
+          return s.rounds >= round && s.phase === 'waiting' ? s : undefined;
+        },
+        180_000,
+      );
+    await untilRound(1);
+    const status = await patchwork(['label', 'demo', '--status']);
+    assert.equal(status.code, 0, status.err);
+    assert.match(
+      status.out,
+      /label-demo: waiting, 1 round done, 16 label cells set \(a round starts every 4 new labels/,
+    );
+    assert.match(status.out, /last round 1: 16 labels, mean AUC \d\.\d{3} \(train images\), queue of 8/);
+
+    const again = await patchwork(args);
+    assert.equal(again.code, 0, again.err);
+    assert.match(again.out, /embedded 0 new images \(16 already were/);
+    assert.match(again.out, /project demo: 16 images \(0 new\), 2 classes/);
+    assert.match(again.out, /attached to label-demo, already running/);
+    assert.doesNotMatch(again.out, /created project/);
+
+    const retrain = await patchwork(['retrain', 'demo']);
+    assert.equal(retrain.code, 0, retrain.err);
+    assert.match(retrain.out, /label-demo: a round starts now/);
+    await untilRound(2);
+    assert.match((await patchwork(['label', 'demo', '--status'])).out, /2 rounds done/);
+
+    await handle.signal(stopActiveLearningSignal);
+    assert.equal((await handle.result()).rounds, 2);
+  });
+});
