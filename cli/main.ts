@@ -5,6 +5,7 @@ import { pretrainCommand } from './commands/pretrain.ts';
 import { embedCommand } from './commands/embed.ts';
 import { controlCommand, runsCommand, setLearningRateCommand } from './commands/runs.ts';
 import { tensorboardCommand } from './commands/tensorboard.ts';
+import { labelCommand, retrainCommand } from './commands/label.ts';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -80,6 +81,26 @@ program
   .option('--projector-limit <n>', 'images shown in the TensorBoard projector (0: none)', (v) => Number(v), 2000)
   .option('--id <workflowId>', 'workflow id (default: embed-<time>)')
   .action(embedCommand);
+
+program
+  .command('label')
+  .description(
+    "set a labeling project up (images, classes), embed its images and start or attach to its active-learning loop",
+  )
+  .argument('<project>', 'project id (a-z 0-9 - _)')
+  .option('--images <location>', 'a folder or s3://bucket/prefix of the images to label')
+  .option('--run <runId>', "a pretraining run's exported model as the feature extractor")
+  .option('--model <path>', 'a tfjs model.json (path or URL) instead')
+  .option('--classes <names>', 'classes to add, separated by commas (more can be added in the labeler)')
+  .option('--every <n>', 'new labels that start a round without `patchwork retrain` (default 20)', positiveInt)
+  .option('--queue-size <n>', 'images in each published queue (default 100)', positiveInt)
+  .option('--status', "print the loop's rounds, labels and queue instead")
+  .action(labelCommand);
+program
+  .command('retrain')
+  .description("start a round of a project's active-learning loop now")
+  .argument('<project>')
+  .action(retrainCommand);
 
 program
   .command('runs')
