@@ -99,6 +99,7 @@ export const history = sqliteTable(
   (t) => [
     index('label_history_project_actor').on(t.projectId, t.actor, t.id),
     index('label_history_undoes').on(t.undoes),
+    index('label_history_project_id').on(t.projectId, t.id),
   ],
 );
 

@@ -183,7 +183,9 @@ export class LabelStore {
 
   getProject(id: string): ProjectInfo | undefined {
     if (!PROJECT_ID.test(id)) return undefined;
-    return this.db.select().from(s.projects).where(eq(s.projects.id, id)).get();
+    return this.stmt('SELECT id, name, root, created_at AS createdAt FROM label_projects WHERE id = ?').get(
+      id,
+    ) as ProjectInfo | undefined;
   }
 
   project(id: string): ProjectInfo {
@@ -324,16 +326,16 @@ export class LabelStore {
   // ---- classes ----
   classes(projectId: string, options: { includeRetired?: boolean } = {}): ClassInfo[] {
     this.project(projectId);
-    const where = options.includeRetired
-      ? eq(s.classes.projectId, projectId)
-      : and(eq(s.classes.projectId, projectId), eq(s.classes.retired, 0));
-    return this.db
-      .select()
-      .from(s.classes)
-      .where(where)
-      .orderBy(asc(s.classes.position))
-      .all()
-      .map((c) => ({ id: c.id, name: c.name, position: c.position, retired: c.retired === 1 }));
+    const rows = this.stmt(
+      `SELECT id, name, position, retired FROM label_classes
+        WHERE project_id = ? AND (retired = 0 OR ?) ORDER BY position`,
+    ).all(projectId, options.includeRetired ? 1 : 0) as {
+      id: number;
+      name: string;
+      position: number;
+      retired: number;
+    }[];
+    return rows.map((c) => ({ id: c.id, name: c.name, position: c.position, retired: c.retired === 1 }));
   }
 
   activeClassCount(projectId: string): number {
@@ -347,11 +349,9 @@ export class LabelStore {
   }
 
   private classByName(projectId: string, name: string): ClassInfo {
-    const c = this.db
-      .select()
-      .from(s.classes)
-      .where(and(eq(s.classes.projectId, projectId), eq(s.classes.name, name)))
-      .get();
+    const c = this.stmt(
+      'SELECT id, name, position, retired FROM label_classes WHERE project_id = ? AND name = ?',
+    ).get(projectId, name) as { id: number; name: string; position: number; retired: number } | undefined;
     if (!c) throw new LabelStoreError(`no class ${JSON.stringify(name)} in project ${projectId}`, 404);
     return { id: c.id, name: c.name, position: c.position, retired: c.retired === 1 };
   }
@@ -458,12 +458,11 @@ export class LabelStore {
   }
 
   private readCell(imageId: number, classId: number): LabelValue {
-    const row = this.db
-      .select({ value: s.values.value })
-      .from(s.values)
-      .where(and(eq(s.values.imageId, imageId), eq(s.values.classId, classId)))
-      .get();
-    return row ? (row.value as 0 | 1) : null;
+    const row = this.stmt('SELECT value FROM label_values WHERE image_id = ? AND class_id = ?').get(
+      imageId,
+      classId,
+    ) as { value: 0 | 1 } | undefined;
+    return row ? row.value : null;
   }
 
   /** Must run inside write(). */
@@ -490,34 +489,18 @@ export class LabelStore {
       if (oldValue !== null) this.bumpCount(classId, image.validation, oldValue, -1);
       if (value !== null) this.bumpCount(classId, image.validation, value, 1);
     }
-    if (value === null) {
-      this.db
-        .delete(s.values)
-        .where(and(eq(s.values.imageId, imageId), eq(s.values.classId, classId)))
-        .run();
-    } else {
-      this.db
-        .insert(s.values)
-        .values({ imageId, classId, value })
-        .onConflictDoUpdate({ target: [s.values.imageId, s.values.classId], set: { value } })
-        .run();
-    }
-    const h = this.db
-      .insert(s.history)
-      .values({
-        projectId,
-        imageId,
-        field: 'label',
-        classId,
-        oldValue,
-        newValue: value,
-        actor,
-        at: Date.now(),
-        undoes,
-      })
-      .returning({ id: s.history.id })
-      .get();
-    return { historyId: h.id, oldValue, newValue: value };
+    if (value === null)
+      this.stmt('DELETE FROM label_values WHERE image_id = ? AND class_id = ?').run(imageId, classId);
+    else
+      this.stmt(
+        `INSERT INTO label_values (image_id, class_id, value) VALUES (?, ?, ?)
+         ON CONFLICT (image_id, class_id) DO UPDATE SET value = excluded.value`,
+      ).run(imageId, classId, value);
+    const h = this.stmt(
+      `INSERT INTO label_history (project_id, image_id, field, class_id, old_value, new_value, actor, at, undoes)
+       VALUES (?, ?, 'label', ?, ?, ?, ?, ?, ?)`,
+    ).run(projectId, imageId, classId, oldValue, value, actor, Date.now(), undoes);
+    return { historyId: Number(h.lastInsertRowid), oldValue, newValue: value };
   }
 
   setFlag(projectId: string, key: string, flag: Flag, value: boolean, actor: string): WriteResult {
@@ -662,6 +645,16 @@ export class LabelStore {
     projectId: string,
     options: { limit?: number; ids?: number[]; imageKey?: string } = {},
   ): HistoryEntry[] {
+    if (!options.ids && !options.imageKey && options.limit) {
+      // The page's recent changes: walk the (project_id, id) index backwards and stop after `limit` rows.
+      return this.stmt(
+        `SELECT h.id, i.key AS imageKey, h.field, c.name AS className, h.old_value AS oldValue,
+                h.new_value AS newValue, h.actor, h.at, h.undoes
+           FROM label_history h INDEXED BY label_history_project_id
+           JOIN label_images i ON i.id = h.image_id LEFT JOIN label_classes c ON c.id = h.class_id
+          WHERE h.project_id = ? ORDER BY h.id DESC LIMIT ?`,
+      ).all(projectId, options.limit) as HistoryEntry[];
+    }
     const conds = [eq(s.history.projectId, projectId)];
     if (options.ids) conds.push(inArray(s.history.id, options.ids));
     if (options.imageKey) conds.push(eq(s.images.key, options.imageKey));
