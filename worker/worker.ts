@@ -73,6 +73,12 @@ function allActivities(settings: Settings) {
   };
 }
 
+/** Pretraining logs through the tracker; embedding still writes its projector files under logDir. */
 function pretrainDeps(settings: Settings) {
-  return { ...storageFor(settings), logDir: join(settings.home, 'tensorboard') };
+  return {
+    ...storageFor(settings),
+    logDir: join(settings.home, 'tensorboard'),
+    tracker: settings.tracker,
+    spoolDir: join(settings.home, 'spool'),
+  };
 }
