@@ -5,16 +5,20 @@ import type { PretrainMethod, PretrainPlan } from '../workflows/api.ts';
 import { PRETRAIN_METHODS } from '../workflows/api.ts';
 import type { AugmentParams, InputOptions } from '../ml/data/index.ts';
 import { parseRunConfig } from '../ml/methods/run-config.ts';
-import { openRunSession, type RunSpec, specKey, filesKey, closeRunSession } from './run-session.ts';
+import { openRunSession, type RunSpec, type TrackerSettings, specKey, filesKey, testFilesKey, closeRunSession } from './run-session.ts';
 import { keepHeartbeating } from './heartbeat.ts';
 
 const IMAGE_EXTENSIONS = /\.(png|jpe?g|tiff?|webp|gif)$/i;
+/** Test images used for out-of-sample losses: the first ones in key order (the set stays fixed for the run). */
+export const MAX_TEST_IMAGES = 256;
 
 export interface PretrainDependencies {
   store: Storage;
   openSource(location: string): Storage;
-  /** Folder where event files go, one sub-folder per run (TensorBoard's --logdir). */
-  logDir: string;
+  /** Every scalar, image and histogram goes to the tracker (workers need not share a disk with it). */
+  tracker: TrackerSettings;
+  /** Where the tracker client spools while the tracker is unreachable. */
+  spoolDir?: string;
 }
 
 function badConfig(message: string): ApplicationFailure {
@@ -30,6 +34,7 @@ export function createPretrainActivities(deps: PretrainDependencies) {
       images: string;
       config: Record<string, unknown>;
       labels?: string;
+      testImages?: string;
       epochs: number;
       seed: number;
     }): Promise<PretrainPlan> {
@@ -46,23 +51,8 @@ export function createPretrainActivities(deps: PretrainDependencies) {
         throw badConfig((error as Error).message);
       }
 
-      let source: Storage;
-      const files: string[] = [];
-      try {
-        source = deps.openSource(input.images);
-        const stop = keepHeartbeating(() => ({ listed: files.length }));
-        try {
-          for await (const object of source.list()) if (IMAGE_EXTENSIONS.test(object.key)) files.push(object.key);
-        } finally {
-          stop();
-        }
-      } catch (error) {
-        if (error instanceof StorageError && error.code !== 'UNREACHABLE' && error.code !== 'IO') {
-          throw ApplicationFailure.create({ type: 'BadSourceError', message: error.message, nonRetryable: true });
-        }
-        throw error;
-      }
-      if (files.length === 0) throw ApplicationFailure.create({ type: 'BadSourceError', message: `no images (png, jpeg, tiff, webp, gif) under ${input.images}`, nonRetryable: true });
+      const files = await listImages(deps, input.images, 'images');
+      const testFiles = input.testImages ? (await listImages(deps, input.testImages, 'testImages')).sort().slice(0, MAX_TEST_IMAGES) : [];
 
       const labels = input.labels ? await readLabels(deps, input.labels, files) : undefined;
       const mult = input.method === 'deepcluster' ? (methodConfig.mult as number) : 1;
@@ -73,6 +63,7 @@ export function createPretrainActivities(deps: PretrainDependencies) {
         totalSteps: stepsPerEpoch * input.epochs,
         refitEvery: input.method === 'deepcluster' ? mult : 0,
         hasLabels: labels !== undefined,
+        testFiles: testFiles.length,
       };
       const spec: RunSpec = {
         version: 1,
@@ -85,8 +76,10 @@ export function createPretrainActivities(deps: PretrainDependencies) {
         seed: input.seed,
         epochs: input.epochs,
         labels,
+        testImages: input.testImages,
         plan,
       };
+      if (testFiles.length > 0) await deps.store.put(testFilesKey(input.runId), testFiles.join('\n'));
       await deps.store.put(filesKey(input.runId), files.join('\n'));
       await deps.store.put(specKey(input.runId), JSON.stringify(spec, null, 2));
       return plan;
@@ -135,7 +128,18 @@ export function createPretrainActivities(deps: PretrainDependencies) {
       }
     },
 
-    /** Writes the trained feature extractor to runs/<runId>/model/ and closes the run's event file. */
+    /** Out-of-sample losses on the run's test images (and Context Encoder inpaintings) at the end of an epoch. */
+    async evaluateTestSet(input: { runId: string; epoch: number; step: number }): Promise<Record<string, number>> {
+      const session = await openRunSession(deps, input.runId);
+      const stop = keepHeartbeating(() => ({ testEpoch: input.epoch }));
+      try {
+        return await session.evaluateTest(input.epoch, input.step);
+      } finally {
+        stop();
+      }
+    },
+
+    /** Writes the trained feature extractor to runs/<runId>/model/, registers it with the tracker, ends the run there. */
     async exportModel(input: { runId: string; step: number; stopped: boolean }): Promise<string> {
       const session = await openRunSession(deps, input.runId);
       const stop = keepHeartbeating(() => ({ exporting: input.step }));
@@ -147,6 +151,29 @@ export function createPretrainActivities(deps: PretrainDependencies) {
 }
 
 export type PretrainActivities = ReturnType<typeof createPretrainActivities>;
+
+/** Image keys under a folder or s3:// location; a missing or empty source is a BadSourceError naming the option. */
+async function listImages(deps: PretrainDependencies, location: string, option: string): Promise<string[]> {
+  const files: string[] = [];
+  try {
+    const source = deps.openSource(location);
+    const stop = keepHeartbeating(() => ({ listed: files.length, option }));
+    try {
+      for await (const object of source.list()) if (IMAGE_EXTENSIONS.test(object.key)) files.push(object.key);
+    } finally {
+      stop();
+    }
+  } catch (error) {
+    if (error instanceof StorageError && error.code !== 'UNREACHABLE' && error.code !== 'IO') {
+      throw ApplicationFailure.create({ type: 'BadSourceError', message: `${option}: ${error.message}`, nonRetryable: true });
+    }
+    throw error;
+  }
+  if (files.length === 0) {
+    throw ApplicationFailure.create({ type: 'BadSourceError', message: `${option}: no images (png, jpeg, tiff, webp, gif) under ${location}`, nonRetryable: true });
+  }
+  return files;
+}
 
 /** labels CSV: `filepath,label` rows; file paths are matched to the run's keys (relative to the image source). */
 async function readLabels(deps: PretrainDependencies, location: string, files: string[]): Promise<Record<string, string>> {

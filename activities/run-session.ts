@@ -1,18 +1,27 @@
 // One pretraining run as seen by a worker process: its spec and file list, a trainer restored from the latest
-// checkpoint, and the run's event file. Sessions are cached per process so consecutive activities of a run on the
+// checkpoint, and a tracker client. Sessions are cached per process so consecutive activities of a run on the
 // same worker skip rebuilding the model; a session is reused only while its step equals the checkpoint on record.
+//
+// Everything is logged through the tracker (never to local files), so a worker on another machine needs only the
+// tracker's URL and token. A session continues the tracker run with skipLogged: steps a killed worker logged after
+// its last checkpoint are re-sent by the next worker and skipped by the tracker (training is deterministic from a
+// checkpoint, so they are the same values). Logs are flushed before each checkpoint, so nothing older than the
+// checkpoint a retry resumes from is lost with a killed worker's memory.
 import type { Tensor2D } from '@tensorflow/tfjs';
-import { join } from 'node:path';
+import { createHash } from 'node:crypto';
 import { activeTf, initBackend } from '../ml/backend.ts';
 import { installNativeKernels } from '../ml/kernels/native/index.ts';
 import { loadLatestCheckpoint, restoreOptimizer, saveCheckpoint } from '../ml/checkpoint.ts';
 import type { AugmentParams, InputOptions } from '../ml/data/index.ts';
-import { DeepClusterTrainer, createTrainer, registerChannelWiseDense } from '../ml/methods/index.ts';
+import { DeepClusterTrainer, IicTrainer, createTrainer, registerChannelWiseDense } from '../ml/methods/index.ts';
 import { linearProbe, pooledFeatures, splitLabels } from '../ml/eval/linear-probe.ts';
 import { STREAM, derivedSeed, epochOrder, loadStepBatch, stepIndices } from '../ml/methods/plan.ts';
 import type { Trainer } from '../ml/methods/types.ts';
+import { evaluateTestSet } from '../ml/methods/test-set.ts';
+import { assignFeatures, type ClusterFeaturesResult } from '../ml/cluster/index.ts';
 import { Rng, type RngState } from '../ml/rng.ts';
-import { EventFileWriter } from '../tracker/events/index.ts';
+import { encodePng } from '../tracker/events/index.ts';
+import { TrackerClient } from '../tracker/client.ts';
 import type { Storage } from '../storage/index.ts';
 import type { PretrainMethod, PretrainPlan } from '../workflows/api.ts';
 
@@ -28,20 +37,33 @@ export interface RunSpec {
   epochs: number;
   /** file key -> class name, for downstream monitoring. */
   labels?: Record<string, string>;
+  /** Folder or s3:// location of the test images (their keys are in test-files.txt). */
+  testImages?: string;
   plan: PretrainPlan;
 }
 
 export const specKey = (runId: string) => `runs/${runId}/spec.json`;
 export const filesKey = (runId: string) => `runs/${runId}/files.txt`;
+export const testFilesKey = (runId: string) => `runs/${runId}/test-files.txt`;
 export const checkpointPrefix = (runId: string) => `runs/${runId}/ckpt`;
 export const pseudoLabelsKey = (runId: string, epoch: number) => `runs/${runId}/pseudo/epoch-${String(epoch).padStart(5, '0')}.json`;
 export const modelKey = (runId: string) => `runs/${runId}/model/model.json`;
 
+export interface TrackerSettings {
+  url: string;
+  token?: string;
+}
+
 interface Deps {
   store: Storage;
   openSource(location: string): Storage;
-  logDir: string;
+  tracker: TrackerSettings;
+  /** Where the tracker client spools while the tracker is unreachable (default: the OS temp folder). */
+  spoolDir?: string;
 }
+
+/** How long an activity waits for the tracker to acknowledge its logs before it carries on (they stay queued). */
+const LOG_FLUSH_TIMEOUT_MS = 120_000;
 
 const sessions = new Map<string, RunSession>();
 
@@ -68,7 +90,7 @@ async function latestCheckpointStep(store: Storage, runId: string): Promise<numb
 }
 
 export class RunSession {
-  private writer?: EventFileWriter;
+  private tracker?: TrackerClient;
   /** The step the trainer's weights belong to: the next step to train. */
   step = 0;
 
@@ -120,24 +142,57 @@ export class RunSession {
 
   private read = async (key: string) => this.source.get(key);
 
-  /** The event writer for steps from `firstStep` on; a step earlier than the open file's start means a resume. */
-  private async eventWriter(firstStep: number): Promise<EventFileWriter> {
-    if (this.writer && firstStep >= this.loggedUpTo) return this.writer;
-    await this.writer?.close();
-    this.writer = await EventFileWriter.open(join(this.deps.logDir, this.spec.runId), { startStep: firstStep, scalarForm: 'simple_value' });
-    this.logged.clear();
-    this.loggedUpTo = firstStep;
-    return this.writer;
+  /** The run's tracker client, started on first use; fails clearly when no tracker is configured or reachable. */
+  private async log(): Promise<TrackerClient> {
+    if (this.tracker) return this.tracker;
+    const { url, token } = this.deps.tracker;
+    const runId = this.spec.runId;
+    if (!url || !token) {
+      throw new Error(
+        `pretraining run ${runId} logs through the tracker, but this worker has no tracker ${url ? 'token' : 'URL'}; ` +
+          'start the services with `patchwork up`, or set PATCHWORK_TRACKER_URL and PATCHWORK_TOKEN for the worker',
+      );
+    }
+    try {
+      const { client } = await TrackerClient.start({
+        url,
+        token,
+        run: runId,
+        workflowId: runId,
+        skipLogged: true,
+        hparams: this.hparams(),
+        spoolDir: this.deps.spoolDir,
+        startTimeoutMs: 60_000,
+      });
+      this.tracker = client;
+      return client;
+    } catch (error) {
+      throw new Error(`pretraining run ${runId}: cannot start logging to the tracker: ${(error as Error).message}`, { cause: error });
+    }
   }
-  private loggedUpTo = 0;
-  /** (tag, step) pairs already in the open event file: a retried refit or evaluation logs nothing twice. */
-  private logged = new Set<string>();
 
-  private once(tag: string, step: number, write: () => void): void {
-    const key = `${tag}@${step}`;
-    if (this.logged.has(key)) return;
-    write();
-    this.logged.add(key);
+  /**
+   * Waits (bounded) until the tracker has everything logged so far. Past the bound the items stay queued in the
+   * client and training goes on: a tracker outage slows nothing down, at the risk of losing what a killed worker
+   * still held in memory.
+   */
+  private async flushLogs(): Promise<void> {
+    const client = this.tracker;
+    if (!client) return;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), LOG_FLUSH_TIMEOUT_MS)));
+    try {
+      const outcome = await Promise.race([client.flush().then(() => 'flushed' as const), timeout]);
+      if (outcome === 'timeout') {
+        console.warn(`pretraining run ${this.spec.runId}: the tracker did not acknowledge logs within ${LOG_FLUSH_TIMEOUT_MS} ms; training goes on, logs stay queued`);
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async logImage(client: TrackerClient, tag: string, step: number, image: { data: Uint8Array; height: number; width: number }) {
+    client.image(tag, step, await encodePng({ ...image, channels: 3 }, tag));
   }
 
   async train(
@@ -148,7 +203,7 @@ export class RunSession {
     if (input.learningRate !== undefined) this.trainer.setBaseLearningRate(input.learningRate);
     const epoch = Math.floor(this.step / plan.stepsPerEpoch);
     const order = await this.epochOrder(epoch);
-    const writer = await this.eventWriter(this.step);
+    const log = await this.log();
     const totals: Record<string, number> = {};
     let count = 0;
     const batchAt = (step: number) =>
@@ -170,15 +225,18 @@ export class RunSession {
       next = step + 1 < input.toStep ? batchAt(step + 1) : undefined;
       const metrics = await this.trainer.trainStep(batch, step);
       for (const [tag, value] of Object.entries(metrics)) {
-        writer.addScalar(`train/${tag}`, value, step);
+        log.scalar(`train/${tag}`, step, value);
         totals[tag] = (totals[tag] ?? 0) + value;
+      }
+      if (this.trainer instanceof IicTrainer) {
+        for (const [head, sizes] of Object.entries(this.trainer.lastClusterSizes)) log.histogram(`iic/${head}_cluster_sizes`, step, sizes);
       }
       count++;
       this.step = step + 1;
-      this.loggedUpTo = this.step;
       if (this.step % input.checkpointEvery === 0 || this.step === input.toStep) {
+        // Logs first: a retry resumes from this checkpoint and re-sends only the steps after it.
+        await this.flushLogs();
         await this.checkpoint(epoch);
-        await writer.flush();
         checkpointStep = this.step;
       }
       control.onProgress({ step: this.step, checkpointStep });
@@ -249,16 +307,20 @@ export class RunSession {
         : [];
     const result = trainer.refit(features, Rng.fromSeed(derivedSeed(this.spec.seed, STREAM.refit, epoch)));
     features.dispose();
+    const testLabels = await this.assignTestImages(trainer, result.state);
     // Images that failed to decode keep label 0 but never get sampled if they keep failing; map back to file order.
     const labels = new Array<number>(this.files.length).fill(0);
     kept.forEach((fileIndex, row) => (labels[fileIndex] = result.labels[row]));
     trainer.state.labels = labels;
-    await this.deps.store.put(pseudoLabelsKey(this.spec.runId, epoch), JSON.stringify({ labels, nmi: result.nmi, sizes: result.sizes }));
-    const writer = await this.eventWriter(step);
-    if (Number.isFinite(result.nmi)) this.once('deepcluster/nmi_with_previous', step, () => writer.addScalar('deepcluster/nmi_with_previous', result.nmi, step));
-    this.once('deepcluster/kmeans_inertia', step, () => writer.addScalar('deepcluster/kmeans_inertia', result.inertia, step));
-    this.once('deepcluster/cluster_sizes', step, () => writer.addHistogram('deepcluster/cluster_sizes', result.sizes, step));
-    await writer.flush();
+    await this.deps.store.put(
+      pseudoLabelsKey(this.spec.runId, epoch),
+      JSON.stringify({ labels, nmi: result.nmi, sizes: result.sizes, ...(testLabels ? { testLabels } : {}) }),
+    );
+    const log = await this.log();
+    if (Number.isFinite(result.nmi)) log.scalar('deepcluster/nmi_with_previous', step, result.nmi);
+    log.scalar('deepcluster/kmeans_inertia', step, result.inertia);
+    log.histogram('deepcluster/cluster_sizes', step, result.sizes);
+    await this.flushLogs();
     const metrics: Record<string, number> = { kmeans_inertia: result.inertia, empty_clusters: result.sizes.filter((n) => n === 0).length };
     if (Number.isFinite(result.nmi)) metrics.nmi = result.nmi;
     return metrics;
@@ -294,27 +356,56 @@ export class RunSession {
     const trainSet = await featuresOf(train);
     const testSet = await featuresOf(test);
     const result = await linearProbe(trainSet.set, testSet.set, trainSet.dim);
-    const writer = await this.eventWriter(step);
-    if (!this.hparamsWritten) {
-      const hparams = this.hparams();
-      writer.addHparamsExperiment(
-        {
-          hparams: Object.entries(hparams).map(([name, value]) => ({ name, type: typeof value === 'number' ? 'float' : typeof value === 'boolean' ? 'bool' : 'string' })),
-          metrics: [{ tag: 'downstream/linear_classification_accuracy' }],
-        },
-        step,
-      );
-      writer.addHparamsSessionStart(hparams, {}, step);
-      this.hparamsWritten = true;
-    }
-    this.once('downstream/linear_classification_accuracy', step, () => writer.addScalar('downstream/linear_classification_accuracy', result.accuracy, step));
+    const log = await this.log();
+    log.scalar('downstream/linear_classification_accuracy', step, result.accuracy);
     const [height, width] = result.image.shape;
-    const image = { data: result.image.data, height, width, channels: 3 as const };
-    this.once('downstream/linear_classification_confusion_matrix', step, () => void writer.addImages('downstream/linear_classification_confusion_matrix', image, step));
-    await writer.flush();
+    await this.logImage(log, 'downstream/linear_classification_confusion_matrix', step, { data: result.image.data, height, width });
+    await this.flushLogs();
     return { linear_classification_accuracy: result.accuracy };
   }
-  private hparamsWritten = false;
+
+  /** The run's test images (the fixed list preparePretrain chose), decoded without augmentation. */
+  private async testBatch() {
+    if (!this.spec.testImages) throw new Error(`pretraining run ${this.spec.runId} has no test images`);
+    const keys = (await this.deps.store.get(testFilesKey(this.spec.runId))).toString('utf8').split('\n');
+    const source = this.deps.openSource(this.spec.testImages);
+    return loadStepBatch({ keys, read: (key) => source.get(key), input: this.spec.input, augment: null, seed: this.spec.seed, step: 0 });
+  }
+
+  /** DeepCluster: the test images' clusters under a refit's fitted state, by test-batch order. */
+  private async assignTestImages(trainer: DeepClusterTrainer, state: ClusterFeaturesResult['state']): Promise<number[] | undefined> {
+    if (!this.spec.testImages) return undefined;
+    const test = await this.testBatch();
+    const features = trainer.embedBatch(test);
+    try {
+      return Array.from(assignFeatures(features, state));
+    } finally {
+      features.dispose();
+    }
+  }
+
+  /** Out-of-sample losses on the test images at the end of an epoch; for Context Encoders also the inpaintings. */
+  async evaluateTest(epoch: number, step: number): Promise<Record<string, number>> {
+    const test = await this.testBatch();
+    let pseudoLabels: number[] | undefined;
+    if (this.trainer instanceof DeepClusterTrainer) {
+      const refitEpoch = epoch - (epoch % this.spec.plan.refitEvery);
+      const saved = JSON.parse((await this.deps.store.get(pseudoLabelsKey(this.spec.runId, refitEpoch))).toString('utf8')) as { testLabels?: number[] };
+      pseudoLabels = saved.testLabels;
+    }
+    const result = await evaluateTestSet(this.trainer, test, {
+      chunk: this.spec.input.batch_size,
+      seed: derivedSeed(this.spec.seed, STREAM.augment, 0x7e57),
+      pseudoLabels,
+    });
+    const log = await this.log();
+    const tag = (name: string) => `test/${name.replace(/^test_/, '')}`;
+    for (const [name, value] of Object.entries(result.scalars)) log.scalar(tag(name), step, value);
+    for (const [name, values] of Object.entries(result.histograms)) log.histogram(tag(name), step, values);
+    for (const [name, image] of Object.entries(result.images)) await this.logImage(log, tag(name), step, image);
+    await this.flushLogs();
+    return Object.fromEntries(Object.entries(result.scalars).map(([name, value]) => [`test_${name.replace(/^test_/, '')}`, value]));
+  }
 
   /** The run's settings that matter for comparing runs in TensorBoard's HParams dashboard. */
   private hparams(): Record<string, string | number | boolean> {
@@ -343,8 +434,7 @@ export class RunSession {
     const data = artifacts!.weightData!;
     const weights = Buffer.concat((Array.isArray(data) ? data : [data]).map((b) => Buffer.from(b)));
     await this.deps.store.put(`runs/${this.spec.runId}/model/weights.bin`, weights);
-    await this.deps.store.put(
-      key,
+    const modelJson = Buffer.from(
       JSON.stringify({
         modelTopology: artifacts!.modelTopology,
         format: 'layers-model',
@@ -353,12 +443,20 @@ export class RunSession {
         userDefinedMetadata: { method: this.spec.method, step: this.step, stopped, input: this.spec.input },
       }),
     );
+    await this.deps.store.put(key, modelJson);
+    const sha256 = createHash('sha256').update(modelJson).update(weights).digest('hex');
+    const log = await this.log();
+    await log.registerModel({ key, sha256, bytes: modelJson.length + weights.length, step: this.step });
+    await log.close({ status: 'completed', step: this.step, timeoutMs: LOG_FLUSH_TIMEOUT_MS });
+    this.tracker = undefined;
     return key;
   }
 
+  /** Hands unsent logs to the spool (a later session of the run sends them) and frees the trainer. */
   async close(): Promise<void> {
-    await this.writer?.close();
-    this.writer = undefined;
+    const client = this.tracker;
+    this.tracker = undefined;
+    await client?.close({ timeoutMs: 10_000 }).catch((error: Error) => console.warn(`pretraining run ${this.spec.runId}: ${error.message}`));
     this.trainer.dispose();
   }
 }

@@ -11,6 +11,7 @@ import { openStorage } from '../storage/index.ts';
 import { writeFiles } from './helpers/images.ts';
 import { patternImages } from './helpers/pretrain.ts';
 import { startStack, type TestStack } from './helpers/stack.ts';
+import { startTracker, type LiveTracker } from './helpers/tracker.ts';
 import { pollUntil, startTensorBoard } from './helpers/tensorboard.ts';
 
 const SMALL_DEEPCLUSTER = {
@@ -24,14 +25,21 @@ const SMALL_DEEPCLUSTER = {
 
 describe('embedWorkflow on real Temporal', () => {
   let stack: TestStack;
+  let tracker: LiveTracker;
   let images: string;
   before(async () => {
     stack = await startStack({ temporal: true });
+    // Pretraining logs through the tracker; its log dir is the stack's, where the projector files go too.
+    tracker = await startTracker(stack.home);
+    stack.settings.tracker = { url: tracker.url, token: tracker.token };
     images = join(stack.home, 'images');
     await writeFiles(images, await patternImages(16));
     await stack.startWorker();
   });
-  after(async () => stack?.stop());
+  after(async () => {
+    await tracker?.stop();
+    await stack?.stop();
+  });
 
   async function embed(id: string, input: Partial<EmbedInput>) {
     const client = await connectClient(stack.settings);
@@ -55,6 +63,7 @@ describe('embedWorkflow on real Temporal', () => {
           stepsPerActivity: 2,
           checkpointEvery: 2,
           config: SMALL_DEEPCLUSTER,
+          embed: false,
         } as PretrainInput,
       ],
     });

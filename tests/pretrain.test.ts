@@ -1,18 +1,20 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { connectClient } from '../worker/client.ts';
 import { pretrainWorkflow } from '../workflows/index.ts';
 import { TASK_QUEUES, pauseSignal, pretrainProgressQuery, resumeSignal, setLearningRateSignal, stopSignal, type PretrainInput } from '../workflows/api.ts';
-import { readEventFile } from '../tracker/events/index.ts';
+import { readEmbeddings } from '../activities/embeddings-store.ts';
 import { activeTf, initBackend } from '../ml/backend.ts';
 import { loadLatestCheckpoint } from '../ml/checkpoint.ts';
 import { openStorage } from '../storage/index.ts';
 import { writeFiles } from './helpers/images.ts';
-import { eventAccumulatorScalars, eventFiles, patternImages } from './helpers/pretrain.ts';
+import { eventAccumulatorImages, eventAccumulatorScalars, patternImages } from './helpers/pretrain.ts';
 import { startStack, type TestStack } from './helpers/stack.ts';
+import { startTracker, type LiveTracker } from './helpers/tracker.ts';
 
 export const SMALL_DEEPCLUSTER = {
   input: { imshape: [64, 64], batch_size: 8 },
@@ -33,32 +35,47 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
   throw new Error(`timed out waiting for ${what}`);
 }
 
+/** A tracker for the stack's workers: pretraining logs only through it (the workers get its URL and token). */
+async function withTracker(stack: TestStack): Promise<LiveTracker> {
+  const tracker = await startTracker(join(stack.home, 'tracker'));
+  stack.settings.tracker = { url: tracker.url, token: tracker.token };
+  return tracker;
+}
+
 describe('pretrainWorkflow on real Temporal', () => {
   let stack: TestStack;
+  let tracker: LiveTracker;
   let images: string;
+  let testImages: string;
   before(async () => {
     stack = await startStack({ temporal: true, persistTemporal: true });
+    tracker = await withTracker(stack);
     images = join(stack.home, 'images');
+    testImages = join(stack.home, 'test-images');
     const files = await patternImages(24);
     await writeFiles(images, files);
+    await writeFiles(testImages, (await patternImages(30)).slice(24));
     const rows = files.map((f) => `${f.key},${f.key.split('/')[0]}`);
     await writeFile(join(stack.home, 'labels.csv'), `filepath,label\n${rows.join('\n')}\n`);
     await stack.startWorker();
   });
-  after(async () => stack?.stop());
+  after(async () => {
+    await tracker?.stop();
+    await stack?.stop();
+  });
 
   async function start(id: string, input: Partial<PretrainInput>) {
     const client = await connectClient(stack.settings);
     return client.workflow.start(pretrainWorkflow, {
       taskQueue: TASK_QUEUES.io,
       workflowId: id,
-      args: [{ method: 'deepcluster', images, epochs: 2, stepsPerActivity: 2, checkpointEvery: 2, config: SMALL_DEEPCLUSTER, ...input } as PretrainInput],
+      args: [{ method: 'deepcluster', images, epochs: 2, stepsPerActivity: 2, checkpointEvery: 2, config: SMALL_DEEPCLUSTER, embed: false, ...input } as PretrainInput],
     });
   }
-  const scalarsOf = (id: string) => eventAccumulatorScalars(join(stack.home, 'tensorboard', id));
+  const scalarsOf = (id: string) => eventAccumulatorScalars(join(tracker.logDir, id));
 
-  test('DeepCluster: two short epochs, finite losses once per step, downstream probe and hparams, TensorBoard reads them', async () => {
-    const result = await (await start('pretrain-dc', { labels: join(stack.home, 'labels.csv') })).result();
+  test('DeepCluster: two short epochs through the tracker, downstream probe, test loss, registered model, embeddings', async () => {
+    const result = await (await start('pretrain-dc', { labels: join(stack.home, 'labels.csv'), testImages, embed: true })).result();
     assert.equal(result.steps, 2 * Math.ceil(24 / 8));
     assert.equal(result.stopped, false);
     assert.ok(existsSync(join(stack.settings.store, result.modelKey)), 'the feature extractor was exported');
@@ -72,6 +89,26 @@ describe('pretrainWorkflow on real Temporal', () => {
     assert.equal(accuracy.length, 2, 'one downstream evaluation per epoch');
     assert.ok(accuracy.every(([, v]) => v >= 0 && v <= 1));
     assert.ok(result.lastMetrics.linear_classification_accuracy !== undefined);
+    const testLoss = scalars['test/crossentropy'];
+    assert.deepEqual(testLoss.map(([step]) => step), [3, 6], 'out-of-sample loss at the end of each epoch');
+    assert.ok(testLoss.every(([, v]) => Number.isFinite(v) && v >= 0), `finite test losses: ${testLoss}`);
+    assert.equal(existsSync(join(stack.home, 'tensorboard', 'pretrain-dc')), false, 'the worker wrote no event files of its own');
+
+    // The export is registered with the tracker: key, size and a hash that matches the files in the store.
+    const run = (await (await fetch(`${tracker.url}/api/runs/pretrain-dc`)).json()) as { status: string; model?: { key: string; sha256: string; bytes: number; step: number } };
+    assert.equal(run.status, 'completed');
+    assert.equal(run.model?.key, result.modelKey);
+    assert.equal(run.model?.step, result.steps);
+    const modelFiles = [await readFile(join(stack.settings.store, result.modelKey)), await readFile(join(stack.settings.store, 'runs/pretrain-dc/model/weights.bin'))];
+    assert.equal(run.model?.sha256, createHash('sha256').update(modelFiles[0]).update(modelFiles[1]).digest('hex'));
+    assert.equal(run.model?.bytes, modelFiles[0].length + modelFiles[1].length);
+    assert.ok((await (await fetch(`${tracker.url}/runs/pretrain-dc`)).text()).includes(run.model!.sha256), 'the run page shows the model');
+
+    // Embedding after training: every training image has features stored under the exported model's hash.
+    assert.ok(result.embeddings, 'the run embedded its images');
+    const table = await readEmbeddings(openStorage(stack.settings.store), result.embeddings!.modelHash);
+    assert.deepEqual(table.keys.slice().sort(), (await patternImages(24)).map((f) => f.key).sort());
+    assert.ok(table.dim > 1 && table.data.length === 24 * table.dim && table.data.every(Number.isFinite), 'finite features for every image');
 
     // The worker process wrote both the last checkpoint and the exported model; read here, they hold the same bits.
     await initBackend({ purpose: 'infer' });
@@ -85,15 +122,22 @@ describe('pretrainWorkflow on real Temporal', () => {
     assert.deepEqual(Buffer.from(fromCheckpoint.buffer), Buffer.from(fromExport.buffer), 'identical conv1 weights');
   });
 
-  for (const [method, config] of [
-    ['iic', { input: { imshape: [64, 64], batch_size: 8 }, k: 4, k_over: 8, num_sub_heads: 2, lr: 0.001 }],
-    ['context-encoder', { input: { imshape: [32, 32], batch_size: 8 }, augment: false, lr: 0.001 }],
+  for (const [method, config, testTag] of [
+    ['iic', { input: { imshape: [64, 64], batch_size: 8 }, k: 4, k_over: 8, num_sub_heads: 2, lr: 0.001 }, 'test/head_0_loss'],
+    ['context-encoder', { input: { imshape: [32, 32], batch_size: 8 }, augment: false, lr: 0.001 }, 'test/recon_loss'],
   ] as const) {
-    test(`${method}: two short epochs, finite losses logged once per step`, async () => {
+    test(`${method}: two short epochs, finite losses logged once per step, out-of-sample loss every epoch`, async () => {
       const id = `pretrain-${method}`;
-      const result = await (await start(id, { method, config })).result();
+      const result = await (await start(id, { method, config, testImages })).result();
       assert.equal(result.steps, 6);
       const scalars = await scalarsOf(id);
+      assert.deepEqual(scalars[testTag]?.map(([step]) => step), [3, 6], `${testTag} at each epoch end: ${Object.keys(scalars)}`);
+      assert.ok(scalars[testTag].every(([, v]) => Number.isFinite(v)), `${testTag} finite`);
+      if (method === 'context-encoder') {
+        // One grid per epoch: a row per test image (6), masked input | inpainted | original side by side.
+        const images = await eventAccumulatorImages(join(tracker.logDir, id));
+        assert.deepEqual(images['test/inpaints'], [[3, 3 * 32, 6 * 32], [6, 3 * 32, 6 * 32]]);
+      }
       const tags = Object.keys(scalars).filter((t) => t.startsWith('train/') && t !== 'train/learning_rate');
       assert.ok(tags.length > 0, `losses logged: ${Object.keys(scalars)}`);
       for (const tag of tags) {
@@ -133,13 +177,18 @@ describe('pretrainWorkflow on real Temporal', () => {
 
 describe('pretraining survives a killed worker and a Temporal restart', () => {
   let stack: TestStack;
+  let tracker: LiveTracker;
   let images: string;
   before(async () => {
     stack = await startStack({ temporal: true, persistTemporal: true });
+    tracker = await withTracker(stack);
     images = join(stack.home, 'images');
     await writeFiles(images, await patternImages(96));
   });
-  after(async () => stack?.stop());
+  after(async () => {
+    await tracker?.stop();
+    await stack?.stop();
+  });
 
   test('SIGKILL mid-epoch: a new worker resumes from the checkpoint, one value per step', async () => {
     const worker = await stack.startWorker();
@@ -148,7 +197,7 @@ describe('pretraining survives a killed worker and a Temporal restart', () => {
     const handle = await client.workflow.start(pretrainWorkflow, {
       taskQueue: TASK_QUEUES.io,
       workflowId: 'pretrain-sigkill',
-      args: [{ method: 'deepcluster', images, epochs: 2, stepsPerActivity: 24, checkpointEvery: 6, heartbeatTimeoutMs: 3_000, config }],
+      args: [{ method: 'deepcluster', images, epochs: 2, stepsPerActivity: 24, checkpointEvery: 6, heartbeatTimeoutMs: 3_000, config, embed: false }],
     });
     // Kill as soon as a mid-chunk checkpoint appears: the worker is then inside a training activity (24 steps) with
     // later steps not yet checkpointed.
@@ -160,6 +209,9 @@ describe('pretraining survives a killed worker and a Temporal restart', () => {
     worker.child.kill('SIGKILL');
     const killedTime = Date.now();
     await worker.exited;
+    // A new worker that restarted from step 0 would rewrite these checkpoints; one that resumes leaves them alone.
+    const ckptDir = join(stack.settings.store, 'runs', 'pretrain-sigkill', 'ckpt');
+    const checkpointsBeforeKill = await checkpointFiles(ckptDir, killedAt);
     await stack.startWorker();
     await until('a checkpoint written by the new worker', async () => {
       const step = (JSON.parse(await readFile(latest, 'utf8')) as { step: number }).step;
@@ -171,15 +223,23 @@ describe('pretraining survives a killed worker and a Temporal restart', () => {
     const result = await handle.result();
     assert.equal(result.steps, 48, 'total steps equal the plan');
 
-    const runDir = join(stack.home, 'tensorboard', 'pretrain-sigkill');
-    const starts: number[] = [];
-    for (const file of await eventFiles(runDir)) {
-      const { events } = await readEventFile(file);
-      const start = events.find((e) => e.session_log?.status === 'START');
-      if (start) starts.push(start.step);
-    }
-    assert.ok(starts.some((step) => step >= killedAt && step % 6 === 0), `the new worker started at a checkpoint (>= ${killedAt}), not at 0 (START steps ${starts})`);
+    assert.ok(Object.keys(checkpointsBeforeKill).length >= 2, `checkpoints up to step ${killedAt}: ${Object.keys(checkpointsBeforeKill)}`);
+    assert.deepEqual(await checkpointFiles(ckptDir, killedAt), checkpointsBeforeKill, 'the new worker resumed at the checkpoint, not at 0');
+
+    const runDir = join(tracker.logDir, 'pretrain-sigkill');
     const loss = (await eventAccumulatorScalars(runDir))['train/loss'];
     assert.deepEqual(loss.map(([step]) => step), Array.from({ length: 48 }, (_, i) => i), 'TensorBoard shows one value per step');
   });
 });
+
+/** Files of the checkpoints at steps 1..upTo, with size and modification time, by path. */
+async function checkpointFiles(dir: string, upTo: number): Promise<Record<string, string>> {
+  const found: Record<string, string> = {};
+  for (const entry of await readdir(dir, { recursive: true })) {
+    const step = Number(entry.split('/')[0]);
+    if (!Number.isInteger(step) || step < 1 || step > upTo) continue;
+    const info = await stat(join(dir, entry));
+    if (info.isFile()) found[entry] = `${info.size}@${info.mtimeMs}`;
+  }
+  return found;
+}

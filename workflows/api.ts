@@ -131,6 +131,10 @@ export interface PretrainInput {
   config?: Record<string, unknown>;
   /** Optional CSV (filepath,label) for downstream monitoring at the end of every epoch. */
   labels?: string;
+  /** Optional folder or s3:// location of test images: out-of-sample losses (and inpaintings) every epoch. */
+  testImages?: string;
+  /** Embed every training image with the exported model after training (child embedWorkflow); default true. */
+  embed?: boolean;
   epochs: number;
   seed?: number;
   /** Steps per training activity; a checkpoint is written at the end of each (and every checkpointEvery steps). */
@@ -149,6 +153,8 @@ export interface PretrainPlan {
   /** Refit every `mult` epochs (DeepCluster only; 0 for other methods). */
   refitEvery: number;
   hasLabels: boolean;
+  /** Test images used for out-of-sample losses (0: none; missing in plans made before test images existed). */
+  testFiles?: number;
 }
 
 export interface PretrainCarried {
@@ -162,10 +168,11 @@ export interface PretrainCarried {
   startedAt: number;
   refittedEpoch: number;
   evaluatedEpoch: number;
+  testedEpoch?: number;
 }
 
 export interface PretrainProgress {
-  phase: 'preparing' | 'refitting' | 'training' | 'evaluating' | 'paused' | 'exporting' | 'done' | 'stopped';
+  phase: 'preparing' | 'refitting' | 'training' | 'evaluating' | 'paused' | 'exporting' | 'embedding' | 'done' | 'stopped';
   epoch: number;
   epochs: number;
   step: number;
@@ -184,6 +191,8 @@ export interface PretrainResult {
   /** Store key of the exported feature extractor (tfjs model.json + weights). */
   modelKey: string;
   lastMetrics: Record<string, number>;
+  /** The embedding of the training images with the exported model (absent with embed: false). */
+  embeddings?: { workflowId: string; modelHash: string; prefix: string; total: number; embedded: number };
 }
 
 export const pretrainProgressQuery = defineQuery<PretrainProgress>('pretrainProgress');

@@ -1,5 +1,6 @@
-import { condition, continueAsNew, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { condition, continueAsNew, executeChild, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { PretrainActivities } from '../activities/pretrain.ts';
+import { embedWorkflow } from './embed.ts';
 import {
   TASK_QUEUES,
   pauseSignal,
@@ -20,8 +21,9 @@ const NOT_RETRYABLE = ['BadConfigError', 'BadSourceError'];
 /**
  * Self-supervised pretraining as a chain of checkpointed training activities. Each activity trains a chunk of
  * steps on the compute queue and ends with a checkpoint; a retried activity resumes from the last checkpoint.
- * DeepCluster refits and downstream evaluations are activities of their own. Signals take effect between
- * activities, i.e. at a checkpoint: pause, resume, stop (then export) and a new learning rate.
+ * DeepCluster refits, downstream evaluations and test-set losses are activities of their own. Signals take effect
+ * between activities, i.e. at a checkpoint: pause, resume, stop (then export) and a new learning rate. After the
+ * export, a child embedWorkflow embeds the training images with the model (unless `embed: false`).
  */
 export async function pretrainWorkflow(input: PretrainInput): Promise<PretrainResult> {
   const options = { ...DEFAULTS, ...definedOnly(input) };
@@ -74,6 +76,7 @@ export async function pretrainWorkflow(input: PretrainInput): Promise<PretrainRe
       images: input.images,
       config: input.config ?? {},
       labels: input.labels,
+      testImages: input.testImages,
       epochs: input.epochs,
       seed: options.seed,
     });
@@ -131,6 +134,12 @@ export async function pretrainWorkflow(input: PretrainInput): Promise<PretrainRe
       state.evaluatedEpoch = epoch;
     }
 
+    if ((plan.testFiles ?? 0) > 0 && state.step === epochEnd && (state.testedEpoch ?? -1) < epoch) {
+      progress.phase = 'evaluating';
+      Object.assign(state.lastMetrics, await compute.evaluateTestSet({ runId, epoch, step: state.step }));
+      state.testedEpoch = epoch;
+    }
+
     activitiesThisRun++;
     if (activitiesThisRun >= options.activitiesPerRun && state.step < plan.totalSteps && !state.stopRequested) {
       await continueAsNew<typeof pretrainWorkflow>({ ...input, carried: state });
@@ -139,6 +148,13 @@ export async function pretrainWorkflow(input: PretrainInput): Promise<PretrainRe
 
   progress.phase = 'exporting';
   const modelKey = await compute.exportModel({ runId, step: state.step, stopped: state.stopRequested });
+  let embeddings: PretrainResult['embeddings'];
+  if (input.embed !== false) {
+    progress.phase = 'embedding';
+    const workflowId = `${runId}-embed`;
+    const embedded = await executeChild(embedWorkflow, { workflowId, args: [{ source: input.images, model: { run: runId } }] });
+    embeddings = { workflowId, modelHash: embedded.modelHash, prefix: embedded.prefix, total: embedded.total, embedded: embedded.embedded };
+  }
   progress.phase = state.stopRequested ? 'stopped' : 'done';
   return {
     runId,
@@ -147,6 +163,7 @@ export async function pretrainWorkflow(input: PretrainInput): Promise<PretrainRe
     stopped: state.stopRequested,
     modelKey,
     lastMetrics: state.lastMetrics,
+    ...(embeddings ? { embeddings } : {}),
   };
 }
 

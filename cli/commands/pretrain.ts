@@ -12,6 +12,9 @@ interface PretrainOptions {
   images?: string;
   config?: string;
   labels?: string;
+  testImages?: string;
+  /** commander's --no-embed sets this to false. */
+  embed?: boolean;
   epochs: number;
   seed: number;
   id?: string;
@@ -64,6 +67,8 @@ export async function pretrainCommand(method: string | undefined, options: Pretr
           method: method as PretrainMethod,
           images: absolute(options.images!),
           labels: options.labels ? absolute(options.labels) : undefined,
+          testImages: options.testImages ? absolute(options.testImages) : undefined,
+          embed: options.embed !== false,
           config,
           epochs: options.epochs,
           seed: options.seed,
@@ -93,6 +98,9 @@ export async function pretrainCommand(method: string | undefined, options: Pretr
 function printResult(result: PretrainResult, home: string): void {
   console.log(`${result.runId}: ${result.stopped ? 'stopped' : 'finished'} after ${result.steps} steps (${result.epochs} epochs)`);
   for (const [tag, value] of Object.entries(result.lastMetrics)) console.log(`  ${tag.padEnd(34)} ${value.toFixed(4)}`);
-  console.log(`  model: ${result.modelKey} in the store`);
+  console.log(`  model: ${result.modelKey} in the store (registered with the tracker)`);
+  if (result.embeddings) {
+    console.log(`  embeddings: ${result.embeddings.prefix} (${result.embeddings.total} images, workflow ${result.embeddings.workflowId})`);
+  }
   console.log(`  TensorBoard: patchwork tensorboard   (logs in ${home}/tensorboard/${result.runId})`);
 }

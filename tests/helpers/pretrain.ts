@@ -44,3 +44,23 @@ print(json.dumps({t: [[s.step, s.value] for s in ea.Scalars(t)] for t in ea.Tags
 export async function eventFiles(runDir: string): Promise<string[]> {
   return (await readdir(runDir)).filter((n) => n.includes('tfevents')).map((n) => join(runDir, n));
 }
+
+/**
+ * Images of every tag in a run directory as TensorBoard's EventAccumulator reports them: {tag: [[step, width, height]]},
+ * from legacy image summaries and from image-plugin tensors (string_val = [width, height, png...]).
+ */
+export async function eventAccumulatorImages(runDir: string): Promise<Record<string, [number, number, number][]>> {
+  return runPythonJson(
+    `
+import json, sys
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+ea = EventAccumulator(sys.argv[1].strip('"'), size_guidance={"images": 0, "tensors": 0}).Reload()
+out = {t: [[i.step, i.width, i.height] for i in ea.Images(t)] for t in ea.Tags()["images"]}
+for t in ea.Tags()["tensors"]:
+    if ea.SummaryMetadata(t).plugin_data.plugin_name == "images":
+        out[t] = [[e.step, int(e.tensor_proto.string_val[0]), int(e.tensor_proto.string_val[1])] for e in ea.Tensors(t)]
+print(json.dumps(out))
+`,
+    { input: runDir },
+  );
+}
