@@ -65,6 +65,8 @@ program
   .option('--images <location>', 'a folder or s3://bucket/prefix of images')
   .option('--config <file.json>', 'input, augment and method options (see README)')
   .option('--labels <labels.csv>', 'filepath,label CSV for downstream monitoring every epoch')
+  .option('--test-images <location>', 'a folder or s3://bucket/prefix of test images: out-of-sample loss every epoch')
+  .option('--no-embed', 'do not embed the training images with the exported model after training')
   .option('--epochs <n>', 'epochs to train', positiveInt, 10)
   .option('--seed <n>', 'seed for every random stream', positiveInt, 1)
   .option('--steps-per-activity <n>', 'steps between checkpoints (one training activity)', positiveInt)
