@@ -1,6 +1,7 @@
 // The labeler under load (issue 6): a real tracker process with one project of 100 000 images, then autocannon with
-// 50 connections against (1) the grid page and (2) a label write, then one active-learning round end to end on real
-// Temporal, a real worker process and synthetic stored embeddings of every image.
+// 50 connections against (1) the grid page, (2) a label write (JSON) and (3) the page's own label write (htmx), then
+// one active-learning round end to end on real Temporal, a real worker process and synthetic stored embeddings of every
+// image, then the grid page again (it opens on the published queue) and every ordering with one client.
 //   npm run bench:labeler -- [--images 100000] [--classes 4] [--connections 50] [--duration 15] [--dim 64]
 //                             [--initial-labels 400] [--after-duration 10] [--skip-round]
 //
@@ -258,7 +259,31 @@ try {
     ],
   });
 
-  const results: Measured[] = [grid, write];
+  // ---- 3. the labeler page's own write: htmx form post with the cookie, answered with the one card and the counts ----
+  const htmxWrite = await cannon('label write from the page (htmx, cookie) POST /projects/bench/labels', {
+    url: tracker.url,
+    requests: [
+      {
+        method: 'POST',
+        path: `/projects/${PROJECT}/labels`,
+        headers: { cookie, 'hx-request': 'true', 'content-type': 'application/x-www-form-urlencoded' },
+        setupRequest: (req) => {
+          const i = Math.floor(rng.next() * n);
+          const j = Math.floor(rng.next() * classCount);
+          return {
+            ...req,
+            body: new URLSearchParams({
+              key: keyOf(i),
+              class: CLASSES[j]!,
+              value: String(truth(i, j)),
+            }).toString(),
+          };
+        },
+      },
+    ],
+  });
+
+  const results: Measured[] = [grid, write, htmxWrite];
   const alone: Record<string, number> = { grid: gridAlone, write: writeAlone, htmxWrite: htmxAlone };
   const labelled = ((await api('GET', `/${PROJECT}/history?limit=1`)) as { history: { id: number }[] })
     .history[0]!.id;
@@ -325,14 +350,38 @@ try {
     await handle.signal(stopActiveLearningSignal);
     await handle.result();
 
-    // ---- 4. the grid page again, now that every image has published predictions ----
-    const gridPredAlone = await sequential('grid page with predictions', 5, () =>
+    // ---- 4. the grid page again: it now opens on the published queue, and every image has predictions ----
+    const queuePage = await (
+      await fetch(`${tracker.url}/projects/${PROJECT}/label`, { headers: { cookie } })
+    ).text();
+    if (!queuePage.includes('id="queue-info"'))
+      throw new Error('after the round the grid page does not show the active-learning queue');
+    const gridPredAlone = await sequential('grid page with predictions (queue)', 5, () =>
       fetch(`${tracker!.url}/projects/${PROJECT}/label`, { headers: { cookie } }),
     );
     Object.assign(alone, { gridWithPredictions: gridPredAlone, roundSeconds: roundMs / 1000 });
+    // Every other ordering and a few subsets, one client each.
+    const orderings: Record<string, number> = {};
+    const sorts = [
+      'random',
+      'max entropy',
+      'high: class1',
+      'low: class1',
+      'maxent: class1',
+      'diverse (badge)',
+    ];
+    for (const subset of ['unlabeled', 'partially labeled', 'not excluded', 'contains: class1']) {
+      for (const sort of sorts) {
+        const q = new URLSearchParams({ subset, sort }).toString();
+        orderings[`${subset} / ${sort}`] = await sequential(`grid page ${subset} / ${sort}`, 5, () =>
+          fetch(`${tracker!.url}/projects/${PROJECT}/label?${q}`, { headers: { cookie } }),
+        );
+      }
+    }
+    Object.assign(alone, { orderings });
     if (afterDuration > 0) {
       results.push(
-        await cannon('grid page with predictions', {
+        await cannon('grid page with predictions (queue)', {
           url: `${tracker.url}/projects/${PROJECT}/label`,
           headers: { cookie },
           duration: afterDuration,

@@ -123,6 +123,8 @@ export class GridPicker {
       ids = this.byClass(projectId, s.c, s.kind as 'high' | 'low' | 'maxent', where, count);
     }
     if (ids.length === 0 && this.isEmpty(projectId, where)) note = `the subset "${req.subset}" is empty`;
+    else if (ids.length === 0 && req.sort === QUEUE_SORT)
+      note = 'every queue image in this subset is labelled or excluded: retrain, or pick another ordering';
     return { ids, note };
   }
 

@@ -3,12 +3,14 @@
 // predictions; and the derived columns and counters the picks rely on, after a mixed sequence of writes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pickIndices, sortOptions, subsetOptions, subsetRows } from '../../../ml/active/query.ts';
+import Database from 'better-sqlite3';
 import { Rng } from '../../../ml/rng.ts';
 import { GridPicker, QUEUE_SORT } from '../../../tracker/labels/grid.ts';
+import { migrate, MIGRATIONS_DIR } from '../../../tracker/labels/migrate.ts';
 import { setQueue } from '../../../tracker/labels/queue.ts';
 import { toLabelTable } from '../../../tracker/labels/routes.tsx';
 import { LabelStore, type ClassCounts } from '../../../tracker/labels/store.ts';
@@ -216,29 +218,38 @@ function countsFromTable(store: LabelStore): ClassCounts[] {
   });
 }
 
+/** Counters, known counts and entropies equal what they mean, recomputed from the whole table. */
+function checkDerived(store: LabelStore, when: string): void {
+  assert.deepEqual(store.counts('p', { includeRetired: true }), countsFromTable(store), `counts ${when}`);
+  const active = store.classes('p');
+  const preds = store.predictions('p');
+  const derived = store.sqlite.prepare('SELECT id, known, entropy FROM label_images').all() as {
+    id: number;
+    known: number;
+    entropy: number;
+  }[];
+  const rows = new Map(store.table('p').map((r) => [r.id, r]));
+  for (const d of derived) {
+    assert.equal(d.known, active.filter((c) => rows.get(d.id)!.labels.has(c.id)).length, `known ${when}`);
+    const h = active.reduce((sum, c) => {
+      const p = Math.min(Math.max(preds.get(d.id)?.get(c.id) ?? 0.5, 1e-8), 1 - 1e-8);
+      return sum - (p * Math.log2(p) + (1 - p) * Math.log2(1 - p));
+    }, 0);
+    assert.ok(Math.abs(d.entropy - h) < 1e-9, `entropy ${when}: ${d.entropy} vs ${h}`);
+  }
+  const predicted = store.sqlite.prepare('SELECT id, predicted FROM label_classes').all() as {
+    id: number;
+    predicted: number;
+  }[];
+  for (const c of predicted)
+    assert.equal(c.predicted, [...preds.values()].filter((m) => m.has(c.id)).length, `predicted ${when}`);
+}
+
 test('counters, known counts and entropies stay right through labels, flags, undo, retire, restore and new classes', () =>
   withProject((store) => {
     const rng = Rng.fromSeed(11);
     const pick = <V>(xs: readonly V[]) => xs[Math.floor(rng.next() * xs.length)]!;
-    const check = (when: string) => {
-      assert.deepEqual(store.counts('p', { includeRetired: true }), countsFromTable(store), `counts ${when}`);
-      const active = store.classes('p');
-      const preds = store.predictions('p');
-      const derived = store.sqlite.prepare('SELECT id, known, entropy FROM label_images').all() as {
-        id: number;
-        known: number;
-        entropy: number;
-      }[];
-      const rows = new Map(store.table('p').map((r) => [r.id, r]));
-      for (const d of derived) {
-        assert.equal(d.known, active.filter((c) => rows.get(d.id)!.labels.has(c.id)).length, `known ${when}`);
-        const h = active.reduce((sum, c) => {
-          const p = Math.min(Math.max(preds.get(d.id)?.get(c.id) ?? 0.5, 1e-8), 1 - 1e-8);
-          return sum - (p * Math.log2(p) + (1 - p) * Math.log2(1 - p));
-        }, 0);
-        assert.ok(Math.abs(d.entropy - h) < 1e-9, `entropy ${when}: ${d.entropy} vs ${h}`);
-      }
-    };
+    const check = (when: string) => checkDerived(store, when);
     check('after setup');
     for (let step = 0; step < 150; step++) {
       const k = key(Math.floor(rng.next() * N));
@@ -275,3 +286,57 @@ test('counters, known counts and entropies stay right through labels, flags, und
     store.addClass('p', 'fish');
     check('after adding fish');
   }));
+
+test('opening a store made before the 0002 migration fills the new columns and counters from its data', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'labels-migrate-'));
+  try {
+    const onlyFirst = join(dir, 'migrations');
+    await mkdir(onlyFirst);
+    await copyFile(join(MIGRATIONS_DIR, '0001_init.sql'), join(onlyFirst, '0001_init.sql'));
+    const path = join(dir, 'labels.db');
+    const db = new Database(path);
+    migrate(db, onlyFirst);
+    db.exec(`INSERT INTO label_projects (id, name, root, created_at) VALUES ('p', 'p', '', 0);
+      INSERT INTO label_classes (project_id, name, position, retired) VALUES ('p', 'cat', 0, 0), ('p', 'dog', 1, 0),
+        ('p', 'old', 2, 1);`);
+    const image = db.prepare(
+      'INSERT INTO label_images (project_id, key, position, exclude, validation) VALUES (?, ?, ?, ?, ?)',
+    );
+    const cell = db.prepare('INSERT INTO label_values (image_id, class_id, value) VALUES (?, ?, ?)');
+    const pred = db.prepare('INSERT INTO label_predictions (image_id, class_id, p) VALUES (?, ?, ?)');
+    const ps = [0, 0.3, 1, 0.77, 0.5];
+    for (let i = 0; i < 30; i++) {
+      const id = Number(image.run('p', key(i), i, i % 7 === 3 ? 1 : 0, i % 5 === 2 ? 1 : 0).lastInsertRowid);
+      if (i % 3 !== 0) cell.run(id, 1, i % 2);
+      if (i % 3 === 2) cell.run(id, 2, 1);
+      if (i % 4 === 0) cell.run(id, 3, 1);
+      if (i % 6 !== 5) pred.run(id, 1, ps[i % 5]);
+      if (i % 2 === 0) pred.run(id, 2, ps[(i + 2) % 5]);
+    }
+    db.close();
+
+    const store = LabelStore.open(path);
+    try {
+      checkDerived(store, 'after migrating');
+      const keys = new Set(
+        store.sqlite
+          .prepare('SELECT rand_key AS r FROM label_images')
+          .all()
+          .map((x) => (x as { r: number }).r),
+      );
+      assert.ok(keys.size > 25, 'images got random keys');
+      const picker = new GridPicker(store);
+      for (const sort of ['max entropy', 'high: cat', 'maxent: dog'])
+        for (const subset of ['not excluded', 'partially labeled'])
+          assert.deepEqual(
+            picker.pick('p', store.classes('p'), { subset, sort, count: 30, seed: 0 }).ids,
+            expected(store, subset, sort, 30),
+            `${subset} / ${sort}`,
+          );
+    } finally {
+      store.close();
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
