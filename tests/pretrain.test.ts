@@ -243,3 +243,32 @@ async function checkpointFiles(dir: string, upTo: number): Promise<Record<string
   }
   return found;
 }
+
+describe('a pretraining worker without a tracker token', () => {
+  let stack: TestStack;
+  let images: string;
+  before(async () => {
+    stack = await startStack({ temporal: true });
+    stack.settings.tracker = { url: stack.settings.tracker.url };
+    images = join(stack.home, 'images');
+    await writeFiles(images, await patternImages(8));
+    await stack.startWorker();
+  });
+  after(async () => stack?.stop());
+
+  test('its first logging activity fails (and is retried), naming the setting to fix', async () => {
+    const client = await connectClient(stack.settings);
+    const handle = await client.workflow.start(pretrainWorkflow, {
+      taskQueue: TASK_QUEUES.io,
+      workflowId: 'pretrain-no-tracker',
+      args: [{ method: 'iic', images, epochs: 1, embed: false, config: { input: { imshape: [32, 32], batch_size: 4 }, k: 2, k_over: 3, num_sub_heads: 1 } }],
+    });
+    const failure = await until('a failed attempt of the training activity', async () => {
+      const pending = (await handle.describe()).raw.pendingActivities ?? [];
+      return pending.find((a) => a.lastFailure?.message)?.lastFailure?.message ?? undefined;
+    });
+    assert.match(failure, /pretraining run pretrain-no-tracker logs through the tracker, but this worker has no tracker token/);
+    assert.match(failure, /patchwork up.*PATCHWORK_TOKEN/);
+    await handle.terminate('test done');
+  });
+});
