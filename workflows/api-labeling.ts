@@ -96,7 +96,7 @@ export const embedProgressQuery = defineQuery<EmbedProgress>('embedProgress');
 
 // ---- active learning ---------------------------------------------------------------------------------------------
 
-export const QUERY_SORTS = ['diverse (badge)', 'max entropy', 'random'] as const;
+export const QUERY_SORTS = ['diverse (badge)', 'balanced uncertainty', 'max entropy', 'random'] as const;
 
 export interface HeadOptions {
   kind?: 'linear' | 'mlp';
@@ -116,7 +116,7 @@ export interface ActiveLearningInput {
   minNewLabels?: number;
   /** How often the label store is polled for new labels. */
   pollIntervalMs?: number;
-  /** Queue ordering: one of the labeler's global sorts or a per-class one ('maxent: cat'); BADGE by default. */
+  /** Queue ordering: one of QUERY_SORTS or a per-class sort of the labeler ('maxent: cat'); BADGE by default. */
   sort?: string;
   /** Images in a published queue. */
   queueSize?: number;

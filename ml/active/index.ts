@@ -8,8 +8,10 @@ export {
   subsetRows,
   subsetOptions,
   sortOptions,
+  QUEUE_SORTS,
   binaryEntropy,
   type PickOptions,
   type Pick,
 } from './query.ts';
 export { badgeSelect } from './diversity.ts';
+export { balancedUncertainty } from './balanced.ts';

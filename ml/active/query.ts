@@ -1,6 +1,7 @@
 // Query orderings and subsets of the original labeler (seed reference section 10, _labeler.py), plus a diversity-aware
 // batch method (BADGE). Pure JS over LabelTable and predicted probabilities.
 import type { Rng } from '../rng.ts';
+import { balancedUncertainty } from './balanced.ts';
 import { badgeSelect } from './diversity.ts';
 import { checkTable, type LabelTable } from './table.ts';
 
@@ -15,6 +16,8 @@ export const GLOBAL_SUBSETS = [
 export const CLASS_SUBSETS = ['unlabeled', 'contains', "doesn't contain"] as const;
 export const GLOBAL_SORTS = ['random', 'max entropy', 'diverse (badge)'] as const;
 export const CLASS_SORTS = ['high', 'low', 'maxent'] as const;
+/** Sorts for active-learning queues that the labeler's menu does not offer. */
+export const QUEUE_SORTS = ['balanced uncertainty'] as const;
 
 /** Menu entries in the original's order: global entries, then `<kind>: <class>` for each class. */
 export function subsetOptions(classes: string[]): string[] {
@@ -119,6 +122,10 @@ export function pickIndices(table: LabelTable, options: PickOptions): Pick {
     const emb = options.embedding ?? { data: new Float32Array(table.n).fill(1), dim: 1 };
     return { indices: badgeSelect(emb.data, emb.dim, probs, k, rows, count, options.rng) };
   }
+  if (options.sort === 'balanced uncertainty') {
+    if (!probs) return { indices: random(), note: 'no predictions yet: random order' };
+    return { indices: balancedUncertainty(probs, k, rows, count) };
+  }
   let score: (i: number) => number;
   let descending = true;
   if (options.sort === 'max entropy') {
@@ -131,7 +138,7 @@ export function pickIndices(table: LabelTable, options: PickOptions): Pick {
     const s = splitOption(options.sort, CLASS_SORTS, table.classes);
     if (!s)
       throw new Error(
-        `unknown sort ${JSON.stringify(options.sort)}; use one of: ${sortOptions(table.classes).join(' | ')}`,
+        `unknown sort ${JSON.stringify(options.sort)}; use one of: ${[...sortOptions(table.classes), ...QUEUE_SORTS].join(' | ')}`,
       );
     if (s.kind === 'maxent') score = (i) => binaryEntropy(probs![i * k + s.c]!);
     else {

@@ -233,6 +233,52 @@ test('BADGE picks one image per cluster where max entropy would pick one cluster
   );
 });
 
+test('balanced uncertainty: classes take turns, each picking its image closest to p = 0.5; labelled and excluded never', () => {
+  const probs = Float32Array.from(
+    [
+      [0.5, 0.02], // 0: on class a's boundary
+      [0.45, 0.02], // 1: near class a's boundary
+      [0.3, 0.3], // 2: both classes unsure: the highest summed entropy, but near neither boundary
+      [0.02, 0.55], // 3: near class b's boundary
+      [0.02, 0.6], // 4
+      [0.5, 0.5], // 5: labelled
+      [0.5, 0.5], // 6: excluded
+    ].flat(),
+  );
+  const t = tableOf(
+    ['a', 'b'],
+    [
+      [-1, -1],
+      [-1, -1],
+      [-1, -1],
+      [-1, -1],
+      [-1, -1],
+      [1, 0],
+      [-1, -1],
+    ],
+    {
+      exclude: [6],
+    },
+  );
+  const pick = (sort: string, count: number) =>
+    pickIndices(t, { subset: 'unlabeled', sort, count, rng: Rng.fromSeed(1), probs }).indices;
+  assert.deepEqual(pick('balanced uncertainty', 4), [0, 3, 1, 4]);
+  assert.deepEqual(pick('balanced uncertainty', 5), [0, 3, 1, 4, 2]);
+  assert.deepEqual(
+    pick('balanced uncertainty', 50).sort(),
+    [0, 1, 2, 3, 4],
+    'capped at the candidates, each once',
+  );
+  assert.equal(pick('max entropy', 1)[0], 2, 'summed entropy would start with the image near no boundary');
+  const cold = pickIndices(t, {
+    subset: 'unlabeled',
+    sort: 'balanced uncertainty',
+    count: 2,
+    rng: Rng.fromSeed(1),
+  });
+  assert.match(cold.note!, /no predictions yet/);
+});
+
 test('linear and MLP heads learn a separable multi-label problem; entropy weight lowers unlabeled entropy; state round-trips', () => {
   const rng = Rng.fromSeed(4);
   const n = 400;
