@@ -289,3 +289,20 @@ test('the inpainter (with its ChannelWiseDense) round-trips through ml/checkpoin
   assert.ok(loaded.models.model!.layers.some((l) => l.getClassName() === 'ChannelWiseDense'));
   trainer.dispose();
 });
+
+test('two trainers with the same seed and starting weights train identically through dropout; another seed does not', async () => {
+  const images = Rng.fromSeed(5).fillUniform(new Float32Array(2 * 32 * 32 * 3)) as Float32Array;
+  const batch = { images, shape: [2, 32, 32, 3] as [number, number, number, number], keys: [] as string[] };
+  const a = tinyTrainer();
+  const b = tinyTrainer();
+  const other = tinyTrainer();
+  other.rng = Rng.fromSeed(99);
+  for (const t of [b, other]) {
+    t.inpainter.setWeights(a.inpainter.getWeights());
+    t.discriminator.setWeights(a.discriminator.getWeights());
+  }
+  for (let step = 0; step < 2; step++) for (const t of [a, b, other]) await t.trainStep(batch, step);
+  assert.deepEqual(snapshot(b.inpainter), snapshot(a.inpainter));
+  assert.notDeepEqual(snapshot(other.inpainter), snapshot(a.inpainter), 'other masks and dropout give other weights');
+  for (const t of [a, b, other]) t.dispose();
+});
