@@ -57,10 +57,20 @@ function oneHot(y: Uint8Array): LabelTable {
   return t;
 }
 
-// Measured (mean AUC, seeds 2024/1/2/3): max entropy alone beat random on only 2 of 4 seeds (0.930/0.917/0.929/0.900 vs
-// random 0.926/0.921/0.925/0.924), so it is logged, not asserted. BADGE (uncertainty x diversity) won on all four
-// (0.941/0.932/0.938/0.930), and that is what the test asserts.
-test('200 labels picked by uncertainty (BADGE) give a higher mean per-class AUC than 200 random picks, on 4 seeds', async () => {
+// Why plain 'max entropy' (binary entropy summed over the 10 one-vs-rest classes) does not reliably beat random: the sum
+// is largest on images that several classes are mildly unsure about, so the batches pile into a few classes (seed 8:
+// 40 pullovers and 34 shirts but 7 bags among the 200) and starve others (BENCHMARKS.md). 'balanced uncertainty' lets
+// the classes take turns, each adding its image nearest p = 0.5: every one-vs-rest boundary gets labels. Same seeds,
+// same head training and the same 200-label budget for every ordering; only the ordering differs.
+// ACTIVE_FASHION_SEEDS=2024,1,2,...,11 runs the wider sweep reported in BENCHMARKS.md.
+const SEEDS = (process.env.ACTIVE_FASHION_SEEDS ?? '2024,1,2,3').split(',').map((v) => {
+  const seed = Number(v);
+  if (!Number.isInteger(seed))
+    throw new Error(`ACTIVE_FASHION_SEEDS: ${JSON.stringify(v)} is not an integer seed`);
+  return seed;
+});
+
+test('200 labels picked by uncertainty (balanced uncertainty, and BADGE) give a higher mean per-class AUC than 200 random picks, on every seed', async () => {
   const f = await features();
   const truthTest = oneHot(f.testY);
   const run = (sort: string, seed: number) => {
@@ -89,18 +99,28 @@ test('200 labels picked by uncertainty (BADGE) give a higher mean per-class AUC 
         }).indices,
       );
     }
+    assert.equal(
+      known.labels.filter((v) => v !== -1).length,
+      200 * 10,
+      'every ordering spends exactly 200 labels',
+    );
     fit();
     const auc = meanAuc(classMetrics(head!.predict(f.test), truthTest));
     head!.dispose();
     return auc;
   };
-  for (const seed of [2024, 1, 2, 3]) {
+  const losses: string[] = [];
+  for (const seed of SEEDS) {
     const random = run('random', seed);
+    const balanced = run('balanced uncertainty', seed);
     const badge = run('diverse (badge)', seed);
     const maxent = run('max entropy', seed);
     console.log(
-      `Fashion-MNIST seed ${seed}, 200 labels, PCA-${DIMS} linear head, mean AUC: badge ${badge.toFixed(4)}, max entropy ${maxent.toFixed(4)}, random ${random.toFixed(4)}`,
+      `Fashion-MNIST seed ${seed}, 200 labels, PCA-${DIMS} linear head, mean AUC: balanced uncertainty ${balanced.toFixed(4)}, badge ${badge.toFixed(4)}, max entropy ${maxent.toFixed(4)}, random ${random.toFixed(4)}`,
     );
-    assert.ok(badge > random, `seed ${seed}: badge ${badge} vs random ${random}`);
+    if (!(balanced > random))
+      losses.push(`seed ${seed}: balanced uncertainty ${balanced} vs random ${random}`);
+    if (!(badge > random)) losses.push(`seed ${seed}: badge ${badge} vs random ${random}`);
   }
+  assert.deepEqual(losses, [], 'uncertainty-based picks beat random picks on every seed');
 });
