@@ -98,6 +98,20 @@ describe('patchwork label / retrain', () => {
       '0',
     ]);
     assert.match(badEvery.err, /0 is not a positive integer/);
+    const badSort = await patchwork([
+      'label',
+      'shoes',
+      '--images',
+      images,
+      '--model',
+      model,
+      '--sort',
+      'best',
+    ]);
+    assert.match(
+      badSort.err,
+      /--sort "best" is not a queue ordering; use one of: diverse \(badge\), balanced uncertainty/,
+    );
 
     const down = `http://127.0.0.1:${await freePort()}`;
     const noTracker = await patchwork(['label', 'shoes', '--images', images, '--model', model], {
@@ -136,6 +150,8 @@ describe('patchwork label / retrain', () => {
       'stripes,round',
       '--every',
       '4',
+      '--sort',
+      'balanced uncertainty',
     ];
     const first = await patchwork(args);
     assert.equal(first.code, 0, first.err);
@@ -184,7 +200,7 @@ describe('patchwork label / retrain', () => {
     assert.equal(status.code, 0, status.err);
     assert.match(
       status.out,
-      /label-demo: waiting, 1 round done, 16 label cells set \(a round starts every 4 new labels/,
+      /label-demo: waiting, 1 round done, 16 label cells set \(a round starts every 4 new labels, or on `patchwork retrain demo`; queue by balanced uncertainty\)/,
     );
     assert.match(status.out, /last round 1: 16 labels, mean AUC \d\.\d{3} \(train images\), queue of 8/);
 

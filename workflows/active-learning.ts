@@ -74,6 +74,7 @@ export async function activeLearningWorkflow(input: ActiveLearningInput): Promis
     project: input.project,
     modelHash: input.modelHash,
     minNewLabels: options.minNewLabels,
+    sort: options.sort,
     phase: 'waiting',
     rounds: state.rounds,
     labelled: state.labelledAtLastRound,

@@ -172,6 +172,8 @@ export interface ActiveLearningStatus {
   modelHash: string;
   /** Label cells added since the last round that start the next one without a signal. */
   minNewLabels: number;
+  /** The queue ordering. */
+  sort: string;
   phase: 'waiting' | 'fine-tuning' | 'predicting' | 'ranking' | 'publishing' | 'stopped';
   rounds: number;
   labelled: number;

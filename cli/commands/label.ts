@@ -5,6 +5,7 @@ import { relative, resolve, sep } from 'node:path';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { sourceKeysKey } from '../../activities/embed.ts';
 import { loadSettings, type Settings } from '../../schemas/settings.ts';
+import { CLASS_SORTS } from '../../ml/active/query.ts';
 import { openStorage, parseLocation } from '../../storage/index.ts';
 import { PROJECT_ID } from '../../tracker/labels/store.ts';
 import { connectClient } from '../../worker/client.ts';
@@ -14,6 +15,7 @@ import {
   activeLearningStatusQuery,
   activeLearningWorkflowId,
   embedProgressQuery,
+  QUERY_SORTS,
   retrainSignal,
   type ActiveLearningStatus,
   type EmbedResult,
@@ -28,6 +30,7 @@ export interface LabelOptions {
   classes?: string;
   every?: number;
   queueSize?: number;
+  sort?: string;
   status?: boolean;
 }
 
@@ -39,6 +42,15 @@ function checkProject(project: string): void {
     throw new Error(
       `project ${JSON.stringify(project)} is not a valid project id: use 1-64 characters of a-z 0-9 - _, starting with a letter or digit`,
     );
+}
+
+/** A queue ordering the workflow accepts: QUERY_SORTS, or a per-class sort of the labeler such as 'maxent: cat'. */
+function checkSort(sort: string | undefined): void {
+  if (sort === undefined || (QUERY_SORTS as readonly string[]).includes(sort)) return;
+  if (CLASS_SORTS.some((kind) => sort.startsWith(`${kind}: `) && sort.length > kind.length + 2)) return;
+  throw new Error(
+    `--sort ${JSON.stringify(sort)} is not a queue ordering; use one of: ${QUERY_SORTS.join(', ')}, or ${CLASS_SORTS.map((k) => `'${k}: <class>'`).join(', ')}`,
+  );
 }
 
 function parseClasses(text: string | undefined): string[] {
@@ -195,7 +207,7 @@ async function ensureProject(
 function describeStatus(workflowId: string, s: ActiveLearningStatus): string[] {
   const lines = [
     `${workflowId}: ${s.phase}, ${s.rounds} round${s.rounds === 1 ? '' : 's'} done, ${s.labelled} label cells set` +
-      ` (a round starts every ${s.minNewLabels} new labels, or on \`patchwork retrain ${s.project}\`)`,
+      ` (a round starts every ${s.minNewLabels} new labels, or on \`patchwork retrain ${s.project}\`; queue by ${s.sort})`,
   ];
   if (s.last) {
     const auc = s.last.meanAuc === null ? 'n/a' : s.last.meanAuc.toFixed(3);
@@ -237,6 +249,7 @@ export async function labelCommand(project: string, options: LabelOptions): Prom
       'give exactly one of --run <pretraining run id> or --model <model.json path or URL>: the feature extractor',
     );
   const classes = parseClasses(options.classes);
+  checkSort(options.sort);
   const location = parseLocation(options.images);
   const source = location.kind === 'local' ? resolve(location.path) : options.images;
   if (location.kind === 'local' && !existsSync(source))
@@ -256,7 +269,13 @@ export async function labelCommand(project: string, options: LabelOptions): Prom
       taskQueue: TASK_QUEUES.io,
       workflowId,
       args: [
-        { project, modelHash: embedded.modelHash, minNewLabels: options.every, queueSize: options.queueSize },
+        {
+          project,
+          modelHash: embedded.modelHash,
+          minNewLabels: options.every,
+          queueSize: options.queueSize,
+          sort: options.sort,
+        },
       ],
     });
     console.log(`started ${workflowId}`);
