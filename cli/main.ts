@@ -96,6 +96,7 @@ program
   .option('--classes <names>', 'classes to add, separated by commas (more can be added in the labeler)')
   .option('--every <n>', 'new labels that start a round without `patchwork retrain` (default 20)', positiveInt)
   .option('--queue-size <n>', 'images in each published queue (default 100)', positiveInt)
+  .option('--sort <order>', "queue ordering: 'diverse (badge)' (default), 'balanced uncertainty', ...")
   .option('--status', "print the loop's rounds, labels and queue instead")
   .action(labelCommand);
 program
