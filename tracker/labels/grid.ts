@@ -10,6 +10,8 @@ import type { ClassInfo, LabelStore } from './store.ts';
 export const QUEUE_SORT = 'active learning queue';
 /** How many of the most uncertain images 'diverse (badge)' chooses from, per card on the page. */
 const BADGE_POOL_PER_CARD = 30;
+/** Probabilities are clipped to [CLIP, 1 - CLIP] before their entropy is taken (ml/active/query.ts binaryEntropy). */
+const CLIP = 1e-8;
 
 export interface GridRequest {
   subset: string;
@@ -170,7 +172,8 @@ export class GridPicker {
 
   /**
    * 'high: C' (p descending), 'low: C' (p ascending), 'maxent: C' (binary entropy descending); ties in table order.
-   * Walks the predictions index of the class; images without a prediction for it score as p = 0.5 and are merged in.
+   * Walks the class's (class_id, p, image_id) index: 'maxent' walks outwards from p = 0.5 on both sides and merges
+   * by the stored entropy h. Images without a prediction for the class score as p = 0.5 and are merged in.
    */
   private byClass(
     projectId: string,
@@ -180,25 +183,37 @@ export class GridPicker {
     count: number,
   ): number[] {
     if (count === 0) return [];
-    const col = kind === 'maxent' ? 'h' : 'p';
     const descending = kind !== 'low';
-    const index = kind === 'maxent' ? 'label_predictions_class_h' : 'label_predictions_class_p';
-    const from = `FROM label_predictions p INDEXED BY ${index} JOIN label_images i ON i.id = p.image_id
+    const from = `FROM label_predictions p INDEXED BY label_predictions_class_p JOIN label_images i ON i.id = p.image_id
       WHERE p.class_id = ? AND i.exclude = ? AND i.known BETWEEN ? AND ?${w.extra}`;
     const params = [c.id, w.exclude, w.knownLo, w.knownHi, ...w.extraParams];
-    let predicted = this.store
-      .stmt(
-        `SELECT p.image_id AS id, p.${col} AS s ${from} ORDER BY p.${col} ${descending ? 'DESC' : ''} LIMIT ?`,
-      )
-      .all(...params, count) as Scored[];
-    if (descending && predicted.length === count) {
-      // A backward index walk returns ties in descending id order: fetch the ties at the cut in table order.
-      const cut = predicted.at(-1)!.s;
+    const score = kind === 'maxent' ? 'p.h' : 'p.p';
+    /** The first `count` rows of a walk in p order, completed with every row that ties the last one's score. */
+    const walk = (range: string, order: 'ASC' | 'DESC'): Scored[] => {
+      const rows = this.store
+        .stmt(
+          `SELECT p.image_id AS id, ${score} AS s, p.p AS p ${from}${range} ORDER BY p.p ${order} LIMIT ?`,
+        )
+        .all(...params, count) as (Scored & { p: number })[];
+      if (rows.length < count) return rows;
+      // A backward walk returns equal p in descending id order, and the count may cut through a tie: fetch the rows
+      // that tie the last score in table order. Equal entropy means equal p, or both at the same clipped end.
+      const last = rows.at(-1)!;
+      const [tie, arg] =
+        kind !== 'maxent' || (last.p > CLIP && last.p < 1 - CLIP)
+          ? [' AND p.p = ?', last.p]
+          : last.p >= 1 - CLIP
+            ? [' AND p.p >= ?', 1 - CLIP]
+            : [' AND p.p <= ?', CLIP];
       const ties = this.store
-        .stmt(`SELECT p.image_id AS id, p.${col} AS s ${from} AND p.${col} = ? ORDER BY p.image_id LIMIT ?`)
-        .all(...params, cut, count) as Scored[];
-      predicted = [...predicted.filter((r) => r.s !== cut), ...ties];
-    }
+        .stmt(`SELECT p.image_id AS id, ${score} AS s ${from}${range}${tie} ORDER BY p.image_id LIMIT ?`)
+        .all(...params, arg, count) as Scored[];
+      return [...rows.filter((r) => r.s !== last.s), ...ties];
+    };
+    const predicted =
+      kind === 'maxent'
+        ? [...walk(' AND p.p >= 0.5', 'ASC'), ...walk(' AND p.p < 0.5', 'DESC')]
+        : walk('', descending ? 'DESC' : 'ASC');
     const info = this.store
       .stmt(
         `SELECT c.predicted AS predicted, pr.image_count AS images FROM label_classes c

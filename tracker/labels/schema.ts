@@ -119,7 +119,6 @@ export const predictions = sqliteTable(
   (t) => [
     primaryKey({ columns: [t.imageId, t.classId] }),
     index('label_predictions_class_p').on(t.classId, t.p, t.imageId),
-    index('label_predictions_class_h').on(t.classId, t.h, t.imageId),
   ],
 );
 

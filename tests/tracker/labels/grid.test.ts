@@ -18,14 +18,18 @@ import { LabelStore, type ClassCounts } from '../../../tracker/labels/store.ts';
 const N = 60;
 const key = (i: number) => `img/${String(i).padStart(3, '0')}.png`;
 // Prediction rows from a short list, so per-class scores and 'max entropy' sums tie exactly or clearly differ; no two
-// probabilities are symmetric around 0.5 (their binary entropies would tie only up to rounding). A later update of one
-// class uses 0.25 or 0.5, which makes no row a permutation of another.
+// probabilities are symmetric around 0.5 except 0 and 1, which clip to the same entropy in both implementations (others
+// would tie only up to rounding). A later update of one class uses 0.25 or 0.5, which makes no row a permutation of
+// another.
 const ROWS = [
   [0.1, 0.6, 0.95],
   [0.5, 0.5, 0.25],
   [0.85, 0.1, 0.1],
   [0.6, 0.6, 0.6],
   [0.95, 0.25, 0.5],
+  // Both clipped ends (binary entropy clips p to [1e-8, 1 - 1e-8]): 0 and 1e-9 tie on entropy but not on p.
+  [1, 1e-9, 0.6],
+  [0, 1, 0.95],
 ];
 
 async function withProject<T>(fn: (store: LabelStore) => T): Promise<T> {
@@ -200,6 +204,37 @@ test('the queue ordering: published order, skipping excluded and fully labelled 
     for (const c of classes) store.setLabel('p', first, c.name, 0, 'ann');
     assert.deepEqual(ids('not excluded', N), shown.slice(1));
   }));
+
+test("'maxent: C' at every count where the cut falls among clipped probabilities (equal entropy, unequal p)", async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'labels-clip-'));
+  const store = LabelStore.open(join(dir, 'labels.db'));
+  try {
+    store.createProject('p');
+    const ps = [0.3, 1e-9, 0, 1e-9, 0, 1, 0, 1e-9, 0.5, 1e-9, 0, 1, 1];
+    store.addImages(
+      'p',
+      ps.map((_, i) => ({ key: key(i) })),
+    );
+    store.addClass('p', 'cat');
+    store.setPredictions(
+      'p',
+      ps.map((_, i) => key(i)),
+      ['cat'],
+      ps.map((p) => [p]),
+    );
+    const picker = new GridPicker(store);
+    for (let count = 1; count <= ps.length; count++)
+      for (const sort of ['maxent: cat', 'high: cat', 'low: cat'])
+        assert.deepEqual(
+          picker.pick('p', store.classes('p'), { subset: 'not excluded', sort, count, seed: 0 }).ids,
+          expected(store, 'not excluded', sort, count),
+          `${sort}, count ${count}`,
+        );
+  } finally {
+    store.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
 
 /** The progress table as the old aggregate computed it, from the whole table. */
 function countsFromTable(store: LabelStore): ClassCounts[] {

@@ -32,8 +32,6 @@ CREATE INDEX label_images_pick_random ON label_images (project_id, exclude, know
 CREATE INDEX label_images_pick_entropy ON label_images (project_id, exclude, known, entropy DESC, id);
 CREATE INDEX label_predictions_class_p ON label_predictions (class_id, p, image_id);
 CREATE INDEX label_predictions_class_h ON label_predictions (class_id, h, image_id);
--- The page's "recent changes": the newest history rows of a project without sorting all of them.
-CREATE INDEX label_history_project_id ON label_history (project_id, id);
 
 -- Label counts per class for the progress table, training (validation 0) and validation rows apart, excluded images
 -- not counted. One row per (class, validation, value).
