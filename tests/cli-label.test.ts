@@ -219,5 +219,16 @@ describe('patchwork label / retrain', () => {
 
     await handle.signal(stopActiveLearningSignal);
     assert.equal((await handle.result()).rounds, 2);
+
+    // A new loop for the project (same workflow id, so the same tracker run) goes on from round 3.
+    const restarted = await patchwork(args);
+    assert.equal(restarted.code, 0, restarted.err);
+    assert.match(restarted.out, /started label-demo, continuing after round 2/);
+    assert.match(restarted.out, /label-demo: waiting, 2 rounds done/);
+    assert.equal((await patchwork(['retrain', 'demo'])).code, 0);
+    const third = await untilRound(3);
+    assert.equal(third.last!.round, 3);
+    await handle.signal(stopActiveLearningSignal);
+    assert.equal((await handle.result()).rounds, 3);
   });
 });

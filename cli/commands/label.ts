@@ -17,6 +17,7 @@ import {
   embedProgressQuery,
   QUERY_SORTS,
   retrainSignal,
+  type ActiveLearningCarried,
   type ActiveLearningStatus,
   type EmbedResult,
 } from '../../workflows/api-labeling.ts';
@@ -234,6 +235,29 @@ async function loopHandle(client: Client, project: string) {
   );
 }
 
+/**
+ * Where an earlier, closed loop of the project stopped: a new loop reuses the workflow id (the tracker run and the round
+ * folders), so it continues the round numbers instead of writing round 1 again.
+ */
+async function earlierRounds(client: Client, workflowId: string): Promise<ActiveLearningCarried | undefined> {
+  const handle = client.workflow.getHandle(workflowId);
+  try {
+    if ((await handle.describe()).status.name === 'RUNNING') return undefined;
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) return undefined;
+    throw error;
+  }
+  const last = await handle.query(activeLearningStatusQuery).catch(() => undefined);
+  if (!last || last.rounds === 0) return undefined;
+  return {
+    rounds: last.rounds,
+    labelledAtLastRound: last.last?.labelled ?? 0,
+    retrainRequested: false,
+    stopRequested: false,
+    last: last.last,
+  };
+}
+
 export async function labelCommand(project: string, options: LabelOptions): Promise<void> {
   checkProject(project);
   const settings = loadSettings();
@@ -264,6 +288,7 @@ export async function labelCommand(project: string, options: LabelOptions): Prom
   await ensureProject(labels, project, options.images, embedded.keys, classes);
 
   const workflowId = activeLearningWorkflowId(project);
+  const carried = await earlierRounds(client, workflowId);
   try {
     await client.workflow.start(activeLearningWorkflow, {
       taskQueue: TASK_QUEUES.io,
@@ -275,10 +300,11 @@ export async function labelCommand(project: string, options: LabelOptions): Prom
           minNewLabels: options.every,
           queueSize: options.queueSize,
           sort: options.sort,
+          carried,
         },
       ],
     });
-    console.log(`started ${workflowId}`);
+    console.log(`started ${workflowId}${carried ? `, continuing after round ${carried.rounds}` : ''}`);
   } catch (error) {
     if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
     const running = await client.workflow
