@@ -5,6 +5,7 @@ import { loadSettings } from '../schemas/settings.ts';
 import { createTracker } from './app.ts';
 import { openTrackerDb } from './db/index.ts';
 import { LabelStore } from './labels/store.ts';
+import { imageRootsFromEnv } from './labels/image-sources.ts';
 import { labelsRouter } from './labels/routes.tsx';
 import { openStorage } from '../storage/index.ts';
 
@@ -33,6 +34,8 @@ const tracker = createTracker({
           store: LabelStore.open(join(settings.home, 'labels.db')),
           // Labeling projects name their images relative to a root inside this location.
           storage: openStorage(process.env.PATCHWORK_IMAGES ?? process.cwd(), settings.s3),
+          // Projects may also name their own absolute folder or s3:// location; PATCHWORK_IMAGE_ROOTS limits which.
+          imageRoots: { allowedRoots: imageRootsFromEnv(process.env.PATCHWORK_IMAGE_ROOTS), s3: settings.s3 },
           token: settings.tracker.token!,
           cacheDir: join(settings.home, 'cache', 'thumbs'),
         }),

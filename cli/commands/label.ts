@@ -1,7 +1,7 @@
 // `patchwork label` and `patchwork retrain`: set a labeling project up in the tracker's label store, embed its images,
 // and start (or attach to) the project's long-lived active-learning workflow.
 import { existsSync } from 'node:fs';
-import { relative, resolve, sep } from 'node:path';
+import { resolve } from 'node:path';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { sourceKeysKey } from '../../activities/embed.ts';
 import { loadSettings, type Settings } from '../../schemas/settings.ts';
@@ -21,7 +21,6 @@ import {
   type ActiveLearningStatus,
   type EmbedResult,
 } from '../../workflows/api-labeling.ts';
-import { repoRoot } from '../services/binaries.ts';
 import { followWithBar } from '../progress.ts';
 
 export interface LabelOptions {
@@ -107,30 +106,12 @@ class LabelStoreClient {
   }
 }
 
-/**
- * Where the project's keys are rooted for thumbnails: the tracker reads images from PATCHWORK_IMAGES (default: its
- * working directory, the repository under `patchwork up`), so the root is the images' place inside that location.
- */
-function projectRoot(images: string): { root: string; note?: string } {
-  const base = process.env.PATCHWORK_IMAGES ?? repoRoot;
+/** The project's image root as the tracker stores it: an absolute folder or s3://bucket/prefix, no trailing slash. */
+function projectRoot(images: string): string {
   const where = parseLocation(images);
-  const from = parseLocation(base);
-  const outside = {
-    root: '',
-    note: `the tracker shows images from ${base} (PATCHWORK_IMAGES), and ${images} is not inside it: start the tracker with PATCHWORK_IMAGES=${images} to see thumbnails`,
-  };
-  if (where.kind === 'local' && from.kind === 'local') {
-    const rel = relative(resolve(from.path), resolve(where.path));
-    if (rel.startsWith('..') || resolve(rel) === rel) return outside;
-    return { root: rel.split(sep).join('/') };
-  }
-  if (where.kind === 's3' && from.kind === 's3' && where.bucket === from.bucket) {
-    const prefix = from.prefix.replace(/\/+$/, '');
-    if (prefix === '') return { root: where.prefix.replace(/\/+$/, '') };
-    if (where.prefix === prefix || where.prefix.startsWith(`${prefix}/`))
-      return { root: where.prefix.slice(prefix.length).replace(/^\/+|\/+$/g, '') };
-  }
-  return outside;
+  if (where.kind === 'local') return resolve(where.path);
+  const prefix = where.prefix.replace(/^\/+|\/+$/g, '');
+  return prefix ? `s3://${where.bucket}/${prefix}` : `s3://${where.bucket}`;
 }
 
 async function embedImages(
@@ -180,10 +161,9 @@ async function ensureProject(
 ) {
   const { projects } = await labels.request<{ projects: { id: string }[] }>('GET', '');
   if (!projects.some((p) => p.id === project)) {
-    const { root, note } = projectRoot(images);
-    await labels.request('POST', '', { id: project, ...(root ? { root } : {}) });
-    console.log(`created project ${project}${root ? ` (images under ${root})` : ''}`);
-    if (note) console.log(`note: ${note}`);
+    const root = projectRoot(images);
+    await labels.request('POST', '', { id: project, root });
+    console.log(`created project ${project} (images under ${root})`);
   }
   let added = 0;
   for (let start = 0; start < keys.length; start += IMAGES_PER_REQUEST) {

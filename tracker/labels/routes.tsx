@@ -8,7 +8,6 @@ import { getCookie, setCookie } from 'hono/cookie';
 import { z } from 'zod';
 import { subsetOptions } from '../../ml/active/query.ts';
 import type { LabelTable } from '../../ml/active/table.ts';
-import { joinKey } from '../../storage/keys.ts';
 import type { Storage } from '../../storage/storage.ts';
 import { LABELER_COOKIE, LABELER_NAME, TOKEN_COOKIE, tokenMatches, writer } from './auth.ts';
 import { exportCsv, importCsv } from './csv.ts';
@@ -22,6 +21,7 @@ import {
   type ClassInfo,
   type ImageRow,
 } from './store.ts';
+import { ImageSources, type ImageSourcesOptions } from './image-sources.ts';
 import { thumbnail } from './thumbs.ts';
 import { Card, Counts, History, Page } from './views.tsx';
 
@@ -29,6 +29,8 @@ export interface LabelsDeps {
   store: LabelStore;
   /** Where project images live; a project's keys are relative to its `root` prefix inside this storage. */
   storage: Storage;
+  /** Projects whose root is an absolute folder or s3:// location: which locations are allowed, and S3 access. */
+  imageRoots?: Omit<ImageSourcesOptions, 'base'>;
   /** Bearer token that every write requires. */
   token: string;
   /** Folder for cached thumbnails. */
@@ -155,6 +157,7 @@ export function toLabelTable(rows: ImageRow[], classes: ClassInfo[]): LabelTable
 export function labelsRouter(deps: LabelsDeps): Hono {
   const { store } = deps;
   const picker = new GridPicker(store);
+  const sources = new ImageSources({ base: deps.storage, ...deps.imageRoots });
   const app = new Hono();
 
   app.onError((error, c) => {
@@ -193,6 +196,7 @@ export function labelsRouter(deps: LabelsDeps): Hono {
   app.post('/', async (c) => {
     requireWriter(c);
     const b = parse(schemas.project, await body(c));
+    if (b.root) sources.check(b.root);
     return c.json(store.createProject(b.id, { name: b.name, root: b.root }), 201);
   });
   app.post('/:project/images', async (c) => {
@@ -257,8 +261,8 @@ export function labelsRouter(deps: LabelsDeps): Hono {
     }
     const row = store.rows(p.id, [key])[0];
     if (!row) throw new HttpError(404, `no image ${JSON.stringify(key)} in project ${p.id}`);
-    const storageKey = p.root ? joinKey(p.root, row.viewKey ?? key) : (row.viewKey ?? key);
-    const jpeg = await thumbnail(deps.storage, storageKey, size, deps.cacheDir);
+    const source = sources.resolve(p.root, row.viewKey ?? key);
+    const jpeg = await thumbnail(source.storage, source.key, size, deps.cacheDir);
     c.header('Cache-Control', 'private, max-age=600');
     return c.body(new Uint8Array(jpeg), 200, { 'Content-Type': 'image/jpeg' });
   });

@@ -6,6 +6,7 @@ import { binaryEntropy } from '../../ml/active/query.ts';
 import { and, asc, desc, eq, inArray, isNull, sql } from 'drizzle-orm';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { normalizeKey } from '../../storage/keys.ts';
+import { checkLocationRoot, isLocationRoot } from './image-sources.ts';
 import { migrate } from './migrate.ts';
 import * as s from './schema.ts';
 
@@ -17,7 +18,7 @@ export const PROTECTED_COLUMNS = ['filepath', 'exclude', 'viewpath', 'validation
 export class LabelStoreError extends Error {
   constructor(
     message: string,
-    readonly status: 400 | 404 | 409 = 400,
+    readonly status: 400 | 403 | 404 | 409 = 400,
   ) {
     super(message);
     this.name = 'LabelStoreError';
@@ -169,7 +170,7 @@ export class LabelStore {
   // ---- projects ----
   createProject(id: string, options: { name?: string; root?: string } = {}): ProjectInfo {
     checkProjectId(id);
-    const root = options.root ? checkImageKey(options.root) : '';
+    const root = !options.root ? '' : isLocationRoot(options.root) ? checkLocationRoot(options.root) : checkImageKey(options.root);
     const row = { id, name: options.name ?? id, root, createdAt: Date.now() };
     try {
       this.db.insert(s.projects).values(row).run();
