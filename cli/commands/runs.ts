@@ -23,8 +23,20 @@ type Control = 'pause' | 'resume' | 'stop';
 export async function controlCommand(action: Control, runId: string): Promise<void> {
   const handle = (await connectClient(loadSettings())).workflow.getHandle(runId);
   const signal = { pause: pauseSignal, resume: resumeSignal, stop: stopSignal }[action];
+  const { type } = await handle.describe();
+  const stoppable = type === 'pretrainWorkflow' || type === 'activeLearningWorkflow';
+  if (type !== 'pretrainWorkflow' && !(action === 'stop' && stoppable))
+    throw new Error(
+      `${runId} is a ${type}: ${action} works on pretraining runs` +
+        (action === 'stop' ? ' and labeling loops' : '') +
+        (stoppable ? ` (use \`patchwork stop ${runId}\` to end it)` : ''),
+    );
   await handle.signal(signal);
-  const when = { pause: 'pauses at its next checkpoint', resume: 'resumes', stop: 'stops at its next checkpoint and exports its model' }[action];
+  const stopping =
+    type === 'pretrainWorkflow'
+      ? 'stops at its next checkpoint and exports its model'
+      : 'stops after its running step (a running round finishes first)';
+  const when = { pause: 'pauses at its next checkpoint', resume: 'resumes', stop: stopping }[action];
   console.log(`${runId} ${when}`);
 }
 
