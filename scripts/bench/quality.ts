@@ -12,7 +12,7 @@
 //   Each row prints its accuracy with the binomial standard error, and each trained row its paired difference to
 //   the two bars (same scored images) with that difference's standard error.
 // - Images: 28x28 grey from the idx arrays, /255, bilinear-resized to `--size`, one channel (no Sobel, no PNG).
-// - Network: smallResNet({ channels: 1, widths }) ; probe features (`--features`, ml/eval/layer-features.ts), the
+// - Network: smallResNet({ channels: 1, widths }); probe features (`--features`, ml/eval/layer-features.ts), the
 //   same extraction for every network row: `gap` = the output globally average-pooled; `stages` = every stage's
 //   output globally average-pooled and concatenated; `grid2` = the output average-pooled to 2x2. Several modes may
 //   be given (comma list); the verdict uses the first.
