@@ -63,7 +63,7 @@ describe('patchwork label / retrain', () => {
     await writeFiles(images, files);
     model = await saveTinyFeatureModel(join(stack.home, 'user-model'));
     await stack.startWorker();
-    env = { ...process.env, ...settingsToEnv(stack.settings), PATCHWORK_IMAGES: stack.home };
+    env = { ...process.env, ...settingsToEnv(stack.settings) };
   });
   after(async () => {
     await tracker?.stop();
@@ -156,7 +156,7 @@ describe('patchwork label / retrain', () => {
     const first = await patchwork(args);
     assert.equal(first.code, 0, first.err);
     assert.match(first.out, /embedded 16 new images/);
-    assert.match(first.out, /created project demo \(images under images\)/);
+    assert.ok(first.out.includes(`created project demo (images under ${images})`), first.out);
     assert.match(first.out, /project demo: 16 images \(16 new\), 2 classes/);
     assert.match(first.out, /started label-demo/);
     const link = first.out.match(/label at (\S+)/)?.[1];
@@ -166,6 +166,9 @@ describe('patchwork label / retrain', () => {
     );
     const page = await fetch(link!, { redirect: 'manual' });
     assert.equal(page.status, 303, 'the link logs the labeler in');
+    const thumb = await fetch(`${tracker.url}/projects/demo/images/${keys[0]}?size=32`);
+    assert.equal(thumb.status, 200, 'the tracker reads thumbnails from the folder given to --images');
+    assert.equal(thumb.headers.get('content-type'), 'image/jpeg');
 
     const exported = await (await fetch(`${tracker.url}/projects/demo/export.csv`)).text();
     const lines = exported.trim().split('\n');
