@@ -29,25 +29,27 @@ export function Card(props: {
     >
       <img src={imageUrl(project, row.key)} alt={row.key} loading="lazy" />
       <div class="key">{row.key}</div>
-      <label>
-        <input type="checkbox" class="exclude" data-flag="exclude" checked={row.exclude} />
-        exclude
-      </label>{' '}
-      <label>
-        <input type="checkbox" class="validation" data-flag="validation" checked={row.validation} />
-        validation
-      </label>
+      <div class="flags">
+        <label>
+          <input type="checkbox" class="exclude" data-flag="exclude" checked={row.exclude} />
+          exclude
+        </label>
+        <label>
+          <input type="checkbox" class="validation" data-flag="validation" checked={row.validation} />
+          validation
+        </label>
+      </div>
       {classes.map((c, i) => {
         const v = row.labels.get(c.id);
         const cur = v === undefined ? '' : String(v);
         const p = probs?.get(c.id);
         return (
           <div class="cls" data-class-index={String(i)} data-class={c.name} data-value={cur}>
-            <span class="name">
+            <span class="name" title={c.name}>
               {i < 9 ? `${i + 1}. ` : ''}
               {c.name}
             </span>
-            <span class="p">{p === undefined ? '' : `p=${p.toFixed(2)}`}</span>
+            <span class="p" title="predicted probability">{p === undefined ? '' : p.toFixed(2)}</span>
             {(['', '0', '1'] as const).map((b) => (
               <button
                 type="button"
@@ -197,7 +199,7 @@ export function Page(p: PageProps) {
           <div
             id="grid"
             data-dim={String(p.dim)}
-            style={`grid-template-columns: repeat(${p.dim}, minmax(9rem, 15rem))`}
+            style={`grid-template-columns: repeat(${p.dim}, minmax(14rem, 18rem))`}
           >
             {p.rows.map((row) => (
               <Card project={p.project} row={row} classes={p.classes} probs={p.probs.get(row.id)} />

@@ -124,7 +124,7 @@ test('label by click and keyboard, undo, reload keeps labels; hostile class name
   assert.equal(await page.locator(`${card('shots/a.png')} .cls .name`, { hasText: EVIL }).count(), 1);
   assert.equal(await page.locator('script:not([src])').count(), 0);
   // Predictions are shown.
-  assert.equal((await page.locator(`${cell('shots/a.png', 'cat')} .p`).textContent())!.trim(), 'p=0.91');
+  assert.equal((await page.locator(`${cell('shots/a.png', 'cat')} .p`).textContent())!.trim(), '0.91');
 
   await settled(page);
   await page.click(`${cell('shots/a.png', 'cat')} button[data-v="1"]`);
