@@ -3,14 +3,13 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { LayersModel } from '@tensorflow/tfjs';
 import { createHash } from 'node:crypto';
-import { join } from 'node:path';
 import sharp from 'sharp';
 import { activeTf, initBackend } from '../ml/backend.ts';
 import { parseInputOptions, type InputOptions } from '../ml/data/index.ts';
 import { loadStepBatch } from '../ml/methods/plan.ts';
 import { assertFullyConvolutional, loadFeatureModel } from '../ml/models/load.ts';
 import { StorageError, type Storage } from '../storage/index.ts';
-import { EventFileWriter, writeProjector, type RawImage } from '../tracker/events/index.ts';
+import type { RawImage } from '../tracker/events/index.ts';
 import type { EmbedModelInfo, EmbedPlan, ModelRef } from '../workflows/api-labeling.ts';
 import { embeddingsPrefix } from '../workflows/api-labeling.ts';
 import {
@@ -23,14 +22,16 @@ import {
   type PartKeys,
 } from './embeddings-store.ts';
 import { keepHeartbeating } from './heartbeat.ts';
+import { TrackerClient } from '../tracker/client.ts';
 
 const IMAGE_EXTENSIONS = /\.(png|jpe?g|tiff?|webp|gif)$/i;
 
 export interface EmbedDependencies {
   store: Storage;
   openSource(location: string): Storage;
-  /** TensorBoard log dir; projectors go to <logDir>/<workflowId>/. */
-  logDir: string;
+  /** Projectors go to the tracker (POST /api/runs/<workflowId>/projector), so workers on any machine can publish. */
+  tracker: { url: string; token?: string };
+  spoolDir?: string;
 }
 
 interface LoadedExtractor {
@@ -291,8 +292,8 @@ export function createEmbedActivities(deps: EmbedDependencies) {
     },
 
     /**
-     * Writes a projector (vectors, metadata with the keys, sprite) for the first `limit` embedded images of the source
-     * into <logDir>/<runId>/, plus one event file so TensorBoard lists the directory as a run.
+     * Publishes a projector (vectors, metadata with the keys, sprite) for the first `limit` embedded images of the
+     * source to the tracker run <runId>, plus a scalar and a text so TensorBoard lists the run. Returns the run's page.
      */
     async writeEmbeddingProjector(input: {
       source: string;
@@ -309,8 +310,7 @@ export function createEmbedActivities(deps: EmbedDependencies) {
         const keys = lines((await deps.store.get(sourceKeysKey(input.runId))).toString('utf8'))
           .filter((k) => row.has(k))
           .slice(0, input.limit);
-        const dir = join(deps.logDir, input.runId);
-        if (keys.length === 0) return { dir, points: 0 };
+        if (keys.length === 0) return { dir: '', points: 0 };
         const values = new Float32Array(keys.length * table.dim);
         keys.forEach((k, i) =>
           values.set(
@@ -342,25 +342,16 @@ export function createEmbedActivities(deps: EmbedDependencies) {
         }
         phase = 'writing';
         const folder = (k: string) => (k.includes('/') ? k.slice(0, k.lastIndexOf('/')) : '.');
-        await writeProjector(dir, [
-          {
-            name: `embeddings-${input.modelHash}`,
-            values,
-            shape: [keys.length, table.dim],
-            format: 'binary',
-            metadata: { columns: ['key', 'folder'], rows: keys.map((k) => [k, folder(k)]) },
-            sprite: { images, thumbSize: s },
-          },
-        ]);
-        const writer = await EventFileWriter.open(dir, { scalarForm: 'simple_value' });
-        writer.addScalar('embed/projector_points', keys.length, 0);
-        writer.addText(
-          'embed/model',
-          `embeddings of ${input.source} under \`${embeddingsPrefix(input.modelHash)}/\``,
-          0,
-        );
-        await writer.close();
-        return { dir, points: keys.length };
+        const projector = {
+          name: `embeddings-${input.modelHash}`,
+          values,
+          shape: [keys.length, table.dim] as [number, number],
+          metadata: { columns: ['key', 'folder'], rows: keys.map((k) => [k, folder(k)]) },
+          sprite: { images, thumbSize: s },
+        };
+        const note = `embeddings of ${input.source} under \`${embeddingsPrefix(input.modelHash)}/\``;
+        const where = await publishToTracker(deps.tracker, deps.spoolDir, input.runId, projector, note);
+        return { dir: where, points: keys.length };
       } finally {
         stop();
       }
@@ -369,3 +360,42 @@ export function createEmbedActivities(deps: EmbedDependencies) {
 }
 
 export type EmbedActivities = ReturnType<typeof createEmbedActivities>;
+
+/** Sends the projector and its run's two summaries through the tracker; returns the tracker run's page. */
+async function publishToTracker(
+  tracker: { url: string; token?: string },
+  spoolDir: string | undefined,
+  runId: string,
+  projector: { name: string; values: Float32Array; shape: [number, number]; metadata: { columns: string[]; rows: string[][] }; sprite: { images: RawImage[]; thumbSize: number } },
+  note: string,
+): Promise<string> {
+  if (!tracker.token)
+    throw nonRetryable('BadConfigError', `the tracker at ${tracker.url} needs PATCHWORK_TOKEN on this worker`);
+  const { client } = await TrackerClient.start({
+    url: tracker.url,
+    token: tracker.token,
+    run: runId,
+    workflowId: runId,
+    skipLogged: true,
+    spoolDir,
+    startTimeoutMs: 60_000,
+  });
+  try {
+    const v = projector.values;
+    await client.projector({
+      name: projector.name,
+      shape: projector.shape,
+      values: Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64'),
+      metadata: projector.metadata,
+      sprite: {
+        thumbSize: projector.sprite.thumbSize,
+        rgb: Buffer.concat(projector.sprite.images.map((im) => Uint8Array.from(im.data as ArrayLike<number>))).toString('base64'),
+      },
+    });
+    client.scalar('embed/projector_points', 0, projector.shape[0]);
+    client.text('embed/model', 0, note);
+  } finally {
+    await client.close({ timeoutMs: 60_000 });
+  }
+  return `${tracker.url.replace(/\/+$/, '')}/runs/${encodeURIComponent(runId)}`;
+}

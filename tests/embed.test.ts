@@ -29,8 +29,9 @@ describe('embedWorkflow on real Temporal', () => {
   let images: string;
   before(async () => {
     stack = await startStack({ temporal: true });
-    // Pretraining logs through the tracker; its log dir is the stack's, where the projector files go too.
-    tracker = await startTracker(stack.home);
+    // Pretraining and the projector go through the tracker, which keeps its files apart from the worker's home (as a
+    // tracker on another machine would).
+    tracker = await startTracker(join(stack.home, 'tracker-home'));
     stack.settings.tracker = { url: tracker.url, token: tracker.token };
     images = join(stack.home, 'images');
     await writeFiles(images, await patternImages(16));
@@ -101,8 +102,9 @@ describe('embedWorkflow on real Temporal', () => {
     for (const f of added) assert.ok(table.keys.includes(f.key), `${f.key} embedded`);
 
     // Projector files of the first run: every image, with its key in the metadata.
-    const runDir = join(stack.home, 'tensorboard', 'embed-1');
-    assert.equal(first.projectorDir, runDir);
+    const runDir = join(tracker.logDir, 'embed-1');
+    assert.equal(first.projectorDir, `${tracker.url}/runs/embed-1`);
+    assert.ok(!existsSync(join(stack.home, 'tensorboard', 'embed-1')), 'the worker writes no projector files itself');
     assert.equal(first.projectorPoints, 16);
     const folder = join(runDir, 'projector', `embeddings-${first.modelHash}`);
     assert.ok(existsSync(join(runDir, 'projector_config.pbtxt')));
@@ -119,7 +121,7 @@ describe('embedWorkflow on real Temporal', () => {
     );
     assert.equal(third.projectorPoints, 10, 'projectorLimit caps the points');
 
-    const board = await startTensorBoard(join(stack.home, 'tensorboard'), { loadFast: false });
+    const board = await startTensorBoard(tracker.logDir, { loadFast: false });
     try {
       const runs = await pollUntil('the projector plugin to list the embedding runs', async () => {
         const r = await board.getJson<string[]>('/data/plugin/projector/runs');

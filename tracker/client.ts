@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BatchSpool, type SpooledBatch } from './client-spool.ts';
-import { toWire, type BatchResponse, type FinishRun, type Item, type RegisterModel, type StartRun, type StartRunResponse } from './runs/items.ts';
+import { toWire, type BatchResponse, type FinishRun, type Item, type ProjectorUpload, type RegisterModel, type StartRun, type StartRunResponse } from './runs/items.ts';
 import { isValidRunId, RUN_ID_RULE } from './runs/names.ts';
 
 export interface TrackerClientOptions {
@@ -134,6 +134,11 @@ export class TrackerClient {
   /** Registers the run's trained model (storage key, sha256, size, step); retried while the tracker is unreachable. */
   async registerModel(model: RegisterModel, timeoutMs = 120_000): Promise<void> {
     await this.requestWithRetry(`/api/runs/${encodeURIComponent(this.o.run)}/model`, model, Date.now() + timeoutMs);
+  }
+
+  /** Publishes (replaces) the run's TensorBoard projector; retried while the tracker is unreachable. */
+  async projector(upload: ProjectorUpload, timeoutMs = 120_000): Promise<{ points: number }> {
+    return this.requestWithRetry(`/api/runs/${encodeURIComponent(this.o.run)}/projector`, upload, Date.now() + timeoutMs);
   }
 
   /** Resolves once everything logged before the call is acknowledged; rejects with any permanent error so far. */

@@ -73,7 +73,7 @@ function allActivities(settings: Settings) {
   };
 }
 
-/** Pretraining logs through the tracker; embedding still writes its projector files under logDir. */
+/** Pretraining and embedding log through the tracker (metrics, images, projectors). */
 function pretrainDeps(settings: Settings) {
   return {
     ...storageFor(settings),

@@ -86,7 +86,7 @@ export interface EmbedResult {
   skipped: number;
   /** Parts written by this run. */
   parts: number;
-  /** The TensorBoard run directory holding the projector, when one was written. */
+  /** The tracker run page of the projector (TensorBoard's Projector tab shows it), when one was written. */
   projectorDir?: string;
   projectorPoints: number;
   durationMs: number;

@@ -193,6 +193,56 @@ describe('tracker ingest API', () => {
     assert.ok(list.includes(model.key), 'the runs list shows the model');
   });
 
+  test('a projector posted by a worker is written next to the run and TensorBoard serves it; bad uploads are 400', async () => {
+    assert.equal((await post('/api/runs', { run: 'proj' })).status, 200);
+    const n = 3;
+    const d = 4;
+    const values = Float32Array.from({ length: n * d }, (_, i) => i / 10);
+    const upload = {
+      name: 'embeddings-test',
+      shape: [n, d],
+      values: Buffer.from(values.buffer).toString('base64'),
+      metadata: { columns: ['key', 'folder'], rows: [['a.png', '.'], ['b/c.png', 'b'], ['d.png', '.']] },
+      sprite: { thumbSize: 4, rgb: Buffer.alloc(n * 4 * 4 * 3, 200).toString('base64') },
+    };
+    assert.equal((await post('/api/runs/proj/projector', upload, null)).status, 401);
+    const bad = [
+      [{ ...upload, name: '../escape' }, /name/],
+      [{ ...upload, shape: [n, d + 1] }, /values: 48 bytes, expected 3 x 5/],
+      [{ ...upload, sprite: { thumbSize: 4, rgb: 'AAAA' } }, /sprite.rgb/],
+      [{ ...upload, metadata: { columns: ['key'], rows: [['a'], ['b']] } }, /metadata.rows: 2 rows for 3 points/],
+      [{ ...upload, values: Buffer.from(new Float32Array(n * d).fill(NaN).buffer).toString('base64') }, /NaN/],
+    ] as const;
+    for (const [body, message] of bad) {
+      const r = await post('/api/runs/proj/projector', body);
+      assert.equal(r.status, 400, JSON.stringify(r.body));
+      assert.match(r.body.error, message);
+    }
+    assert.equal((await post('/api/runs/nobody/projector', upload)).status, 404);
+    assert.ok(!existsSync(join(tracker.logDir, 'proj', 'projector_config.pbtxt')), 'refused uploads write nothing');
+
+    const ok = await post('/api/runs/proj/projector', upload);
+    assert.deepEqual([ok.status, ok.body], [200, { points: 3 }]);
+    const read = await runPythonJson<{ shape: number[]; first: number[]; meta: string[] }>(
+      `
+import json, os, sys
+from tensorboard.plugins.projector import projector_config_pb2
+from google.protobuf import text_format
+import numpy as np
+run = json.loads(sys.argv[1])
+config = text_format.Parse(open(os.path.join(run, "projector_config.pbtxt")).read(), projector_config_pb2.ProjectorConfig())
+e = config.embeddings[0]
+data = np.fromfile(os.path.join(run, e.tensor_path), dtype="<f4").reshape(list(e.tensor_shape))
+meta = open(os.path.join(run, e.metadata_path)).read().splitlines()
+print(json.dumps({"shape": list(e.tensor_shape), "first": data[1].tolist(), "meta": meta}))
+`,
+      { input: join(tracker.logDir, 'proj'), timeoutMs: 120_000 },
+    );
+    assert.deepEqual(read.shape, [3, 4]);
+    assert.deepEqual(read.first.map((v) => Math.round(v * 10)), [4, 5, 6, 7]);
+    assert.deepEqual(read.meta, ['key\tfolder', 'a.png\t.', 'b/c.png\tb', 'd.png\t.']);
+  });
+
   test('tracker killed (SIGKILL) and restarted while a client logs: nothing lost, nothing doubled', async () => {
     const steps = 3000;
     const { client } = await TrackerClient.start({

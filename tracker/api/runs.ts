@@ -3,13 +3,21 @@
 //   POST /api/runs/:run/batches       {batchId, items: [...]}                      -> BatchResponse
 //   POST /api/runs/:run/finish        {status, step?}                              -> the run
 //   POST /api/runs/:run/model         {key, sha256, bytes, step}                   -> the run (its trained model)
+//   POST /api/runs/:run/projector     {name, shape, values, metadata?, sprite?}    -> {points}
 //   GET  /api/runs, GET /api/runs/:run
 // Writes need the bearer token (checked before the body is read) and are size-limited (413).
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { RunRegistry } from '../db/registry.ts';
 import type { RunSessions } from '../runs/sessions.ts';
-import { batchSchema, finishRunSchema, registerModelSchema, runIdSchema, startRunSchema } from '../runs/items.ts';
+import {
+  batchSchema,
+  finishRunSchema,
+  projectorSchema,
+  registerModelSchema,
+  runIdSchema,
+  startRunSchema,
+} from '../runs/items.ts';
 import { requireToken } from './auth.ts';
 import { parseJsonBody, parseParam } from './validate.ts';
 
@@ -48,6 +56,11 @@ export function runsApi(options: RunsApiOptions): Hono {
   app.post('/:run/model', async (c) => {
     const run = parseParam(runIdSchema, c.req.param('run'), 'run');
     return c.json(await sessions.registerModel(run, await parseJsonBody(c, registerModelSchema)));
+  });
+
+  app.post('/:run/projector', async (c) => {
+    const run = parseParam(runIdSchema, c.req.param('run'), 'run');
+    return c.json(await sessions.writeProjector(run, await parseJsonBody(c, projectorSchema)));
   });
 
   app.get('/', (c) => c.json(registry.list()));

@@ -115,6 +115,27 @@ export const registerModelSchema = z
   .strict();
 export type RegisterModel = z.infer<typeof registerModelSchema>;
 
+/** A TensorBoard projector for the run: float32 vectors (little-endian, base64), metadata rows and a sprite. */
+export const projectorSchema = z
+  .object({
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,99}$/, 'name: 1-100 of letters, digits, _ . - (it names a folder)'),
+    shape: z.tuple([z.number().int().min(1).max(50_000), z.number().int().min(1).max(16_384)]),
+    values: base64,
+    metadata: z
+      .object({
+        columns: z.array(z.string().min(1).max(100).regex(/^[^\t\n]*$/, 'no tabs or newlines')).min(1).max(16),
+        rows: z.array(z.array(z.string().max(1000))),
+      })
+      .strict()
+      .optional(),
+    /** Thumbnails as one run of N x thumbSize x thumbSize x 3 RGB bytes. */
+    sprite: z.object({ thumbSize: z.number().int().min(4).max(128), rgb: base64 }).strict().optional(),
+  })
+  .strict();
+export type ProjectorUpload = z.infer<typeof projectorSchema>;
+
 export interface BatchResponse {
   batchId: string;
   /** true when this batch id had already been written (a retry). */

@@ -20,8 +20,9 @@ import {
 import type { RunRegistry, TagKind } from '../db/registry.ts';
 import type { RunRow } from '../db/schema.ts';
 import { TrackerError } from './errors.ts';
-import { fromWire, type Batch, type BatchResponse, type FinishRun, type RegisterModel, type StartRun, type StartRunResponse } from './items.ts';
+import { fromWire, type Batch, type BatchResponse, type FinishRun, type ProjectorUpload, type RegisterModel, type StartRun, type StartRunResponse } from './items.ts';
 import { runDir } from './names.ts';
+import { writeUploadedProjector } from './projector-upload.ts';
 import { pngSize } from './png.ts';
 import { applyStart, scanLastSteps } from './scan.ts';
 
@@ -100,6 +101,14 @@ export class RunSessions {
     return this.serial(runId, async () => {
       this.requireRun(runId);
       return this.registry.setModel(runId, { ...model, registeredAt: new Date().toISOString() })!;
+    });
+  }
+
+  /** Writes (replaces) the run's projector files next to its event files. */
+  writeProjector(runId: string, upload: ProjectorUpload): Promise<{ points: number }> {
+    return this.serial(runId, async () => {
+      this.requireRun(runId);
+      return writeUploadedProjector(runDir(this.logDir, runId), upload);
     });
   }
 
