@@ -26,6 +26,8 @@ export interface TrackerOptions {
   temporalNamespace?: string;
   tensorboardUrl?: string;
   maxBodyBytes?: number;
+  /** How long retried batches are recognised by id (default 7 days); older ids are pruned at start and hourly. */
+  batchIdRetentionMs?: number;
   /** More routers sharing the database, mounted at `path` (e.g. the label store at /labels). */
   routers?: { path: string; create: (db: TrackerDb) => Hono }[];
 }
@@ -42,6 +44,11 @@ export function createTracker(options: TrackerOptions): Tracker {
   const db = options.db ?? openTrackerDb(':memory:');
   const registry = new RunRegistry(db);
   const sessions = new RunSessions(options.logDir, registry);
+  const retention = options.batchIdRetentionMs ?? 7 * 24 * 3600_000;
+  const prune = () => registry.pruneBatches(new Date(Date.now() - retention));
+  prune();
+  const pruning = setInterval(prune, 3600_000);
+  pruning.unref();
   const temporal = options.temporalAddress ? new TemporalStatus(options.temporalAddress, options.temporalNamespace) : undefined;
   const app = new Hono();
   app.onError((error, c) => {
@@ -60,6 +67,7 @@ export function createTracker(options: TrackerOptions): Tracker {
     db,
     sessions,
     async close() {
+      clearInterval(pruning);
       await sessions.closeAll();
       await temporal?.close();
     },

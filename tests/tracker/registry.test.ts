@@ -71,3 +71,36 @@ test('run lifecycle: create, log, finish, resume at a checkpoint step, batch ids
   registry.finish('run-1', 'completed');
   assert.deepEqual(registry.list().map((r) => [r.id, r.status]), [['run-1', 'completed']]);
 });
+
+test('old batch ids are pruned; a batch re-sent after that is still not written twice', async () => {
+  const { createTracker } = await import('../../tracker/app.ts');
+  const dir = await mkdtemp(join(tmpdir(), 'registry-prune-'));
+  const tracker = createTracker({ logDir: join(dir, 'logs'), token: 't' });
+  const registry = new RunRegistry(tracker.db);
+  try {
+    const call = async (path: string, body: unknown) => {
+      const r = await tracker.app.request(path, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: 'Bearer t' },
+        body: JSON.stringify(body),
+      });
+      assert.equal(r.status, 200, await r.clone().text());
+      return (await r.json()) as { duplicate?: boolean; written?: number; skipped?: number };
+    };
+    await call('/api/runs', { run: 'p' });
+    const batch = { batchId: 'b1', items: [{ kind: 'scalar', tag: 'loss', step: 0, value: 1 }] };
+    assert.equal((await call('/api/runs/p/batches', batch)).written, 1);
+    registry.recordBatch({ runId: 'p', batchId: 'old', items: 0, written: 0, tags: new Map(), now: new Date(0) });
+
+    assert.equal(registry.pruneBatches(new Date(1000)), 1, 'only the batch received before the cutoff');
+    assert.ok(registry.hasBatch('p', 'b1') && !registry.hasBatch('p', 'old'));
+    assert.equal(registry.pruneBatches(new Date(Date.now() + 1000)), 1);
+    assert.ok(!registry.hasBatch('p', 'b1'));
+
+    const resent = await call('/api/runs/p/batches', batch);
+    assert.deepEqual([resent.duplicate, resent.written, resent.skipped], [false, 0, 1], 'skipped by its (tag, step)');
+  } finally {
+    await tracker.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});

@@ -1,6 +1,6 @@
 // Run registry: what runs exist, their status, hparams, sessions, last step and tags. Event files stay the source of
 // truth for logged values; this is the index the pages and the API answer from.
-import { and, desc, eq, sql } from 'drizzle-orm';
+import { and, desc, eq, lt, sql } from 'drizzle-orm';
 import type { TrackerDb } from './index.ts';
 import { batches, runs, runTags, type RunModel, type RunRow, type RunStatus, type RunTagRow } from './schema.ts';
 
@@ -97,6 +97,14 @@ export class RunRegistry {
         .where(and(eq(batches.runId, runId), eq(batches.batchId, batchId)))
         .get() !== undefined
     );
+  }
+
+  /**
+   * Forgets batch ids received before `before`. A batch re-sent after that is checked against the run's (tag, step)
+   * pairs instead, so pruning never doubles a value; it only bounds the table. Returns how many were removed.
+   */
+  pruneBatches(before: Date): number {
+    return this.db.delete(batches).where(lt(batches.receivedAt, before)).run().changes;
   }
 
   /** Records a written batch and what it touched, in one transaction. */
