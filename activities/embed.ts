@@ -20,6 +20,7 @@ import {
   readEmbeddings,
   readPartKeys,
   type PartKeys,
+  sourceKeysKey,
 } from './embeddings-store.ts';
 import { keepHeartbeating } from './heartbeat.ts';
 import { TrackerClient } from '../tracker/client.ts';
@@ -135,7 +136,6 @@ async function listImages(deps: EmbedDependencies, location: string, onKey: () =
   return keys;
 }
 
-export const sourceKeysKey = (runId: string) => `runs/${runId}/embed/source-keys.txt`;
 export const pendingKey = (runId: string) => `runs/${runId}/embed/pending.txt`;
 const lines = (text: string) => (text === '' ? [] : text.split('\n'));
 

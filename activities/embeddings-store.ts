@@ -4,6 +4,9 @@
 import type { Storage } from '../storage/index.ts';
 import { embeddingsPrefix } from '../workflows/api-labeling.ts';
 
+/** The keys an embedding run listed from its source, one per line. */
+export const sourceKeysKey = (runId: string) => `runs/${runId}/embed/source-keys.txt`;
+
 export interface PartKeys {
   version: 1;
   dim: number;

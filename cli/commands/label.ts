@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { sourceKeysKey } from '../../activities/embed.ts';
+import { sourceKeysKey } from '../../activities/embeddings-store.ts';
 import { loadSettings, type Settings } from '../../schemas/settings.ts';
 import { CLASS_SORTS } from '../../ml/active/query.ts';
 import { openStorage, parseLocation } from '../../storage/index.ts';
