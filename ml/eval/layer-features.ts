@@ -3,6 +3,7 @@
 // the last layer). grid 1 is global average pooling.
 import type { LayersModel, SymbolicTensor, Tensor, Tensor4D } from '@tensorflow/tfjs';
 import { activeTf } from '../backend.ts';
+import { featuresInChunks } from './chunked-features.ts';
 
 export interface LayerFeatureOptions {
   /** Layer names of `fcn` whose outputs are pooled; default: the model's output only. */
@@ -45,21 +46,8 @@ export async function layerFeatures(
       grid * grid * c,
     ]);
   };
-  const [n, h, w, c] = shape;
-  const size = h * w * c;
-  let out: Float32Array | undefined;
-  let dim = 0;
-  for (let start = 0; start < n; start += chunk) {
-    const count = Math.min(chunk, n - start);
-    const rows = tf.tidy(() => {
-      const x = tf.tensor4d(images.subarray(start * size, (start + count) * size), [count, h, w, c]);
-      const maps = [extractor.predict(x)].flat() as Tensor4D[];
-      return tf.concat(maps.map(pool), 1);
-    });
-    dim = rows.shape[1]!;
-    out ??= new Float32Array(n * dim);
-    out.set(await rows.data(), start * dim);
-    rows.dispose();
-  }
-  return { features: out ?? new Float32Array(0), dim };
+  return featuresInChunks(images, shape, chunk, (x) => {
+    const maps = [extractor.predict(x)].flat() as Tensor4D[];
+    return tf.concat(maps.map(pool), 1);
+  });
 }

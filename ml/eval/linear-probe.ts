@@ -11,8 +11,9 @@
 //   i.e. one-vs-rest logistic regressions for more than two classes.
 // - Confusion matrix: rows = true label, columns = predicted, labels sorted (numerically when all are numbers,
 //   otherwise as strings), divided by its maximum; also as a grey RGB image, upscaled nearest-neighbour.
-import type { LayersModel, Scalar, Tensor, Tensor2D, Variable } from '@tensorflow/tfjs';
+import type { LayersModel, Scalar, Tensor, Variable } from '@tensorflow/tfjs';
 import { activeTf } from '../backend.ts';
+import { featuresInChunks } from './chunked-features.ts';
 
 export type Label = string | number;
 
@@ -39,22 +40,7 @@ export async function pooledFeatures(
   chunk = 32,
 ): Promise<{ features: Float32Array; dim: number }> {
   const tf = activeTf();
-  const [n, h, w, c] = shape;
-  const size = h * w * c;
-  let out: Float32Array | undefined;
-  let dim = 0;
-  for (let start = 0; start < n; start += chunk) {
-    const count = Math.min(chunk, n - start);
-    const pooled = tf.tidy(() => {
-      const x = tf.tensor4d(images.subarray(start * size, (start + count) * size), [count, h, w, c]);
-      return tf.mean(fcn.predict(x) as Tensor, [1, 2]) as Tensor2D;
-    });
-    dim = pooled.shape[1];
-    out ??= new Float32Array(n * dim);
-    out.set(await pooled.data(), start * dim);
-    pooled.dispose();
-  }
-  return { features: out ?? new Float32Array(0), dim };
+  return featuresInChunks(images, shape, chunk, (x) => tf.mean(fcn.predict(x) as Tensor, [1, 2]));
 }
 
 export function sortLabels(labels: Iterable<Label>): Label[] {
