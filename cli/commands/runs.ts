@@ -2,18 +2,42 @@ import { loadSettings } from '../../schemas/settings.ts';
 import { connectClient } from '../../worker/client.ts';
 import { pauseSignal, pretrainProgressQuery, resumeSignal, setLearningRateSignal, stopSignal } from '../../workflows/api.ts';
 
-/** Lists pretraining and ingest runs with their Temporal status, and progress for running pretraining runs. */
+const KIND: Record<string, string> = {
+  ingestWorkflow: 'an ingest run',
+  embedWorkflow: 'an embedding run',
+  activeLearningWorkflow: 'a labeling loop',
+};
+const LISTED = ['pretrainWorkflow', 'ingestWorkflow', 'embedWorkflow', 'activeLearningWorkflow'];
+
+/** The trained models the tracker has on record, by run; empty when the tracker cannot be reached. */
+async function registeredModels(trackerUrl: string): Promise<Map<string, string>> {
+  try {
+    const response = await fetch(`${trackerUrl.replace(/\/+$/, '')}/api/runs`, { signal: AbortSignal.timeout(3000) });
+    if (!response.ok) return new Map();
+    const runs = (await response.json()) as { id: string; model?: { key: string } | null }[];
+    return new Map(runs.filter((r) => r.model).map((r) => [r.id, r.model!.key]));
+  } catch {
+    return new Map();
+  }
+}
+
+/** Lists runs (pretraining, ingest, embedding, labeling loops) with their Temporal status, progress and model. */
 export async function runsCommand(options: { limit: number }): Promise<void> {
-  const client = await connectClient(loadSettings());
+  const settings = loadSettings();
+  const client = await connectClient(settings);
+  const models = await registeredModels(settings.tracker.url);
   let shown = 0;
-  for await (const run of client.workflow.list({ query: "WorkflowType = 'pretrainWorkflow' OR WorkflowType = 'ingestWorkflow'" })) {
+  const query = LISTED.map((type) => `WorkflowType = '${type}'`).join(' OR ');
+  for await (const run of client.workflow.list({ query })) {
     if (shown++ >= options.limit) break;
     let detail = '';
     if (run.type === 'pretrainWorkflow' && run.status.name === 'RUNNING') {
       const p = await client.workflow.getHandle(run.workflowId).query(pretrainProgressQuery).catch(() => undefined);
       if (p) detail = `${p.phase} step ${p.step}/${p.totalSteps} epoch ${p.epoch + 1}/${p.epochs}`;
     }
-    console.log(`${run.workflowId.padEnd(40)} ${run.type.padEnd(18)} ${run.status.name.padEnd(11)} ${run.startTime.toISOString()} ${detail}`);
+    const model = models.get(run.workflowId);
+    if (model) detail = `${detail}${detail ? '  ' : ''}model ${model}`;
+    console.log(`${run.workflowId.padEnd(44)} ${run.type.padEnd(22)} ${run.status.name.padEnd(11)} ${run.startTime.toISOString()} ${detail}`);
   }
   if (shown === 0) console.log('no runs yet');
 }
@@ -27,7 +51,7 @@ export async function controlCommand(action: Control, runId: string): Promise<vo
   const stoppable = type === 'pretrainWorkflow' || type === 'activeLearningWorkflow';
   if (type !== 'pretrainWorkflow' && !(action === 'stop' && stoppable))
     throw new Error(
-      `${runId} is a ${type}: ${action} works on pretraining runs` +
+      `${runId} is ${KIND[type] ?? `a ${type}`}: ${action} works on pretraining runs` +
         (action === 'stop' ? ' and labeling loops' : '') +
         (stoppable ? ` (use \`patchwork stop ${runId}\` to end it)` : ''),
     );
