@@ -163,6 +163,11 @@ export class IicTrainer implements Trainer {
     return this.fcn;
   }
 
+  /** Weight of the marginal-entropy term in the training loss; evaluation losses use the same one. */
+  get entropyWeight(): number {
+    return this.options.config.entropy_weight;
+  }
+
   learningRate(step: number): number {
     return decayedLearningRate(this.baseLr, this.options.config.lr_decay, step);
   }

@@ -97,7 +97,7 @@ async function iic(trainer: IicTrainer, test: Batch, options: TestSetOptions): P
   for (const [i, name] of names.entries()) {
     const z1 = tf.concat(first[i]!) as Tensor2D;
     const z2 = tf.concat(second[i]!) as Tensor2D;
-    const parts = iicLoss(z1, z2);
+    const parts = iicLoss(z1, z2, trainer.entropyWeight);
     scalars[`test_${name}_loss`] = (await parts.loss.data())[0]!;
     const argmax = tf.argMax(z1, 1);
     const sizes = new Array<number>(z1.shape[1]).fill(0);
