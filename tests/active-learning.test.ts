@@ -5,11 +5,9 @@ import { connectClient } from '../worker/client.ts';
 import { activeLearningWorkflow, embedWorkflow } from '../workflows/index.ts';
 import { TASK_QUEUES } from '../workflows/api.ts';
 import {
-  activeLearningStatusQuery,
   retrainSignal,
   stopActiveLearningSignal,
   type ActiveLearningInput,
-  type ActiveLearningStatus,
 } from '../workflows/api-labeling.ts';
 import { binaryEntropy } from '../ml/active/query.ts';
 import { openStorage } from '../storage/index.ts';
@@ -19,6 +17,7 @@ import { saveTinyFeatureModel } from './helpers/feature-model.ts';
 import { eventAccumulatorScalars, patternImages } from './helpers/pretrain.ts';
 import { startStack, type TestStack } from './helpers/stack.ts';
 import { pollUntil } from './helpers/tensorboard.ts';
+import { untilRound } from './helpers/active-learning.ts';
 import { startTracker, type LiveTracker } from './helpers/tracker.ts';
 
 // Two classes over the four pattern families: stripes (family 0) and round (family 2).
@@ -120,15 +119,6 @@ describe('activeLearningWorkflow on real Temporal and a real tracker', () => {
       ],
     });
   }
-  const untilRound = (handle: Awaited<ReturnType<typeof start>>, round: number) =>
-    pollUntil(
-      `round ${round}`,
-      async () => {
-        const s = await handle.query(activeLearningStatusQuery);
-        return s.rounds >= round && s.phase === 'waiting' ? s : undefined;
-      },
-      180_000,
-    ) as Promise<ActiveLearningStatus>;
 
   test('new labels start a round, a signal starts another after a worker restart; excluded images never queued', async () => {
     await createProject('p1');

@@ -6,7 +6,6 @@ import { join } from 'node:path';
 import { settingsToEnv } from '../schemas/settings.ts';
 import { connectClient } from '../worker/client.ts';
 import {
-  activeLearningStatusQuery,
   activeLearningWorkflowId,
   stopActiveLearningSignal,
 } from '../workflows/api-labeling.ts';
@@ -16,7 +15,7 @@ import { freePort } from './helpers/net.ts';
 import { repoRoot } from './helpers/paths.ts';
 import { patternImages } from './helpers/pretrain.ts';
 import { startStack, type TestStack } from './helpers/stack.ts';
-import { pollUntil } from './helpers/tensorboard.ts';
+import { untilRound } from './helpers/active-learning.ts';
 import { startTracker, type LiveTracker } from './helpers/tracker.ts';
 
 const bin = join(repoRoot, 'cli', 'bin.js');
@@ -76,38 +75,14 @@ describe('patchwork label / retrain', () => {
     assert.match(both.err, /give exactly one of --run .* or --model/);
     const noImages = await patchwork(['label', 'shoes', '--model', model]);
     assert.match(noImages.err, /--images <dir\|s3:\/\/bucket\/prefix> is required/);
-    const missingDir = await patchwork([
-      'label',
-      'shoes',
-      '--images',
-      join(images, 'nope'),
-      '--model',
-      model,
-    ]);
+    const shoes = (...extra: string[]) => patchwork(['label', 'shoes', '--images', images, '--model', model, ...extra]);
+    const missingDir = await patchwork(['label', 'shoes', '--images', join(images, 'nope'), '--model', model]);
     assert.match(missingDir.err, /--images .*nope: no such folder/);
     const badId = await patchwork(['label', '../x', '--images', images, '--model', model]);
     assert.match(badId.err, /project "\.\.\/x" is not a valid project id/);
-    const badEvery = await patchwork([
-      'label',
-      'shoes',
-      '--images',
-      images,
-      '--model',
-      model,
-      '--every',
-      '0',
-    ]);
+    const badEvery = await shoes('--every', '0');
     assert.match(badEvery.err, /0 is not a positive integer/);
-    const badSort = await patchwork([
-      'label',
-      'shoes',
-      '--images',
-      images,
-      '--model',
-      model,
-      '--sort',
-      'best',
-    ]);
+    const badSort = await shoes('--sort', 'best');
     assert.match(
       badSort.err,
       /--sort "best" is not a queue ordering; use one of: diverse \(badge\), balanced uncertainty/,
@@ -189,16 +164,7 @@ describe('patchwork label / retrain', () => {
     }
     const client = await connectClient(stack.settings);
     const handle = client.workflow.getHandle(activeLearningWorkflowId('demo'));
-    const untilRound = (round: number) =>
-      pollUntil(
-        `round ${round}`,
-        async () => {
-          const s = await handle.query(activeLearningStatusQuery);
-          return s.rounds >= round && s.phase === 'waiting' ? s : undefined;
-        },
-        180_000,
-      );
-    await untilRound(1);
+    await untilRound(handle, 1);
     const status = await patchwork(['label', 'demo', '--status']);
     assert.equal(status.code, 0, status.err);
     assert.match(
@@ -217,7 +183,7 @@ describe('patchwork label / retrain', () => {
     const retrain = await patchwork(['retrain', 'demo']);
     assert.equal(retrain.code, 0, retrain.err);
     assert.match(retrain.out, /label-demo: a round starts now/);
-    await untilRound(2);
+    await untilRound(handle, 2);
     assert.match((await patchwork(['label', 'demo', '--status'])).out, /2 rounds done/);
 
     await handle.signal(stopActiveLearningSignal);
@@ -229,7 +195,7 @@ describe('patchwork label / retrain', () => {
     assert.match(restarted.out, /started label-demo, continuing after round 2/);
     assert.match(restarted.out, /label-demo: waiting, 2 rounds done/);
     assert.equal((await patchwork(['retrain', 'demo'])).code, 0);
-    const third = await untilRound(3);
+    const third = await untilRound(handle, 3);
     assert.equal(third.last!.round, 3);
     await handle.signal(stopActiveLearningSignal);
     assert.equal((await handle.result()).rounds, 3);
