@@ -1,12 +1,16 @@
 // Where a labeling project's images are read from. A project's root is either a prefix inside the tracker's default
 // image storage (PATCHWORK_IMAGES) or a location of its own: an absolute folder or s3://bucket/prefix, the same text
 // the user gave to `patchwork label --images`. PATCHWORK_IMAGE_ROOTS limits which such locations a project may name.
-import { posix } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { join, posix } from 'node:path';
+import { StorageError } from '../../storage/errors.ts';
+import { LocalStorage } from '../../storage/local.ts';
 import { openStorage, parseLocation, type Location } from '../../storage/location.ts';
 import { joinKey, normalizeKey } from '../../storage/keys.ts';
 import type { S3Connection } from '../../storage/s3.ts';
 import type { Storage } from '../../storage/storage.ts';
 import { LabelStoreError } from './store.ts';
+import { insideFolder, realPathOf } from './real-paths.ts';
 
 export const isLocationRoot = (root: string) => root.startsWith('/') || root.startsWith('s3://');
 
@@ -52,20 +56,29 @@ export interface ImageSourcesOptions {
   s3?: S3Connection;
 }
 
+/** An image to read: `id` names its bytes for the thumbnail cache (a real path for local files). */
+export interface ImageSource {
+  id: string;
+  read(): Promise<Buffer>;
+}
+
 export class ImageSources {
   private readonly opened = new Map<string, Storage>();
 
   constructor(private readonly options: ImageSourcesOptions) {}
 
-  /** Validates a project's root when the project is created: a prefix key, or an allowed location. */
-  check(root: string): void {
+  /**
+   * Validates a project's root: a prefix key, or an allowed location. Folders are compared by their real paths, so a
+   * symbolic link inside an allowed folder that points elsewhere does not make its target allowed.
+   */
+  async check(root: string): Promise<void> {
     if (!isLocationRoot(root)) return;
     checkLocationRoot(root);
     const allowed = this.options.allowedRoots;
-    if (allowed && !allowed.some((a) => inside(root, a))) {
+    if (allowed && !(await this.allowed(root, allowed))) {
       throw new LabelStoreError(
         `root ${JSON.stringify(root)} is outside the tracker's image roots (${allowed.join(', ')}); ` +
-          'add it to PATCHWORK_IMAGE_ROOTS where the tracker runs',
+          'add it to PATCHWORK_IMAGE_ROOTS where the tracker runs (symbolic links count where they point)',
         403,
       );
     }
@@ -73,17 +86,82 @@ export class ImageSources {
       throw new LabelStoreError(`root ${root}: the tracker has no S3 endpoint; set S3_ENDPOINT where it runs`);
   }
 
-  /** The storage and key to read for an image of a project rooted at `root`. */
-  resolve(root: string, key: string): { storage: Storage; key: string } {
-    if (!isLocationRoot(root)) return { storage: this.options.base, key: root ? joinKey(root, key) : key };
-    this.check(root); // the allowed roots may have narrowed since the project was created
+  private async allowed(root: string, allowed: string[]): Promise<boolean> {
+    if (root.startsWith('s3://')) return allowed.some((a) => inside(root, a));
+    const real = await realPathOf(root);
+    for (const a of allowed) {
+      if (a.startsWith('/') && insideFolder(real, await realPathOf(a))) return true;
+    }
+    return false;
+  }
+
+  /**
+   * The image `key` of a project rooted at `root`. A local file is read by its real path, and only when that path
+   * lies inside the real path of the project's folder: a symbolic link to a file or folder elsewhere is refused.
+   */
+  async image(root: string, key: string): Promise<ImageSource> {
+    if (!isLocationRoot(root)) {
+      const base = this.options.base;
+      if (base instanceof LocalStorage) return localImage(root ? join(base.root, ...root.split('/')) : base.root, key);
+      return storageImage(base, root ? joinKey(root, key) : key, key);
+    }
+    await this.check(root); // the allowed roots may have narrowed since the project was created
+    if (root.startsWith('/')) return localImage(root, key);
     let storage = this.opened.get(root);
     if (!storage) {
       storage = openStorage(root, this.options.s3);
       this.opened.set(root, storage);
     }
-    return { storage, key };
+    return storageImage(storage, key, key);
   }
+}
+
+const notFound = (key: string) => new LabelStoreError(`image ${JSON.stringify(key)} is not in the project's folder`, 404);
+
+async function localImage(folder: string, key: string): Promise<ImageSource> {
+  const normalized = normalizeKey(key);
+  let realFolder: string;
+  let realFile: string;
+  try {
+    realFolder = await realPathOf(folder, { mustExist: true });
+    realFile = await realPathOf(join(folder, ...normalized.split('/')), { mustExist: true });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP') throw notFound(key);
+    throw error;
+  }
+  if (!insideFolder(realFile, realFolder) || realFile === realFolder) {
+    throw new LabelStoreError(
+      `image ${JSON.stringify(key)} is a symbolic link to a file outside the project's folder; copy the file into the folder instead`,
+      403,
+    );
+  }
+  return {
+    id: `file:${realFile}`,
+    async read() {
+      try {
+        return await readFile(realFile);
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT' || code === 'EISDIR') throw notFound(key);
+        throw error;
+      }
+    },
+  };
+}
+
+function storageImage(storage: Storage, storageKey: string, key: string): ImageSource {
+  return {
+    id: `${storage.location}\0${storageKey}`,
+    async read() {
+      try {
+        return await storage.get(storageKey);
+      } catch (error) {
+        if (error instanceof StorageError && error.code === 'NOT_FOUND') throw notFound(key);
+        throw error;
+      }
+    },
+  };
 }
 
 /** PATCHWORK_IMAGE_ROOTS: comma-separated absolute folders or s3://bucket[/prefix]; unset or empty: any location. */

@@ -105,7 +105,7 @@ const schemas = {
 
 class HttpError extends Error {
   constructor(
-    readonly status: 400 | 401 | 404 | 409 | 413,
+    readonly status: 400 | 401 | 403 | 404 | 409 | 413 | 422,
     message: string,
   ) {
     super(message);
@@ -196,7 +196,7 @@ export function labelsRouter(deps: LabelsDeps): Hono {
   app.post('/', async (c) => {
     requireWriter(c);
     const b = parse(schemas.project, await body(c));
-    if (b.root) sources.check(b.root);
+    if (b.root) await sources.check(b.root);
     return c.json(store.createProject(b.id, { name: b.name, root: b.root }), 201);
   });
   app.post('/:project/images', async (c) => {
@@ -261,8 +261,7 @@ export function labelsRouter(deps: LabelsDeps): Hono {
     }
     const row = store.rows(p.id, [key])[0];
     if (!row) throw new HttpError(404, `no image ${JSON.stringify(key)} in project ${p.id}`);
-    const source = sources.resolve(p.root, row.viewKey ?? key);
-    const jpeg = await thumbnail(source.storage, source.key, size, deps.cacheDir);
+    const jpeg = await thumbnail(await sources.image(p.root, row.viewKey ?? key), size, deps.cacheDir);
     c.header('Cache-Control', 'private, max-age=600');
     return c.body(new Uint8Array(jpeg), 200, { 'Content-Type': 'image/jpeg' });
   });

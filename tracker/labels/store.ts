@@ -18,7 +18,7 @@ export const PROTECTED_COLUMNS = ['filepath', 'exclude', 'viewpath', 'validation
 export class LabelStoreError extends Error {
   constructor(
     message: string,
-    readonly status: 400 | 403 | 404 | 409 = 400,
+    readonly status: 400 | 403 | 404 | 409 | 413 | 422 = 400,
   ) {
     super(message);
     this.name = 'LabelStoreError';
