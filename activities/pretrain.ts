@@ -5,6 +5,7 @@ import type { PretrainMethod, PretrainPlan } from '../workflows/api.ts';
 import { PRETRAIN_METHODS } from '../workflows/api.ts';
 import type { AugmentParams, InputOptions } from '../ml/data/index.ts';
 import { parseRunConfig } from '../ml/methods/run-config.ts';
+import { epochPlan } from '../ml/methods/plan.ts';
 import { openRunSession, type RunSpec, type TrackerSettings, specKey, filesKey, testFilesKey, closeRunSession } from './run-session.ts';
 import { keepHeartbeating } from './heartbeat.ts';
 
@@ -55,13 +56,17 @@ export function createPretrainActivities(deps: PretrainDependencies) {
       const testFiles = input.testImages ? (await listImages(deps, input.testImages, 'testImages')).sort().slice(0, MAX_TEST_IMAGES) : [];
 
       const labels = input.labels ? await readLabels(deps, input.labels, files) : undefined;
-      const mult = input.method === 'deepcluster' ? (methodConfig.mult as number) : 1;
-      const stepsPerEpoch = Math.ceil((files.length * mult) / inputOptions.batch_size);
+      const { stepsPerEpoch, refitEvery } = epochPlan({
+        method: input.method,
+        files: files.length,
+        batchSize: inputOptions.batch_size,
+        mult: methodConfig.mult as number | undefined,
+      });
       const plan: PretrainPlan = {
         files: files.length,
         stepsPerEpoch,
         totalSteps: stepsPerEpoch * input.epochs,
-        refitEvery: input.method === 'deepcluster' ? mult : 0,
+        refitEvery,
         hasLabels: labels !== undefined,
         testFiles: testFiles.length,
       };

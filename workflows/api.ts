@@ -150,7 +150,7 @@ export interface PretrainPlan {
   files: number;
   stepsPerEpoch: number;
   totalSteps: number;
-  /** Refit every `mult` epochs (DeepCluster only; 0 for other methods). */
+  /** Epochs between k-means refits: 1 for DeepCluster (whose epoch is already mult * N samples), 0 for other methods. */
   refitEvery: number;
   hasLabels: boolean;
   /** Test images used for out-of-sample losses (0: none; missing in plans made before test images existed). */

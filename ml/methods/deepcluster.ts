@@ -1,6 +1,6 @@
 // DeepCluster (Caron et al. 2018) as the reference describes it (section 5): FCN -> flatten -> [dropout, dense, relu]*
 // -> dense(k) logits, trained with softmax cross-entropy on k-means pseudo-labels of the last hidden layer's
-// pre-ReLU activations, refit every `mult` epochs, with uniform sampling over clusters.
+// pre-ReLU activations, refit once per epoch; an epoch is about mult * N images drawn uniformly over clusters.
 import type { LayersModel, Optimizer, Scalar, SymbolicTensor, Tensor, Tensor2D, layers } from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { activeTf } from '../backend.ts';

@@ -16,6 +16,20 @@ export function derivedSeed(seed: number, purpose: number, index: number): numbe
 export const STREAM = { epochOrder: 1, augment: 2, trainer: 3, refit: 4, dropout: 5 } as const;
 
 /**
+ * Steps per epoch and, for DeepCluster, epochs between k-means refits. `mult` scales DeepCluster's epoch (its
+ * cluster-uniform sample holds about mult * N images), so it refits once per epoch: every mult * N samples, as the
+ * reference's trainer does. Other methods never refit (refitEvery 0).
+ */
+export function epochPlan(options: { method: string; files: number; batchSize: number; mult?: number }): {
+  stepsPerEpoch: number;
+  refitEvery: number;
+} {
+  const deepCluster = options.method === 'deepcluster';
+  const mult = deepCluster ? (options.mult ?? 1) : 1;
+  return { stepsPerEpoch: Math.ceil((options.files * mult) / options.batchSize), refitEvery: deepCluster ? 1 : 0 };
+}
+
+/**
  * The file indices of one epoch, `stepsPerEpoch * batchSize` long: the given sample (DeepCluster's cluster-uniform
  * draw) or a seeded permutation of all files, repeated as needed to fill the epoch.
  */

@@ -1,4 +1,5 @@
 // DeepCluster's dropout draws its masks from (seed, step): same seed => bit-identical training, also across a resume.
+// Its epoch is a cluster-uniform sample of mult * N images, and it refits once per such epoch.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -9,6 +10,9 @@ import { activeTf, initBackend } from '../../ml/backend.ts';
 import { loadLatestCheckpoint, restoreOptimizer, saveCheckpoint } from '../../ml/checkpoint.ts';
 import type { Batch } from '../../ml/data/index.ts';
 import { DeepClusterTrainer } from '../../ml/methods/index.ts';
+import { epochOrder, epochPlan } from '../../ml/methods/plan.ts';
+import { evaluateTestSet } from '../../ml/methods/test-set.ts';
+import { normalizedMutualInformation } from '../../ml/cluster/index.ts';
 import { Rng } from '../../ml/rng.ts';
 import { LocalStorage } from '../../storage/index.ts';
 
@@ -86,4 +90,56 @@ test('two DeepCluster trainers with the same seed train to identical weights thr
   await trainSteps(resumed, RESUME_AT, STEPS);
   assert.deepEqual(weightBytes(resumed.full), expected, 'resumed at step 3: identical weights at step 6');
   for (const t of [a, b, otherSeed, fresh, resumed]) t.dispose();
+});
+
+test('mult = 2: each epoch draws mult * floor(N / K) images from every cluster, and a refit comes every mult * N samples', () => {
+  // Unbalanced clusters: 8, 2 and 2 members. A plain permutation of the files would keep that 8:2:2 ratio.
+  const labels = KEYS.map((_, i) => (i < 8 ? 0 : i < 10 ? 1 : 2));
+  const t = new DeepClusterTrainer({
+    config: { pca_dim: 4, k: 3, dense: [8], mult: 2, kmeans_max_iter: 10, lr: 0.05, lr_decay: 0 },
+    inputShape: [8, 8, 3],
+    fcn: tinyFcn(),
+    rng: Rng.fromSeed(3),
+    seed: 1,
+  });
+  t.setFileList(KEYS);
+  t.state.labels = labels;
+  const per = 2 * Math.floor(KEYS.length / 3);
+  for (const seed of [1, 2, 3]) {
+    const sample = t.epochSample(Rng.fromSeed(seed));
+    assert.equal(sample.length, 3 * per, 'mult * N samples');
+    const counts = [0, 0, 0];
+    for (const index of sample) counts[labels[index]]++;
+    assert.deepEqual(counts, [per, per, per], `seed ${seed}: uniform over clusters`);
+    assert.ok(new Set(sample.filter((i) => labels[i] === 1)).size === 2, 'small clusters are drawn with replacement');
+  }
+
+  const batchSize = 4;
+  const plan = epochPlan({ method: 'deepcluster', files: KEYS.length, batchSize, mult: 2 });
+  assert.deepEqual(plan, { stepsPerEpoch: 6, refitEvery: 1 });
+  const samplesBetweenRefits = plan.refitEvery * plan.stepsPerEpoch * batchSize;
+  assert.equal(samplesBetweenRefits, 2 * KEYS.length, 'one refit per mult * N samples');
+  const order = epochOrder({ files: KEYS.length, stepsPerEpoch: plan.stepsPerEpoch, batchSize, seed: 1, epoch: 0, sample: t.epochSample(Rng.fromSeed(9)) });
+  const orderCounts = [0, 0, 0];
+  for (const index of order) orderCounts[labels[index]]++;
+  assert.deepEqual(orderCounts, [per, per, per], "the epoch's batches hold the uniform sample");
+  assert.deepEqual(epochPlan({ method: 'iic', files: KEYS.length, batchSize, mult: 2 }), { stepsPerEpoch: 3, refitEvery: 0 });
+  t.dispose();
+});
+
+test("the test set's NMI between consecutive refits' assignments is logged as the reference's test_nmi", async () => {
+  const t = trainer(5);
+  const test = batchAt(0);
+  const current = [0, 1, 2, 2];
+  const previous = [0, 0, 1, 2];
+  const options = { chunk: 3, seed: 1, pseudoLabels: current };
+  const first = await evaluateTestSet(t, test, options);
+  assert.equal(first.scalars.test_nmi, undefined, 'no NMI at the first refit');
+  assert.ok(Number.isFinite(first.scalars.test_crossentropy));
+  const later = await evaluateTestSet(t, test, { ...options, previousPseudoLabels: previous });
+  assert.equal(later.scalars.test_nmi, normalizedMutualInformation(previous, current));
+  assert.ok(later.scalars.test_nmi! > 0 && later.scalars.test_nmi! < 1);
+  const same = await evaluateTestSet(t, test, { ...options, previousPseudoLabels: [2, 0, 1, 1] });
+  assert.ok(Math.abs(same.scalars.test_nmi! - 1) < 1e-9, 'a relabelling of the same clusters has NMI 1');
+  t.dispose();
 });
