@@ -123,7 +123,7 @@ describe('pretrainWorkflow on real Temporal', () => {
   });
 
   for (const [method, config, testTag] of [
-    ['iic', { input: { imshape: [64, 64], batch_size: 8 }, k: 4, k_over: 8, num_sub_heads: 2, lr: 0.001 }, 'test/head_0_loss'],
+    ['iic', { input: { imshape: [64, 64], batch_size: 8 }, k: 4, k_oc: 8, h: 2, lr: 0.001 }, 'test/head_0_loss'],
     ['context-encoder', { input: { imshape: [32, 32], batch_size: 8 }, augment: false, lr: 0.001 }, 'test/recon_loss'],
   ] as const) {
     test(`${method}: two short epochs, finite losses logged once per step, out-of-sample loss every epoch`, async () => {
@@ -261,7 +261,7 @@ describe('a pretraining worker without a tracker token', () => {
     const handle = await client.workflow.start(pretrainWorkflow, {
       taskQueue: TASK_QUEUES.io,
       workflowId: 'pretrain-no-tracker',
-      args: [{ method: 'iic', images, epochs: 1, embed: false, config: { input: { imshape: [32, 32], batch_size: 4 }, k: 2, k_over: 3, num_sub_heads: 1 } }],
+      args: [{ method: 'iic', images, epochs: 1, embed: false, config: { input: { imshape: [32, 32], batch_size: 4 }, k: 2, k_oc: 3, h: 1 } }],
     });
     const failure = await until('a failed attempt of the training activity', async () => {
       const pending = (await handle.describe()).raw.pendingActivities ?? [];

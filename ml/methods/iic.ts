@@ -3,10 +3,10 @@
 // - Pairs: view 1 is each image of the batch as it arrives; view 2 is `augmentImage` of a copy of it, drawn from the
 //   trainer's own rng. Feed IIC *unaugmented* batches (pipeline `augment: false`) to get the reference's intended
 //   (plain, augmented) pairs; with pipeline augmentation on, view 1 is augmented and view 2 is augmented twice. Each
-//   image is repeated `repeats` times (reference `r`), every repeat with its own view 2. Unlike the original (tf.data
-//   zip bug), the two views of a pair always come from the same image.
-// - Network: FCN (default bnAlexNetFcn) -> global average pool -> `num_sub_heads` main sub-heads Dense(k, softmax)
-//   and `num_sub_heads` over-clustering sub-heads Dense(k_over, softmax) (the paper's 5 + 5; the original had only one
+//   image is repeated `r` times, every repeat with its own view 2. Unlike the original (tf.data zip bug), the two
+//   views of a pair always come from the same image.
+// - Network: FCN (default bnAlexNetFcn) -> global average pool -> `h` main sub-heads Dense(k, softmax) and `h`
+//   over-clustering sub-heads Dense(k_oc, softmax) (the paper's 5 + 5; the original had only one
 //   over-clustering head). The heads are trained (the original left them out of its variable list), and the FCN runs
 //   in training mode (BN batch statistics), both views through one call.
 // - Loss per sub-head: P = mean_b outer(z1_b, z2_b), symmetrised, clamped to >= eps, normalised to sum 1;
@@ -38,16 +38,16 @@ import type { StepMetrics, Trainer } from './types.ts';
 /** Keras epsilon, as the original clamps P with. */
 export const IIC_EPS = 1e-7;
 
-export const iicSchema = z
+const iicFields = z
   .object({
-    /** Clusters of the main heads (reference `k`). */
+    /** Clusters of the main heads. */
     k: z.number().int().min(2).default(10),
-    /** Clusters of the over-clustering heads (reference `k_oc`). */
-    k_over: z.number().int().min(2).default(25),
-    /** Sub-heads per group (reference `h`; the paper's 5). */
-    num_sub_heads: z.number().int().positive().default(5),
-    /** Times each image is repeated in a batch, each with its own augmented view (reference `r`). */
-    repeats: z.number().int().positive().default(5),
+    /** Clusters of the over-clustering heads. */
+    k_oc: z.number().int().min(2).default(25),
+    /** Sub-heads per group (the paper's 5). */
+    h: z.number().int().positive().default(5),
+    /** Times each image is repeated in a batch, each with its own augmented view. */
+    r: z.number().int().positive().default(5),
     entropy_weight: z.number().min(0).default(0),
     head_schedule: z.enum(['alternate', 'sum']).default('alternate'),
     lr: z.number().positive().default(1e-4),
@@ -55,9 +55,34 @@ export const iicSchema = z
     lr_decay: z.number().min(0).default(100000),
   })
   .strict();
-export type IicConfig = z.output<typeof iicSchema>;
+
+/** Longer names this port used before it took the original's; still accepted, one name per option. */
+export const IIC_ALIASES = { k_over: 'k_oc', num_sub_heads: 'h', repeats: 'r' } as const;
+
+function renameAliases(value: unknown): unknown {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
+  const renamed: Record<string, unknown> = { ...(value as Record<string, unknown>) };
+  for (const [alias, name] of Object.entries(IIC_ALIASES)) {
+    if (alias in renamed && !(name in renamed)) {
+      renamed[name] = renamed[alias];
+      delete renamed[alias];
+    }
+  }
+  return renamed;
+}
+
+/** The original's names and defaults (k, k_oc, h, r, entropy_weight, lr, lr_decay) plus head_schedule. */
+export const iicSchema = z.preprocess(renameAliases, iicFields);
+export type IicConfig = z.output<typeof iicFields>;
 
 export function parseIicConfig(value: unknown): IicConfig {
+  if (value !== null && typeof value === 'object') {
+    for (const [alias, name] of Object.entries(IIC_ALIASES)) {
+      if (alias in value && name in value) {
+        throw new Error(`invalid iic options:\n  iic.${alias}: ${alias} is another name for ${name}; give only one of them`);
+      }
+    }
+  }
   return parseOrThrow(iicSchema, value ?? {}, 'iic');
 }
 
@@ -134,9 +159,9 @@ export class IicTrainer implements Trainer {
     const heads: SymbolicTensor[] = [];
     for (const [prefix, units] of [
       ['iic_head', config.k],
-      ['iic_oc_head', config.k_over],
+      ['iic_oc_head', config.k_oc],
     ] as const) {
-      for (let i = 0; i < config.num_sub_heads; i++) {
+      for (let i = 0; i < config.h; i++) {
         heads.push(
           tf.layers
             .dense({ units, activation: 'softmax', name: `${prefix}_${i}` })
@@ -196,7 +221,7 @@ export class IicTrainer implements Trainer {
     shape: [number, number, number, number];
   } {
     const [b, h, w, c] = batch.shape;
-    const r = this.options.config.repeats;
+    const r = this.options.config.r;
     const size = h * w * c;
     const view1 = new Float32Array(b * r * size);
     const view2 = new Float32Array(b * r * size);
@@ -222,10 +247,10 @@ export class IicTrainer implements Trainer {
   }
 
   private variablesFor(groups: Group[]): Variable[] {
-    const { num_sub_heads } = this.options.config;
+    const { h } = this.options.config;
     const layers = this.fcn.trainableWeights.slice();
     for (const group of groups) {
-      for (let i = 0; i < num_sub_heads; i++) {
+      for (let i = 0; i < h; i++) {
         layers.push(
           ...this.full.getLayer(`${group === 'main' ? 'iic_head' : 'iic_oc_head'}_${i}`).trainableWeights,
         );
@@ -244,8 +269,8 @@ export class IicTrainer implements Trainer {
     const { view1, view2, shape } = this.makeViews(batch);
     const n = shape[0];
     const names = [
-      ...Array.from({ length: config.num_sub_heads }, (_, i) => `head_${i}`),
-      ...Array.from({ length: config.num_sub_heads }, (_, i) => `oc_head_${i}`),
+      ...Array.from({ length: config.h }, (_, i) => `head_${i}`),
+      ...Array.from({ length: config.h }, (_, i) => `oc_head_${i}`),
     ];
     const kept: Record<string, { loss: Tensor; entropy: Tensor; conditional: Tensor; argmax: Tensor }> = {};
     const total = tf.tidy(() => {
@@ -258,7 +283,7 @@ export class IicTrainer implements Trainer {
             const z1 = out.slice([0, 0], [n, -1]);
             const z2 = out.slice([n, 0], [n, -1]);
             const parts = iicLoss(z1, z2, config.entropy_weight);
-            const group: Group = i < config.num_sub_heads ? 'main' : 'over';
+            const group: Group = i < config.h ? 'main' : 'over';
             if (groups.includes(group)) sum = tf.add(sum, parts.loss);
             kept[names[i]!] = {
               loss: tf.keep(parts.loss),
@@ -289,8 +314,8 @@ export class IicTrainer implements Trainer {
         t.argmax.data(),
       ]);
       tf.dispose([t.loss, t.entropy, t.conditional, t.argmax]);
-      const group: Group = i < config.num_sub_heads ? 'main' : 'over';
-      const k = group === 'main' ? config.k : config.k_over;
+      const group: Group = i < config.h ? 'main' : 'over';
+      const k = group === 'main' ? config.k : config.k_oc;
       const sizes = new Array<number>(k).fill(0);
       for (const label of argmax) sizes[label]!++;
       this.lastClusterSizes[name] = sizes;
@@ -298,8 +323,8 @@ export class IicTrainer implements Trainer {
       metrics[`${name}_clusters_used`] = sizes.filter((s) => s > 0).length;
       metrics[`${name}_largest_cluster`] = Math.max(...sizes) / n;
       groupSums[group].loss += loss[0]!;
-      groupSums[group].entropy += entropy[0]! / config.num_sub_heads;
-      groupSums[group].conditional += conditional[0]! / config.num_sub_heads;
+      groupSums[group].entropy += entropy[0]! / config.h;
+      groupSums[group].conditional += conditional[0]! / config.h;
     }
     // The reference's tags: model_loss / entropy / conditional_entropy and oc_* for the over-clustering group.
     metrics.model_loss = groupSums.main.loss;
@@ -329,7 +354,7 @@ export class IicTrainer implements Trainer {
     });
     const out: Record<string, { values: Float32Array; k: number }> = {};
     for (const [i, joint] of joints.entries()) {
-      const name = i < config.num_sub_heads ? `P_head_${i}` : `P_oc_head_${i - config.num_sub_heads}`;
+      const name = i < config.h ? `P_head_${i}` : `P_oc_head_${i - config.h}`;
       out[name] = { values: (await joint.data()) as Float32Array, k: joint.shape[0]! };
       joint.dispose();
     }

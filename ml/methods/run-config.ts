@@ -4,6 +4,8 @@ import { checkAugmentChannels } from '../data/augment.ts';
 import { parseInputOptions, resolveAugment, type AugmentParams, type InputOptions } from '../data/index.ts';
 import { checkMethodName, parseMethodConfig, type MethodName } from './index.ts';
 
+export const PRETRAIN_BATCH_SIZE = 64;
+
 export interface RunConfig {
   input: InputOptions;
   augment: AugmentParams | null;
@@ -16,9 +18,15 @@ export function parseRunConfig(method: string, config: Record<string, unknown>):
     throw new Error('config must be a JSON object like {"input": {...}, "augment": true, "k": 100}');
   }
   const { input: inputRaw, augment: augmentRaw, ...methodRaw } = config as { input?: unknown; augment?: unknown };
-  const input = parseInputOptions((inputRaw ?? {}) as never);
+  // The original's three trainers all default to batches of 64 (the loader's own default, 256, stays for ingest/embed).
+  const withDefaults = isPlainObject(inputRaw) ? { batch_size: PRETRAIN_BATCH_SIZE, ...inputRaw } : (inputRaw ?? { batch_size: PRETRAIN_BATCH_SIZE });
+  const input = parseInputOptions(withDefaults as never);
   // IIC makes its own second view, so its pipeline is unaugmented by default (see ml/methods/iic.ts).
   const augment = resolveAugment((augmentRaw ?? name !== 'iic') as never);
   checkAugmentChannels(augment, input.num_channels);
   return { input, augment, method: parseMethodConfig(name, methodRaw) as unknown as Record<string, unknown> };
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }

@@ -4,6 +4,7 @@ import type { LayersModel, SymbolicTensor, Tensor2D } from '@tensorflow/tfjs';
 import { activeTf, initBackend } from '../../ml/backend.ts';
 import { IicTrainer, iicLoss, parseIicConfig } from '../../ml/methods/iic.ts';
 import { Rng } from '../../ml/rng.ts';
+import { evaluateTestSet } from '../../ml/methods/test-set.ts';
 import { runPythonJson } from '../helpers/python.ts';
 
 before(async () => {
@@ -113,9 +114,9 @@ test('config: defaults and field-naming errors', () => {
   const config = parseIicConfig(undefined);
   assert.deepEqual(config, {
     k: 10,
-    k_over: 25,
-    num_sub_heads: 5,
-    repeats: 5,
+    k_oc: 25,
+    h: 5,
+    r: 5,
     entropy_weight: 0,
     head_schedule: 'alternate',
     lr: 1e-4,
@@ -123,11 +124,22 @@ test('config: defaults and field-naming errors', () => {
   });
   assert.throws(() => parseIicConfig({ k: 1 }), /iic\.k:/);
   assert.throws(() => parseIicConfig({ head_schedule: 'both' }), /iic\.head_schedule:.*'alternate' \| 'sum'/);
-  assert.throws(() => parseIicConfig({ k_oc: 3 }), /k_oc/);
+  assert.throws(() => parseIicConfig({ k_oc: 1 }), /iic\.k_oc:/);
+});
+
+test("config: the original's names k_oc, h, r, and this port's earlier names as aliases", () => {
+  const original = parseIicConfig({ k: 4, k_oc: 12, h: 2, r: 3 });
+  assert.deepEqual([original.k, original.k_oc, original.h, original.r], [4, 12, 2, 3]);
+  assert.deepEqual(parseIicConfig({ k: 4, k_over: 12, num_sub_heads: 2, repeats: 3 }), original);
+  assert.throws(() => parseIicConfig({ k_oc: 12, k_over: 12 }), /iic\.k_over: k_over is another name for k_oc; give only one of them/);
+  assert.throws(() => parseIicConfig({ heads: 2 }), /Unrecognized key\(s\) in object: 'heads'/);
+  const trainer = new IicTrainer({ config: parseIicConfig({ k: 3, k_oc: 4, h: 2, r: 1 }), inputShape: [8, 8, 3], fcn: tinyFcn(3), seed: 1 });
+  assert.deepEqual(trainer.full.outputs.map((o) => o.shape[1]), [3, 3, 4, 4], 'h sub-heads of k and of k_oc clusters');
+  trainer.dispose();
 });
 
 test('views: view 1 repeats each image, view 2 differs and is reproducible from the seed', () => {
-  const config = parseIicConfig({ k: 3, k_over: 4, num_sub_heads: 1, repeats: 2 });
+  const config = parseIicConfig({ k: 3, k_oc: 4, h: 1, r: 2 });
   const rng = Rng.fromSeed(5);
   const images = rng.fillUniform(new Float32Array(2 * 8 * 8 * 3)) as Float32Array;
   const batch = { images, shape: [2, 8, 8, 3] as [number, number, number, number], keys: ['a', 'b'] };
@@ -150,9 +162,9 @@ test('views: view 1 repeats each image, view 2 differs and is reproducible from 
 test('a few steps on tiny random data: finite metrics, both head groups trained, loss goes down', async () => {
   const config = parseIicConfig({
     k: 3,
-    k_over: 5,
-    num_sub_heads: 2,
-    repeats: 2,
+    k_oc: 5,
+    h: 2,
+    r: 2,
     lr: 0.01,
     head_schedule: 'alternate',
   });
@@ -201,5 +213,22 @@ test('a few steps on tiny random data: finite metrics, both head groups trained,
   assert.equal(joints.P_oc_head_0!.values.length, 25);
   assert.equal(Math.max(...joints.P_head_0!.values), 1);
   assert.deepEqual(trainer.methodState(), {});
+  trainer.dispose();
+});
+
+test('test-set evaluation logs the P_head_i and P_oc_head_i joint images: symmetric k x k, scaled to a maximum of 255', async () => {
+  const trainer = new IicTrainer({ config: parseIicConfig({ k: 3, k_oc: 4, h: 2, r: 2 }), inputShape: [16, 16, 3], fcn: tinyFcn(3), seed: 1 });
+  const images = Rng.fromSeed(4).fillUniform(new Float32Array(5 * 16 * 16 * 3)) as Float32Array;
+  const test = { images, shape: [5, 16, 16, 3] as [number, number, number, number], keys: [] as string[] };
+  const result = await evaluateTestSet(trainer, test, { chunk: 4, seed: 2 });
+  assert.deepEqual(Object.keys(result.images).sort(), ['P_head_0', 'P_head_1', 'P_oc_head_0', 'P_oc_head_1']);
+  for (const [name, image] of Object.entries(result.images)) {
+    const k = name.startsWith('P_oc') ? 4 : 3;
+    assert.deepEqual([image.height, image.width, image.data.length], [k, k, k * k * 3], name);
+    assert.equal(Math.max(...image.data), 255, `${name} is divided by its maximum`);
+    const gray = (i: number, j: number) => image.data[(i * k + j) * 3]!;
+    for (let i = 0; i < k; i++) for (let j = 0; j < k; j++) assert.equal(gray(i, j), gray(j, i), `${name} is symmetric`);
+  }
+  assert.ok(Number.isFinite(result.scalars.test_head_0_loss));
   trainer.dispose();
 });

@@ -10,6 +10,8 @@ import {
   parseMethodConfig,
 } from '../../ml/methods/index.ts';
 import { Rng } from '../../ml/rng.ts';
+import { parseInputOptions } from '../../ml/data/index.ts';
+import { parseRunConfig } from '../../ml/methods/run-config.ts';
 
 before(async () => {
   await initBackend({ purpose: 'train' });
@@ -24,8 +26,8 @@ test('parseMethodConfig fills the reference defaults and names the field on erro
     /method: unknown method "simclr"; allowed: deepcluster, iic, context-encoder/,
   );
   assert.throws(
-    () => parseMethodConfig('iic', { k_over: 'many' }),
-    /iic\.k_over: Expected number, received string/,
+    () => parseMethodConfig('iic', { k_oc: 'many' }),
+    /iic\.k_oc: Expected number, received string/,
   );
   assert.throws(
     () => parseMethodConfig('context-encoder', { adv: 1 }),
@@ -51,7 +53,7 @@ test('createTrainer builds each method with its parsed config, the given FCN and
   const fcn = tinyFcn();
   const rng = Rng.fromSeed(1);
   const iic = createTrainer('iic', {
-    config: { k: 3, k_over: 4, num_sub_heads: 1 },
+    config: { k: 3, k_oc: 4, h: 1 },
     inputShape: [8, 8, 3],
     fcn,
     rng,
@@ -88,4 +90,14 @@ test('createTrainer builds the default context encoder on 32x32 inputs', () => {
   assert.deepEqual(ce.featureExtractor().outputs[0]!.shape, [null, null, null, 512]);
   assert.deepEqual(Object.keys(ce.parts().models), ['model', 'discriminator']);
   ce.dispose();
+});
+
+test('pretraining batches default to 64 images as in the three original trainers; the loader keeps its 256', () => {
+  for (const method of METHODS) {
+    assert.equal(parseRunConfig(method, {}).input.batch_size, 64, method);
+    assert.equal(parseRunConfig(method, { input: { imshape: [32, 32] } }).input.batch_size, 64, method);
+    assert.equal(parseRunConfig(method, { input: { batch_size: 16 } }).input.batch_size, 16, method);
+  }
+  assert.equal(parseInputOptions({}).batch_size, 256);
+  assert.throws(() => parseRunConfig('iic', { input: 'x' }), /input/);
 });
