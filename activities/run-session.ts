@@ -388,15 +388,21 @@ export class RunSession {
   async evaluateTest(epoch: number, step: number): Promise<Record<string, number>> {
     const test = await this.testBatch();
     let pseudoLabels: number[] | undefined;
+    let previousPseudoLabels: number[] | undefined;
     if (this.trainer instanceof DeepClusterTrainer) {
-      const refitEpoch = epoch - (epoch % this.spec.plan.refitEvery);
-      const saved = JSON.parse((await this.deps.store.get(pseudoLabelsKey(this.spec.runId, refitEpoch))).toString('utf8')) as { testLabels?: number[] };
-      pseudoLabels = saved.testLabels;
+      const every = this.spec.plan.refitEvery;
+      const refitEpoch = epoch - (epoch % every);
+      const testLabelsOf = async (at: number) =>
+        (JSON.parse((await this.deps.store.get(pseudoLabelsKey(this.spec.runId, at))).toString('utf8')) as { testLabels?: number[] }).testLabels;
+      pseudoLabels = await testLabelsOf(refitEpoch);
+      const previousKey = pseudoLabelsKey(this.spec.runId, refitEpoch - every);
+      if (refitEpoch > 0 && (await this.deps.store.exists(previousKey))) previousPseudoLabels = await testLabelsOf(refitEpoch - every);
     }
     const result = await evaluateTestSet(this.trainer, test, {
       chunk: this.spec.input.batch_size,
       seed: derivedSeed(this.spec.seed, STREAM.augment, 0x7e57),
       pseudoLabels,
+      previousPseudoLabels,
     });
     const log = await this.log();
     const tag = (name: string) => `test/${name.replace(/^test_/, '')}`;

@@ -3,10 +3,11 @@
 import type { Tensor, Tensor2D } from '@tensorflow/tfjs';
 import { activeTf } from '../backend.ts';
 import type { Batch } from '../data/index.ts';
+import { normalizedMutualInformation } from '../cluster/index.ts';
 import { Rng } from '../rng.ts';
 import { ContextEncoderTrainer } from './context-encoder.ts';
 import { DeepClusterTrainer } from './deepcluster.ts';
-import { IicTrainer, iicLoss } from './iic.ts';
+import { IicTrainer, iicJoint, iicLoss } from './iic.ts';
 import type { Trainer } from './types.ts';
 
 export interface TestSetEvaluation {
@@ -24,6 +25,8 @@ export interface TestSetOptions {
   seed: number;
   /** DeepCluster: pseudo-label of each test image (by batch order), from the refit's cluster state. */
   pseudoLabels?: ArrayLike<number>;
+  /** DeepCluster: the previous refit's test pseudo-labels, for the NMI between consecutive assignments. */
+  previousPseudoLabels?: ArrayLike<number>;
 }
 
 export async function evaluateTestSet(trainer: Trainer, test: Batch, options: TestSetOptions): Promise<TestSetEvaluation> {
@@ -65,7 +68,11 @@ async function deepCluster(trainer: DeepClusterTrainer, test: Batch, options: Te
     tf.dispose([y, logits, sum, hits]);
   });
   const n = test.shape[0];
-  return { scalars: { test_crossentropy: loss / n, test_pseudo_label_accuracy: correct / n }, images: {}, histograms: {} };
+  const scalars: Record<string, number> = { test_crossentropy: loss / n, test_pseudo_label_accuracy: correct / n };
+  const previous = options.previousPseudoLabels;
+  // The reference's test_nmi: how much the test images' clusters moved since the previous refit.
+  if (previous && previous.length === labels.length) scalars.test_nmi = normalizedMutualInformation(previous, labels);
+  return { scalars, images: {}, histograms: {} };
 }
 
 /** -MI per head between each test image and an augmented view of it, over the whole test set. */
@@ -94,18 +101,38 @@ async function iic(trainer: IicTrainer, test: Batch, options: TestSetOptions): P
   }
   const scalars: Record<string, number> = {};
   const histograms: Record<string, number[]> = {};
+  const images: TestSetEvaluation['images'] = {};
   for (const [i, name] of names.entries()) {
     const z1 = tf.concat(first[i]!) as Tensor2D;
     const z2 = tf.concat(second[i]!) as Tensor2D;
     const parts = iicLoss(z1, z2, trainer.entropyWeight);
     scalars[`test_${name}_loss`] = (await parts.loss.data())[0]!;
+    images[`P_${name}`] = await jointImage(z1, z2);
     const argmax = tf.argMax(z1, 1);
     const sizes = new Array<number>(z1.shape[1]).fill(0);
     for (const label of await argmax.data()) sizes[label]!++;
     histograms[`test_${name}_cluster_sizes`] = sizes;
     tf.dispose([z1, z2, parts.loss, parts.entropy, parts.conditionalEntropy, argmax, ...first[i]!, ...second[i]!]);
   }
-  return { scalars, images: {}, histograms };
+  return { scalars, images, histograms };
+}
+
+/**
+ * The reference's P_head_i image: the symmetrised joint of the two views' cluster assignments (no clamp, no
+ * renormalisation) divided by its maximum, as a k x k gray image.
+ */
+async function jointImage(z1: Tensor2D, z2: Tensor2D): Promise<{ data: Uint8Array; height: number; width: number }> {
+  const tf = activeTf();
+  const joint = tf.tidy(() => {
+    const p = iicJoint(z1, z2);
+    return tf.div(p, tf.max(p));
+  });
+  const values = await joint.data();
+  const k = joint.shape[0]!;
+  joint.dispose();
+  const data = new Uint8Array(k * k * 3);
+  values.forEach((v, i) => data.fill(Math.round(Math.min(Math.max(v, 0), 1) * 255), i * 3, i * 3 + 3));
+  return { data, height: k, width: k };
 }
 
 async function forChunks(test: Batch, chunk: number, run: (x: Tensor, start: number, count: number) => Promise<void>): Promise<void> {

@@ -306,3 +306,22 @@ test('two trainers with the same seed and starting weights train identically thr
   assert.notDeepEqual(snapshot(other.inpainter), snapshot(a.inpainter), 'other masks and dropout give other weights');
   for (const t of [a, b, other]) t.dispose();
 });
+
+test('the training reconstruction loss weights the mask border by border_weight: linear in it, as mean(w * |x - G|)', async () => {
+  const images = Rng.fromSeed(6).fillUniform(new Float32Array(2 * 32 * 32 * 3)) as Float32Array;
+  const batch = { images, shape: [2, 32, 32, 3] as [number, number, number, number], keys: [] as string[] };
+  const weights = [0, 1, 10];
+  // Same starting weights and seed: the same masks, dropout and inpainting, so only the border weight differs.
+  const trainers = weights.map((border_weight) => tinyTrainer({ border_weight, border_px: 2 }));
+  for (const t of trainers.slice(1)) {
+    t.inpainter.setWeights(trainers[0]!.inpainter.getWeights());
+    t.discriminator.setWeights(trainers[0]!.discriminator.getWeights());
+  }
+  const losses: number[] = [];
+  for (const t of trainers) losses.push((await t.trainStep(batch, 0)).inpainter_recon_loss!);
+  const [inner, plain, bordered] = losses;
+  const border = plain! - inner!; // the border band's share of mean |x - G| (weight 1)
+  assert.ok(inner! > 0 && border > 0, `both the inner part (${inner}) and the border band (${border}) count`);
+  assert.ok(Math.abs(bordered! - (inner! + 10 * border)) < 1e-4 * bordered!, `weight 10: ${bordered} = ${inner} + 10 x ${border}`);
+  for (const t of trainers) t.dispose();
+});
