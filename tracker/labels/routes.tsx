@@ -4,6 +4,7 @@ import { randomInt } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Hono, type Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import { getCookie, setCookie } from 'hono/cookie';
 import { z } from 'zod';
 import { subsetOptions } from '../../ml/active/query.ts';
@@ -35,6 +36,10 @@ export interface LabelsDeps {
   token: string;
   /** Folder for cached thumbnails. */
   cacheDir: string;
+  /** Largest JSON or form body a write accepts, in bytes; default 32 MiB. */
+  maxBodyBytes?: number;
+  /** Largest CSV import, in bytes; default 64 MiB. */
+  maxCsvBytes?: number;
 }
 
 const require = createRequire(import.meta.url);
@@ -178,6 +183,21 @@ export function labelsRouter(deps: LabelsDeps): Hono {
       );
     return who;
   };
+  // Writes are authorised before their body is read, and bodies are counted while they stream in.
+  const limited = (maxSize: number, fix: string) =>
+    bodyLimit({
+      maxSize,
+      onError: () => {
+        throw new HttpError(413, `request body is larger than ${maxSize} bytes; ${fix}`);
+      },
+    });
+  const jsonLimit = limited(deps.maxBodyBytes ?? 32 << 20, 'send the items in several smaller requests');
+  const csvLimit = limited(deps.maxCsvBytes ?? 64 << 20, 'split the CSV into several files and import each');
+  app.on(['POST', 'PUT'], ['/', '/*'], (c, next) => {
+    requireWriter(c);
+    return (c.req.path.endsWith('/import.csv') ? csvLimit : jsonLimit)(c, next);
+  });
+
   const projectOf = (c: Context) => {
     const id = c.req.param('project')!;
     if (!PROJECT_ID.test(id)) throw new HttpError(404, `no project ${JSON.stringify(id)}`);
@@ -233,9 +253,7 @@ export function labelsRouter(deps: LabelsDeps): Hono {
   app.post('/:project/import.csv', async (c) => {
     const who = requireWriter(c);
     const p = projectOf(c);
-    const text = await c.req.text();
-    if (text.length > 64 * 1024 * 1024) throw new HttpError(413, 'CSV larger than 64 MiB');
-    return c.json(importCsv(store, p.id, text, who));
+    return c.json(importCsv(store, p.id, await c.req.text(), who));
   });
   // Read by the active-learning activities: retired classes are neither trained nor predicted.
   app.get('/:project/classes', (c) => {
