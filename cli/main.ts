@@ -6,6 +6,7 @@ import { embedCommand } from './commands/embed.ts';
 import { controlCommand, runsCommand, setLearningRateCommand } from './commands/runs.ts';
 import { tensorboardCommand } from './commands/tensorboard.ts';
 import { labelCommand, retrainCommand } from './commands/label.ts';
+import { errorMessage } from './errors.ts';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -127,6 +128,6 @@ program
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
-  console.error(`patchwork: ${(error as Error).message}`);
+  console.error(`patchwork: ${errorMessage(error)}`);
   process.exitCode = 1;
 }
