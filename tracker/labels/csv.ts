@@ -1,7 +1,9 @@
 // CSV import/export in the original's layout (seed reference section 9): filepath, exclude, validation, [viewpath],
 // then one column per class holding '' (unknown), 0 or 1. Booleans are written as pandas writes them (True/False).
+// Keys and class names that a spreadsheet would run as formulas are escaped (csv-cells.ts).
 import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
+import { escapeCell, unescapeCell } from './csv-cells.ts';
 import { LabelStoreError, PROTECTED_COLUMNS, type LabelStore, type LabelValue } from './store.ts';
 
 export function exportCsv(store: LabelStore, projectId: string): string {
@@ -13,13 +15,13 @@ export function exportCsv(store: LabelStore, projectId: string): string {
     'exclude',
     'validation',
     ...(withView ? ['viewpath'] : []),
-    ...classes.map((c) => c.name),
+    ...classes.map((c) => escapeCell(c.name)),
   ];
   const body = rows.map((r) => [
-    r.key,
+    escapeCell(r.key),
     r.exclude ? 'True' : 'False',
     r.validation ? 'True' : 'False',
-    ...(withView ? [r.viewKey ?? ''] : []),
+    ...(withView ? [escapeCell(r.viewKey ?? '')] : []),
     ...classes.map((c) => {
       const v = r.labels.get(c.id);
       return v === undefined ? '' : String(v);
@@ -63,7 +65,7 @@ export function importCsv(store: LabelStore, projectId: string, text: string, ac
   }
   if (records.length === 0)
     throw new LabelStoreError('the CSV is empty (expected a header row with a filepath column)');
-  const header = records[0]!;
+  const header = records[0]!.map(unescapeCell);
   const col = (name: string) => header.indexOf(name);
   if (col('filepath') < 0) throw new LabelStoreError('the CSV has no filepath column');
   const dup = header.find((h, i) => header.indexOf(h) !== i);
@@ -83,8 +85,8 @@ export function importCsv(store: LabelStore, projectId: string, text: string, ac
     }
     const parsed = data.map((r, i) => ({
       line: i + 2,
-      key: r[col('filepath')]!,
-      viewKey: col('viewpath') >= 0 && r[col('viewpath')] !== '' ? r[col('viewpath')]! : null,
+      key: unescapeCell(r[col('filepath')]!),
+      viewKey: col('viewpath') >= 0 && r[col('viewpath')] !== '' ? unescapeCell(r[col('viewpath')]!) : null,
       exclude: col('exclude') >= 0 ? parseBool(r[col('exclude')]!, `line ${i + 2}, exclude`) : false,
       validation:
         col('validation') >= 0 ? parseBool(r[col('validation')]!, `line ${i + 2}, validation`) : false,
