@@ -1,5 +1,6 @@
 // Embedding activities: load a frozen feature extractor, list what is not embedded yet, embed chunks (global average
-// pooling of the extractor's feature map), and write a TensorBoard projector for a sample.
+// pooling of the extractor's feature map), and write a TensorBoard projector for a sample (max-pooled by default, as
+// the original's projector).
 import { ApplicationFailure } from '@temporalio/activity';
 import type { LayersModel } from '@tensorflow/tfjs';
 import { createHash } from 'node:crypto';
@@ -301,23 +302,42 @@ export function createEmbedActivities(deps: EmbedDependencies) {
       runId: string;
       limit: number;
       thumbSize: number;
+      /** The extractor, to pool its feature maps with max; without it the stored (average-pooled) rows are shown. */
+      model?: ModelRef;
+      input?: Record<string, unknown>;
+      /** 'max' (default, as the original's projector) or 'avg' (the stored embeddings). */
+      pooling?: ProjectorPooling;
+      batchSize?: number;
     }): Promise<{ dir: string; points: number }> {
       let phase = 'reading';
       const stop = keepHeartbeating(() => ({ phase }));
       try {
         const table = await readEmbeddings(deps.store, input.modelHash);
         const row = new Map(table.keys.map((k, i) => [k, i]));
-        const keys = lines((await deps.store.get(sourceKeysKey(input.runId))).toString('utf8'))
+        let keys = lines((await deps.store.get(sourceKeysKey(input.runId))).toString('utf8'))
           .filter((k) => row.has(k))
           .slice(0, input.limit);
         if (keys.length === 0) return { dir: '', points: 0 };
-        const values = new Float32Array(keys.length * table.dim);
-        keys.forEach((k, i) =>
-          values.set(
-            table.data.subarray(row.get(k)! * table.dim, (row.get(k)! + 1) * table.dim),
-            i * table.dim,
-          ),
-        );
+        const pooling = input.pooling ?? 'max';
+        if (pooling !== 'max' && pooling !== 'avg') throw nonRetryable('BadConfigError', `projector pooling must be max or avg, got ${JSON.stringify(pooling)}`);
+        let values: Float32Array;
+        if (pooling === 'max' && input.model) {
+          phase = 'max-pooling';
+          const loaded = await loadExtractor(deps, input.model, input.input);
+          if (loaded.hash !== input.modelHash) {
+            throw nonRetryable('ModelChangedError', `the model's weights changed since this run started (hash ${loaded.hash}, expected ${input.modelHash})`);
+          }
+          ({ keys, values } = await pooledRows(loaded, deps.openSource(input.source), keys, input.batchSize ?? 32, 'max'));
+          if (keys.length === 0) return { dir: '', points: 0 };
+        } else {
+          values = new Float32Array(keys.length * table.dim);
+          keys.forEach((k, i) =>
+            values.set(
+              table.data.subarray(row.get(k)! * table.dim, (row.get(k)! + 1) * table.dim),
+              i * table.dim,
+            ),
+          );
+        }
         phase = 'thumbnails';
         const source = deps.openSource(input.source);
         const s = input.thumbSize;
@@ -360,6 +380,49 @@ export function createEmbedActivities(deps: EmbedDependencies) {
 }
 
 export type EmbedActivities = ReturnType<typeof createEmbedActivities>;
+
+export type ProjectorPooling = 'max' | 'avg';
+
+/** Spatially pooled features of `keys` in order, leaving out images that no longer read or decode. */
+async function pooledRows(
+  loaded: LoadedExtractor,
+  source: Storage,
+  keys: string[],
+  batchSize: number,
+  pooling: ProjectorPooling,
+): Promise<{ keys: string[]; values: Float32Array }> {
+  const tf = activeTf();
+  const kept: string[] = [];
+  const rows: Float32Array[] = [];
+  for (let start = 0; start < keys.length; start += batchSize) {
+    const bytes = new Map<string, Uint8Array>();
+    for (const key of keys.slice(start, start + batchSize)) {
+      try {
+        bytes.set(key, await source.get(key));
+      } catch (error) {
+        if (!(error instanceof StorageError && error.code === 'NOT_FOUND')) throw error; // an outage retries the activity
+      }
+    }
+    if (bytes.size === 0) continue;
+    let batch: Awaited<ReturnType<typeof loadStepBatch>>;
+    try {
+      batch = await loadStepBatch({ keys: [...bytes.keys()], read: async (k) => bytes.get(k)!, input: loaded.input, augment: null, seed: 0, step: 0 });
+    } catch {
+      continue; // none of them decodes any more: those points are left out
+    }
+    const pooled = tf.tidy(() => {
+      const maps = loaded.model.predict(tf.tensor4d(batch.images, batch.shape)) as never;
+      return pooling === 'max' ? tf.max(maps, [1, 2]) : tf.mean(maps, [1, 2]);
+    });
+    rows.push((await pooled.data()) as Float32Array);
+    pooled.dispose();
+    kept.push(...batch.keys);
+  }
+  const values = new Float32Array(kept.length * loaded.dim);
+  let at = 0;
+  for (const r of rows) (values.set(r, at), (at += r.length));
+  return { keys: kept, values };
+}
 
 /** Sends the projector and its run's two summaries through the tracker; returns the tracker run's page. */
 async function publishToTracker(

@@ -82,6 +82,7 @@ program
   .option('--run <runId>', "a pretraining run's exported model")
   .option('--model <path>', "a tfjs model.json (path or URL) instead")
   .option('--projector-limit <n>', 'images shown in the TensorBoard projector (0: none)', (v) => Number(v), 2000)
+  .option('--projector-pooling <max|avg>', "pooling of the projector's points (the stored embeddings are avg)", 'max')
   .option('--id <workflowId>', 'workflow id (default: embed-<time>)')
   .action(embedCommand);
 

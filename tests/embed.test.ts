@@ -7,6 +7,9 @@ import { embedWorkflow, pretrainWorkflow } from '../workflows/index.ts';
 import { TASK_QUEUES, type PretrainInput } from '../workflows/api.ts';
 import type { EmbedInput } from '../workflows/api-labeling.ts';
 import { readEmbeddings } from '../activities/embeddings-store.ts';
+import { activeTf, initBackend } from '../ml/backend.ts';
+import { parseInputOptions } from '../ml/data/index.ts';
+import { loadStepBatch } from '../ml/methods/plan.ts';
 import { openStorage } from '../storage/index.ts';
 import { writeFiles } from './helpers/images.ts';
 import { patternImages } from './helpers/pretrain.ts';
@@ -15,7 +18,8 @@ import { startTracker, type LiveTracker } from './helpers/tracker.ts';
 import { pollUntil, startTensorBoard } from './helpers/tensorboard.ts';
 
 const SMALL_DEEPCLUSTER = {
-  input: { imshape: [64, 64], batch_size: 8 },
+  // 96 px gives 2 x 2 feature maps, so max and average pooling differ.
+  input: { imshape: [96, 96], batch_size: 8 },
   augment: { left_right_flip: true, max_brightness_delta: 0.1 },
   k: 4,
   pca_dim: 8,
@@ -95,7 +99,7 @@ describe('embedWorkflow on real Temporal', () => {
 
     const added = (await patternImages(19)).slice(16).map((f) => ({ ...f, key: `new/${f.key}` }));
     await writeFiles(images, added);
-    const third = await embed('embed-3', { projectorLimit: 10 });
+    const third = await embed('embed-3', { projectorLimit: 10, projectorPooling: 'avg' });
     assert.deepEqual([third.embedded, third.alreadyDone, third.total, third.parts], [3, 16, 19, 1]);
     table = await readEmbeddings(store, first.modelHash);
     assert.equal(table.keys.length, 19);
@@ -120,6 +124,30 @@ describe('embedWorkflow on real Temporal', () => {
       table.keys.filter((k) => !k.startsWith('new/')).sort(),
     );
     assert.equal(third.projectorPoints, 10, 'projectorLimit caps the points');
+
+    // The projector's points are max-pooled feature maps by default (as the original's), the stored rows with avg.
+    const projectorRows = (run: string) => {
+      const dir = join(tracker.logDir, run, 'projector', `embeddings-${first.modelHash}`);
+      const keys = readFileSync(join(dir, 'metadata.tsv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split('\t')[0]!);
+      const values = existsSync(join(dir, 'tensors.bytes'))
+        ? new Float32Array(new Uint8Array(readFileSync(join(dir, 'tensors.bytes'))).buffer)
+        : Float32Array.from(readFileSync(join(dir, 'tensors.tsv'), 'utf8').trim().split(/\s+/).map(Number));
+      return new Map(keys.map((k, i) => [k, Array.from(values.subarray(i * table.dim, (i + 1) * table.dim))]));
+    };
+    const stored = (key: string) => Array.from(table.data.subarray(table.keys.indexOf(key) * table.dim, (table.keys.indexOf(key) + 1) * table.dim));
+    const close = (a: number[], b: number[]) => a.length === b.length && a.every((v, i) => Math.abs(v - b[i]!) <= 1e-5 * Math.max(1, Math.abs(b[i]!)));
+    for (const [key, values] of projectorRows('embed-3')) assert.ok(close(values, stored(key)), `avg: ${key} is its stored row`);
+    await initBackend({ purpose: 'infer' });
+    const tf = activeTf();
+    const exported = await tf.loadLayersModel(`file://${join(stack.settings.store, 'runs/pre/model/model.json')}`);
+    const inputOptions = parseInputOptions(JSON.parse(readFileSync(join(stack.settings.store, 'runs/pre/model/model.json'), 'utf8')).userDefinedMetadata.input);
+    const maxRows = projectorRows('embed-1');
+    for (const [key, values] of maxRows) {
+      const batch = await loadStepBatch({ keys: [key], read: async (k) => readFileSync(join(images, k)), input: inputOptions, augment: null, seed: 0, step: 0 });
+      const expected = tf.tidy(() => tf.max(exported.predict(tf.tensor4d(batch.images, batch.shape)) as never, [1, 2]).dataSync());
+      assert.ok(close(values, Array.from(expected)), `max: ${key} is its max-pooled feature map`);
+      assert.ok(!close(values, stored(key)), `max differs from the stored average for ${key}`);
+    }
 
     const board = await startTensorBoard(tracker.logDir, { loadFast: false });
     try {

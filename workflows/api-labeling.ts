@@ -28,6 +28,8 @@ export interface EmbedInput {
   projectorLimit?: number;
   /** Sprite cell size in pixels. */
   thumbSize?: number;
+  /** How the projector pools each feature map: 'max' (default, as the original) or 'avg' (the stored embeddings). */
+  projectorPooling?: 'max' | 'avg';
   /** Chunks per workflow run before it continues as new. */
   chunksPerRun?: number;
   heartbeatTimeoutMs?: number;

@@ -16,6 +16,7 @@ const DEFAULTS = {
   batchSize: 32,
   projectorLimit: 2000,
   thumbSize: 32,
+  projectorPooling: 'max' as 'max' | 'avg',
   chunksPerRun: 100,
   heartbeatTimeoutMs: 60_000,
 };
@@ -106,6 +107,10 @@ export async function embedWorkflow(input: EmbedInput): Promise<EmbedResult> {
       runId,
       limit: options.projectorLimit,
       thumbSize: options.thumbSize,
+      model: input.model,
+      input: input.input,
+      pooling: options.projectorPooling,
+      batchSize: options.batchSize,
     });
   }
   progress.phase = 'done';

@@ -11,12 +11,15 @@ interface EmbedOptions {
   run?: string;
   model?: string;
   projectorLimit: number;
+  projectorPooling: string;
   id?: string;
 }
 
 /** Features for every image under a source with a pretraining run's model (or a user's), stored by model hash. */
 export async function embedCommand(source: string, options: EmbedOptions): Promise<void> {
   if (!options.run === !options.model) throw new Error('give exactly one of --run <pretraining runId> or --model <model.json path or URL>');
+  const projectorPooling = options.projectorPooling ?? 'max';
+  if (projectorPooling !== 'max' && projectorPooling !== 'avg') throw new Error(`--projector-pooling must be max or avg, got ${projectorPooling}`);
   const location = parseLocation(source);
   const settings = loadSettings();
   const client = await connectClient(settings);
@@ -25,7 +28,7 @@ export async function embedCommand(source: string, options: EmbedOptions): Promi
   const handle = await client.workflow.start(embedWorkflow, {
     taskQueue: TASK_QUEUES.io,
     workflowId,
-    args: [{ source: location.kind === 'local' ? resolve(location.path) : source, model, projectorLimit: options.projectorLimit }],
+    args: [{ source: location.kind === 'local' ? resolve(location.path) : source, model, projectorLimit: options.projectorLimit, projectorPooling }],
   });
   const result = await followWithBar({
     format: 'embed |{bar}| {value}/{total} {phase}',
