@@ -56,15 +56,17 @@ export function createPretrainActivities(deps: PretrainDependencies) {
       const testFiles = input.testImages ? (await listImages(deps, input.testImages, 'testImages')).sort().slice(0, MAX_TEST_IMAGES) : [];
 
       const labels = input.labels ? await readLabels(deps, input.labels, files) : undefined;
-      const { stepsPerEpoch, refitEvery } = epochPlan({
+      const { stepsPerEpoch, imagesPerStep, refitEvery } = epochPlan({
         method: input.method,
         files: files.length,
         batchSize: inputOptions.batch_size,
         mult: methodConfig.mult as number | undefined,
+        r: methodConfig.r as number | undefined,
       });
       const plan: PretrainPlan = {
         files: files.length,
         stepsPerEpoch,
+        imagesPerStep,
         totalSteps: stepsPerEpoch * input.epochs,
         refitEvery,
         hasLabels: labels !== undefined,

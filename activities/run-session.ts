@@ -115,6 +115,8 @@ export class RunSession {
       rng: Rng.fromSeed(derivedSeed(spec.seed, STREAM.trainer, 0)),
       seed: spec.seed,
       augment: spec.augment ?? undefined,
+      // Plans without imagesPerStep were made when IIC trained on every image of a batch r times.
+      pairsPerStep: spec.plan.imagesPerStep === undefined ? undefined : spec.input.batch_size,
     });
     if (trainer instanceof DeepClusterTrainer) trainer.setFileList(files);
     const session = new RunSession(deps, spec, files, trainer, deps.openSource(spec.images));
@@ -208,7 +210,7 @@ export class RunSession {
     let count = 0;
     const batchAt = (step: number) =>
       loadStepBatch({
-        keys: stepIndices(order, step - epoch * plan.stepsPerEpoch, inputOptions.batch_size).map((i) => this.files[i]),
+        keys: stepIndices(order, step - epoch * plan.stepsPerEpoch, this.imagesPerStep).map((i) => this.files[i]),
         read: this.read,
         input: inputOptions,
         augment: this.spec.augment,
@@ -246,7 +248,7 @@ export class RunSession {
   }
 
   private async epochOrder(epoch: number): Promise<Int32Array> {
-    const { plan, input } = this.spec;
+    const { plan } = this.spec;
     let sample: number[] | undefined;
     if (this.trainer instanceof DeepClusterTrainer) {
       const refitEpoch = epoch - (epoch % plan.refitEvery);
@@ -255,7 +257,11 @@ export class RunSession {
       this.trainer.resetHeadIfNeeded(refitEpoch);
       sample = this.trainer.epochSample(Rng.fromSeed(derivedSeed(this.spec.seed, STREAM.epochOrder, epoch)));
     }
-    return epochOrder({ files: this.files.length, stepsPerEpoch: plan.stepsPerEpoch, batchSize: input.batch_size, seed: this.spec.seed, epoch, sample });
+    return epochOrder({ files: this.files.length, stepsPerEpoch: plan.stepsPerEpoch, batchSize: this.imagesPerStep, seed: this.spec.seed, epoch, sample });
+  }
+
+  private get imagesPerStep(): number {
+    return this.spec.plan.imagesPerStep ?? this.spec.input.batch_size;
   }
 
   async checkpoint(epoch: number): Promise<void> {

@@ -92,6 +92,9 @@ describe('pretrainWorkflow on real Temporal', () => {
     const testLoss = scalars['test/crossentropy'];
     assert.deepEqual(testLoss.map(([step]) => step), [3, 6], 'out-of-sample loss at the end of each epoch');
     assert.ok(testLoss.every(([, v]) => Number.isFinite(v) && v >= 0), `finite test losses: ${testLoss}`);
+    const testNmi = scalars['test/nmi'];
+    assert.deepEqual(testNmi?.map(([step]) => step), [6], 'NMI of the test assignments from the second refit on');
+    assert.ok(testNmi[0][1] >= 0 && testNmi[0][1] <= 1 + 1e-9, `test NMI in [0, 1]: ${testNmi}`);
     assert.equal(existsSync(join(stack.home, 'tensorboard', 'pretrain-dc')), false, 'the worker wrote no event files of its own');
 
     // The export is registered with the tracker: key, size and a hash that matches the files in the store.
@@ -123,7 +126,7 @@ describe('pretrainWorkflow on real Temporal', () => {
   });
 
   for (const [method, config, testTag] of [
-    ['iic', { input: { imshape: [64, 64], batch_size: 8 }, k: 4, k_oc: 8, h: 2, lr: 0.001 }, 'test/head_0_loss'],
+    ['iic', { input: { imshape: [64, 64], batch_size: 16 }, k: 4, k_oc: 8, h: 2, r: 2, lr: 0.001 }, 'test/head_0_loss'],
     ['context-encoder', { input: { imshape: [32, 32], batch_size: 8 }, augment: false, lr: 0.001 }, 'test/recon_loss'],
   ] as const) {
     test(`${method}: two short epochs, finite losses logged once per step, out-of-sample loss every epoch`, async () => {
@@ -137,6 +140,12 @@ describe('pretrainWorkflow on real Temporal', () => {
         // One grid per epoch: a row per test image (6), masked input | inpainted | original side by side.
         const images = await eventAccumulatorImages(join(tracker.logDir, id));
         assert.deepEqual(images['test/inpaints'], [[3, 3 * 32, 6 * 32], [6, 3 * 32, 6 * 32]]);
+      }
+      if (method === 'iic') {
+        // The reference's joint-distribution images, k x k per head, at each epoch end.
+        const images = await eventAccumulatorImages(join(tracker.logDir, id));
+        for (const head of ['test/P_head_0', 'test/P_head_1']) assert.deepEqual(images[head], [[3, 4, 4], [6, 4, 4]], head);
+        assert.deepEqual(images['test/P_oc_head_1'], [[3, 8, 8], [6, 8, 8]]);
       }
       const tags = Object.keys(scalars).filter((t) => t.startsWith('train/') && t !== 'train/learning_rate');
       assert.ok(tags.length > 0, `losses logged: ${Object.keys(scalars)}`);

@@ -149,6 +149,8 @@ export interface PretrainInput {
 export interface PretrainPlan {
   files: number;
   stepsPerEpoch: number;
+  /** Images loaded per step (IIC: ceil(batch_size / r), repeated to batch_size pairs); missing in older plans: batch_size. */
+  imagesPerStep?: number;
   totalSteps: number;
   /** Epochs between k-means refits: 1 for DeepCluster (whose epoch is already mult * N samples), 0 for other methods. */
   refitEvery: number;

@@ -3,8 +3,9 @@
 // - Pairs: view 1 is each image of the batch as it arrives; view 2 is `augmentImage` of a copy of it, drawn from the
 //   trainer's own rng. Feed IIC *unaugmented* batches (pipeline `augment: false`) to get the reference's intended
 //   (plain, augmented) pairs; with pipeline augmentation on, view 1 is augmented and view 2 is augmented twice. Each
-//   image is repeated `r` times, every repeat with its own view 2. Unlike the original (tf.data zip bug), the two
-//   views of a pair always come from the same image.
+//   image is repeated `r` times, every repeat with its own view 2; with `pairsPerStep` (a run's batch_size) the
+//   repeats are cut to that many pairs, as the original's batches of its repeated stream. Unlike the original (tf.data
+//   zip bug), the two views of a pair always come from the same image.
 // - Network: FCN (default bnAlexNetFcn) -> global average pool -> `h` main sub-heads Dense(k, softmax) and `h`
 //   over-clustering sub-heads Dense(k_oc, softmax) (the paper's 5 + 5; the original had only one
 //   over-clustering head). The heads are trained (the original left them out of its variable list), and the FCN runs
@@ -129,6 +130,11 @@ export interface IicOptions {
   /** Draws view 2's augmentation (the trainer's `rng`, saved by the checkpoint); default Rng.fromSeed(seed ?? 0). */
   rng?: Rng;
   seed?: number;
+  /**
+   * Pairs per training step: the repeated batch is cut to this many, as the original's batch_size pairs of its
+   * repeated stream. Default: every image of the batch r times.
+   */
+  pairsPerStep?: number;
 }
 
 type Group = 'main' | 'over';
@@ -214,8 +220,8 @@ export class IicTrainer implements Trainer {
     return step % 2 === 0 ? ['main'] : ['over'];
   }
 
-  /** View 1 (the batch, each image repeated) and view 2 (each repeat augmented separately), both [B*r, H, W, C]. */
-  makeViews(batch: Batch): {
+  /** View 1 (the batch, each image repeated) and view 2 (each repeat augmented separately), both [min(B*r, maxPairs), H, W, C]. */
+  makeViews(batch: Batch, maxPairs = Number.POSITIVE_INFINITY): {
     view1: Float32Array;
     view2: Float32Array;
     shape: [number, number, number, number];
@@ -223,11 +229,12 @@ export class IicTrainer implements Trainer {
     const [b, h, w, c] = batch.shape;
     const r = this.options.config.r;
     const size = h * w * c;
-    const view1 = new Float32Array(b * r * size);
-    const view2 = new Float32Array(b * r * size);
+    const pairs = Math.min(b * r, maxPairs);
+    const view1 = new Float32Array(pairs * size);
+    const view2 = new Float32Array(pairs * size);
     for (let i = 0; i < b; i++) {
       const src = batch.images.subarray(i * size, (i + 1) * size);
-      for (let j = 0; j < r; j++) {
+      for (let j = 0; j < r && i * r + j < pairs; j++) {
         const at = (i * r + j) * size;
         view1.set(src, at);
         const out = augmentImage(
@@ -243,7 +250,7 @@ export class IicTrainer implements Trainer {
         view2.set(out.data, at);
       }
     }
-    return { view1, view2, shape: [b * r, h, w, c] };
+    return { view1, view2, shape: [pairs, h, w, c] };
   }
 
   private variablesFor(groups: Group[]): Variable[] {
@@ -266,7 +273,7 @@ export class IicTrainer implements Trainer {
     const optimizer = this.optimizers[groups.length === 2 ? 'main' : groups[0]!];
     const lr = this.learningRate(step);
     optimizer.learningRate = lr;
-    const { view1, view2, shape } = this.makeViews(batch);
+    const { view1, view2, shape } = this.makeViews(batch, this.options.pairsPerStep);
     const n = shape[0];
     const names = [
       ...Array.from({ length: config.h }, (_, i) => `head_${i}`),

@@ -72,6 +72,8 @@ export interface CreateTrainerOptions {
   seed?: number;
   /** IIC's augmentation for the second view (default: the reference's `augment: true` parameters). */
   augment?: AugmentParams;
+  /** IIC: pairs per training step (a run's batch_size); default every image of a batch r times. */
+  pairsPerStep?: number;
 }
 
 export function createTrainer(method: string, options: CreateTrainerOptions): Trainer {
@@ -89,6 +91,7 @@ export function createTrainer(method: string, options: CreateTrainerOptions): Tr
         fcn,
         rng,
         augment: options.augment,
+        pairsPerStep: options.pairsPerStep,
       });
     case 'context-encoder':
       return new ContextEncoderTrainer({

@@ -16,17 +16,24 @@ export function derivedSeed(seed: number, purpose: number, index: number): numbe
 export const STREAM = { epochOrder: 1, augment: 2, trainer: 3, refit: 4, dropout: 5 } as const;
 
 /**
- * Steps per epoch and, for DeepCluster, epochs between k-means refits. `mult` scales DeepCluster's epoch (its
- * cluster-uniform sample holds about mult * N images), so it refits once per epoch: every mult * N samples, as the
- * reference's trainer does. Other methods never refit (refitEvery 0).
+ * Steps per epoch, images loaded per step and, for DeepCluster, epochs between k-means refits.
+ * - DeepCluster: `mult` scales the epoch (its cluster-uniform sample holds about mult * N images), so it refits once
+ *   per epoch: every mult * N samples, as the reference's trainer does.
+ * - IIC: a step trains on batch_size pairs, as the original's batches of its r-times-repeated stream: ceil(B / r)
+ *   images, each repeated r times (the last one cut short), so an epoch shows every image once.
+ * Other methods never refit (refitEvery 0).
  */
-export function epochPlan(options: { method: string; files: number; batchSize: number; mult?: number }): {
+export function epochPlan(options: { method: string; files: number; batchSize: number; mult?: number; r?: number }): {
   stepsPerEpoch: number;
+  imagesPerStep: number;
   refitEvery: number;
 } {
-  const deepCluster = options.method === 'deepcluster';
-  const mult = deepCluster ? (options.mult ?? 1) : 1;
-  return { stepsPerEpoch: Math.ceil((options.files * mult) / options.batchSize), refitEvery: deepCluster ? 1 : 0 };
+  const { method, files, batchSize } = options;
+  if (method === 'deepcluster') {
+    return { stepsPerEpoch: Math.ceil((files * (options.mult ?? 1)) / batchSize), imagesPerStep: batchSize, refitEvery: 1 };
+  }
+  const imagesPerStep = method === 'iic' ? Math.ceil(batchSize / (options.r ?? 1)) : batchSize;
+  return { stepsPerEpoch: Math.ceil(files / imagesPerStep), imagesPerStep, refitEvery: 0 };
 }
 
 /**

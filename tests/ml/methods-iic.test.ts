@@ -5,6 +5,7 @@ import { activeTf, initBackend } from '../../ml/backend.ts';
 import { IicTrainer, iicLoss, parseIicConfig } from '../../ml/methods/iic.ts';
 import { Rng } from '../../ml/rng.ts';
 import { evaluateTestSet } from '../../ml/methods/test-set.ts';
+import { epochPlan } from '../../ml/methods/plan.ts';
 import { runPythonJson } from '../helpers/python.ts';
 
 before(async () => {
@@ -230,5 +231,24 @@ test('test-set evaluation logs the P_head_i and P_oc_head_i joint images: symmet
     for (let i = 0; i < k; i++) for (let j = 0; j < k; j++) assert.equal(gray(i, j), gray(j, i), `${name} is symmetric`);
   }
   assert.ok(Number.isFinite(result.scalars.test_head_0_loss));
+  trainer.dispose();
+});
+
+test('a run step trains on batch_size pairs as the original: ceil(B / r) images, each r times, the last cut short', async () => {
+  const plan = epochPlan({ method: 'iic', files: 24, batchSize: 8, r: 3 });
+  assert.deepEqual(plan, { stepsPerEpoch: 8, imagesPerStep: 3, refitEvery: 0 }, 'an epoch shows every image once');
+  const trainer = new IicTrainer({ config: parseIicConfig({ k: 3, k_oc: 4, h: 1, r: 3 }), inputShape: [8, 8, 3], fcn: tinyFcn(3), seed: 1, pairsPerStep: 8 });
+  const size = 8 * 8 * 3;
+  const images = Rng.fromSeed(8).fillUniform(new Float32Array(plan.imagesPerStep * size)) as Float32Array;
+  const batch = { images, shape: [plan.imagesPerStep, 8, 8, 3] as [number, number, number, number], keys: ['a', 'b', 'c'] };
+  const views = trainer.makeViews(batch, 8);
+  assert.deepEqual(views.shape, [8, 8, 8, 3]);
+  const source = [0, 0, 0, 1, 1, 1, 2, 2];
+  source.forEach((image, row) =>
+    assert.deepEqual(views.view1.subarray(row * size, (row + 1) * size), images.subarray(image * size, (image + 1) * size), `pair ${row} shows image ${image}`),
+  );
+  assert.deepEqual(trainer.makeViews(batch).shape, [9, 8, 8, 3], 'without a limit every image is repeated r times');
+  await trainer.trainStep(batch, 0);
+  assert.equal(trainer.lastClusterSizes.head_0!.reduce((a, b) => a + b, 0), 8, 'the step trained on batch_size pairs');
   trainer.dispose();
 });
