@@ -116,14 +116,14 @@ test('mult = 2: each epoch draws mult * floor(N / K) images from every cluster, 
 
   const batchSize = 4;
   const plan = epochPlan({ method: 'deepcluster', files: KEYS.length, batchSize, mult: 2 });
-  assert.deepEqual(plan, { stepsPerEpoch: 6, refitEvery: 1 });
+  assert.deepEqual(plan, { stepsPerEpoch: 6, imagesPerStep: batchSize, refitEvery: 1 });
   const samplesBetweenRefits = plan.refitEvery * plan.stepsPerEpoch * batchSize;
   assert.equal(samplesBetweenRefits, 2 * KEYS.length, 'one refit per mult * N samples');
   const order = epochOrder({ files: KEYS.length, stepsPerEpoch: plan.stepsPerEpoch, batchSize, seed: 1, epoch: 0, sample: t.epochSample(Rng.fromSeed(9)) });
   const orderCounts = [0, 0, 0];
   for (const index of order) orderCounts[labels[index]]++;
   assert.deepEqual(orderCounts, [per, per, per], "the epoch's batches hold the uniform sample");
-  assert.deepEqual(epochPlan({ method: 'iic', files: KEYS.length, batchSize, mult: 2 }), { stepsPerEpoch: 3, refitEvery: 0 });
+  assert.deepEqual(epochPlan({ method: 'context-encoder', files: KEYS.length, batchSize, mult: 2 }), { stepsPerEpoch: 3, imagesPerStep: batchSize, refitEvery: 0 });
   t.dispose();
 });
 
