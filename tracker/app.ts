@@ -5,6 +5,7 @@
 //   /static            htmx and styles                                      tracker/pages/static.ts
 //   extra routers      e.g. the label store: `routers: [{ path: '/labels', create: (db) => labelsApp(db) }]`
 import { Hono } from 'hono';
+import { HTTPException } from 'hono/http-exception';
 import { runsApi } from './api/runs.ts';
 import { openTrackerDb, type TrackerDb } from './db/index.ts';
 import { RunRegistry } from './db/registry.ts';
@@ -53,8 +54,9 @@ export function createTracker(options: TrackerOptions): Tracker {
   const app = new Hono();
   app.onError((error, c) => {
     if (error instanceof TrackerError) return c.json({ error: error.message }, error.status);
+    if (error instanceof HTTPException) return error.getResponse();
     console.error(error);
-    return c.json({ error: `internal error: ${error.message}` }, 500);
+    return c.json({ error: 'internal error; the tracker log has the details' }, 500);
   });
   app.get('/health', (c) => c.json({ ok: true, service: 'patchwork-tracker', logDir: options.logDir }));
   app.route('/api/runs', runsApi({ token: options.token, sessions, registry, maxBodyBytes: options.maxBodyBytes }));

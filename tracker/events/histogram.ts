@@ -35,13 +35,21 @@ export function bucketize(
   if (min === max) {
     min -= 0.5;
     max += 0.5;
+    if (min === max) {
+      // Too large for a unit-wide range to be representable: one bucket holds every value.
+      counts[Math.floor(bucketCount / 2)] = values.length;
+      return { edges: new Array<number>(bucketCount + 1).fill(min), counts };
+    }
   }
-  const width = (max - min) / bucketCount;
+  // The range of two finite values can overflow to Infinity; halving every value keeps the proportions.
+  const scale = Number.isFinite(max - min) ? 1 : 0.5;
+  const lo = min * scale;
+  const width = (max * scale - lo) / bucketCount;
   const edges = Array.from({ length: bucketCount + 1 }, (_, i) =>
-    i === bucketCount ? max : min + i * width,
+    i === bucketCount ? max : (lo + i * width) / scale,
   );
   for (let i = 0; i < values.length; i++) {
-    const index = Math.min(bucketCount - 1, Math.floor((values[i] - min) / width));
+    const index = Math.min(bucketCount - 1, Math.floor((values[i] * scale - lo) / width));
     counts[index]++;
   }
   return { edges, counts };

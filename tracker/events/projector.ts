@@ -137,7 +137,10 @@ function pbtxtString(s: string): string {
   return '"' + s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n') + '"';
 }
 
-/** Writes tensors, metadata, sprites and projector_config.pbtxt for `embeddings` (replacing any earlier config). */
+/**
+ * Writes tensors, metadata, sprites and projector_config.pbtxt for `embeddings` (replacing any earlier config).
+ * Every file is built before the first is written, so input that is refused leaves nothing behind.
+ */
 export async function writeProjector(
   runDir: string,
   embeddings: ProjectorEmbedding[],
@@ -147,6 +150,7 @@ export async function writeProjector(
   // protobuf text format, written by hand: protobufjs has no text-format encoder and this config is tiny.
   const blocks: string[] = [];
   const formats: Record<string, 'tsv' | 'binary'> = {};
+  const files: { folder: string; name: string; data: Buffer | string }[] = [];
   for (const e of embeddings) {
     if (!/^[A-Za-z0-9_.-]+$/.test(e.name) || e.name.startsWith('.')) {
       throw new Error(
@@ -159,29 +163,28 @@ export async function writeProjector(
     if (n < 1 || d < 1)
       throw new Error(`projector "${e.name}": need at least one point and one dimension, got [${n}, ${d}]`);
     const folder = `projector/${e.name}`;
-    await mkdir(join(runDir, folder), { recursive: true });
     const lines = [`  tensor_name: ${pbtxtString(e.name)}`];
     const binary = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
     let format = e.format ?? 'tsv';
     if (format === 'binary' && isValidUtf8(binary)) format = 'tsv';
     formats[e.name] = format;
     if (format === 'binary') {
-      await writeFile(join(runDir, folder, 'tensors.bytes'), binary);
+      files.push({ folder, name: 'tensors.bytes', data: binary });
       lines.push(`  tensor_path: ${pbtxtString(`${folder}/tensors.bytes`)}`);
     } else {
       let tsv = '';
       for (let i = 0; i < n; i++)
         tsv += Array.from(data.subarray(i * d, (i + 1) * d), String).join('\t') + '\n';
-      await writeFile(join(runDir, folder, 'tensors.tsv'), tsv);
+      files.push({ folder, name: 'tensors.tsv', data: tsv });
       lines.push(`  tensor_path: ${pbtxtString(`${folder}/tensors.tsv`)}`);
     }
     lines.push(`  tensor_shape: ${n}`, `  tensor_shape: ${d}`);
     if (e.metadata) {
-      await writeFile(join(runDir, folder, 'metadata.tsv'), metadataTsv(e, n));
+      files.push({ folder, name: 'metadata.tsv', data: metadataTsv(e, n) });
       lines.push(`  metadata_path: ${pbtxtString(`${folder}/metadata.tsv`)}`);
     }
     if (e.sprite) {
-      await writeFile(join(runDir, folder, 'sprite.png'), await spritePng(e, n));
+      files.push({ folder, name: 'sprite.png', data: await spritePng(e, n) });
       const s = e.sprite.thumbSize;
       lines.push(
         `  sprite {`,
@@ -192,6 +195,10 @@ export async function writeProjector(
       );
     }
     blocks.push(`embeddings {\n${lines.join('\n')}\n}\n`);
+  }
+  for (const f of files) {
+    await mkdir(join(runDir, f.folder), { recursive: true });
+    await writeFile(join(runDir, f.folder, f.name), f.data);
   }
   const configPath = join(runDir, 'projector_config.pbtxt');
   await writeFile(configPath, blocks.join(''));

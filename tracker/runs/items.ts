@@ -9,7 +9,13 @@ const tag = z
   .min(1, 'tag must not be empty')
   .max(256, 'tag is longer than 256 characters')
   .refine((t) => !t.startsWith('_hparams_/'), 'tags starting with "_hparams_/" are reserved; use an hparams item');
-const step = z.number().int('step must be an integer').min(0, 'step must be >= 0').max(Number.MAX_SAFE_INTEGER);
+/** The largest step: a resumed run starts after its last step, and that next step must still be an exact integer. */
+export const MAX_STEP = Number.MAX_SAFE_INTEGER - 1;
+const step = z
+  .number()
+  .int('step must be an integer')
+  .min(0, 'step must be >= 0')
+  .max(MAX_STEP, `step must be <= ${MAX_STEP} (2^53 - 2)`);
 /** Seconds since the epoch (not milliseconds). */
 const wallTime = z.number().min(0).max(1e11, 'wallTime is seconds since the epoch (Date.now() / 1000), not ms').optional();
 const hparamValue = z.union([z.string().max(1000), z.number().finite(), z.boolean()]);
@@ -48,7 +54,10 @@ export const itemSchema = z.discriminatedUnion('kind', [
       kind: z.literal('histogram'),
       tag,
       step,
-      values: z.array(z.number()).min(1, 'values must not be empty').max(1_000_000),
+      values: z
+        .array(z.number().finite('histogram values must be finite numbers (filter NaN and infinities first)'))
+        .min(1, 'values must not be empty')
+        .max(1_000_000),
       buckets: z.number().int().min(1).max(1000).optional(),
       wallTime,
     })
@@ -109,7 +118,7 @@ export const registerModelSchema = z
   .object({
     key: z.string().min(1).max(1000),
     sha256: z.string().regex(/^[0-9a-f]{64}$/, 'sha256 must be 64 lowercase hex characters'),
-    bytes: z.number().int().min(0),
+    bytes: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
     step: step,
   })
   .strict();

@@ -1,6 +1,7 @@
 // A projector sent over HTTP (POST /api/runs/:run/projector) written next to the run's event files, so workers on
 // other machines can publish embeddings to the tracker's TensorBoard.
 import { writeProjector, type RawImage } from '../events/index.ts';
+import { MAX_SPRITE_PIXELS } from '../events/projector.ts';
 import { TrackerError } from './errors.ts';
 import type { ProjectorUpload } from './items.ts';
 
@@ -23,6 +24,9 @@ export async function writeUploadedProjector(dir: string, upload: ProjectorUploa
   let sprite: { images: RawImage[]; thumbSize: number } | undefined;
   if (upload.sprite) {
     const s = upload.sprite.thumbSize;
+    const perRow = Math.ceil(Math.sqrt(n));
+    if (perRow * s > MAX_SPRITE_PIXELS)
+      throw new TrackerError(400, `sprite.thumbSize: ${n} thumbnails of ${s}px make a sprite ${perRow * s}px wide (max ${MAX_SPRITE_PIXELS}); use a thumbSize <= ${Math.floor(MAX_SPRITE_PIXELS / perRow)}`);
     const rgb = Buffer.from(upload.sprite.rgb, 'base64');
     if (rgb.byteLength !== n * s * s * 3)
       throw new TrackerError(400, `sprite.rgb: ${rgb.byteLength} bytes, expected ${n} x ${s} x ${s} x 3 = ${n * s * s * 3}`);
@@ -41,7 +45,10 @@ export async function writeUploadedProjector(dir: string, upload: ProjectorUploa
       values: vectors,
       shape: [n, d],
       format: 'binary',
-      ...(metadata ? { metadata: { columns: metadata.columns, rows: metadata.rows } } : {}),
+      // TensorBoard reads a one-column metadata file without a header line.
+    ...(metadata
+      ? { metadata: metadata.columns.length === 1 ? metadata.rows.map((r) => r[0]!) : { columns: metadata.columns, rows: metadata.rows } }
+      : {}),
       ...(sprite ? { sprite } : {}),
     },
   ]);

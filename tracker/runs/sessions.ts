@@ -39,6 +39,15 @@ interface PlannedValue {
   kind: TagKind | 'hparams';
 }
 
+/** Errors of a pure function on one item's input are the client's: a 400 naming the item. */
+function inputError<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (error) {
+    throw new TrackerError(400, (error as Error).message);
+  }
+}
+
 export interface RunSessionsOptions {
   /** Passed to EventFileWriter; batches are flushed before they are acknowledged anyway. Default 2000. */
   flushMs?: number;
@@ -240,7 +249,7 @@ export class RunSessions {
             step,
             wallTime,
             kind: 'histogram',
-            value: histogramValue(tag, bucketize(item.values, item.buckets, `${where}.values`)),
+            value: histogramValue(tag, inputError(() => bucketize(item.values, item.buckets, `${where}.values`))),
           });
           break;
         case 'image': {
