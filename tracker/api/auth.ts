@@ -5,17 +5,26 @@ import type { MiddlewareHandler } from 'hono';
 
 const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
 
+/** The credentials of an `Authorization: Bearer <token>` header (the scheme in any case), or undefined. */
+export function bearerToken(header: string | undefined): string | undefined {
+  return /^Bearer\s+(\S+)\s*$/i.exec(header ?? '')?.[1];
+}
+
+/** Constant-time comparison of a presented secret with the expected one. */
+export function sameSecret(given: string | undefined, expected: string): boolean {
+  return given !== undefined && timingSafeEqual(digest(given), digest(expected));
+}
+
 export function requireToken(token: string): MiddlewareHandler {
   if (!token) throw new Error('requireToken: the tracker needs a non-empty write token (PATCHWORK_TOKEN)');
   const expected = digest(token);
   return async (c, next) => {
-    const header = c.req.header('authorization') ?? '';
-    const match = /^Bearer\s+(\S+)$/i.exec(header);
-    if (!match || !timingSafeEqual(digest(match[1]), expected)) {
+    const given = bearerToken(c.req.header('authorization'));
+    if (given === undefined || !timingSafeEqual(digest(given), expected)) {
       c.header('WWW-Authenticate', 'Bearer realm="patchwork-tracker"');
       return c.json(
         {
-          error: match
+          error: given !== undefined
             ? 'wrong bearer token; use the PATCHWORK_TOKEN the tracker was started with'
             : 'missing bearer token: send "Authorization: Bearer <PATCHWORK_TOKEN>"',
         },

@@ -5,12 +5,13 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { getCookie, setCookie } from 'hono/cookie';
+import { deleteCookie, setCookie } from 'hono/cookie';
 import { z } from 'zod';
 import { subsetOptions } from '../../ml/active/query.ts';
 import type { LabelTable } from '../../ml/active/table.ts';
 import type { Storage } from '../../storage/storage.ts';
-import { LABELER_COOKIE, LABELER_NAME, TOKEN_COOKIE, tokenMatches, writer } from './auth.ts';
+import { LABELER_NAME, OLD_LABELER_COOKIE, SESSION_COOKIE, session, tokenMatches, writer } from './auth.ts';
+import { DEFAULT_SESSION_TTL_MS, SessionSigner } from './session.ts';
 import { exportCsv, importCsv } from './csv.ts';
 import { GridPicker, gridSortOptions, QUEUE_SORT } from './grid.ts';
 import { queueInfo, queueKeys, setQueue } from './queue.ts';
@@ -40,6 +41,8 @@ export interface LabelsDeps {
   maxBodyBytes?: number;
   /** Largest CSV import, in bytes; default 64 MiB. */
   maxCsvBytes?: number;
+  /** How long a labeler's session cookie is valid; default 12 hours. */
+  sessionTtlMs?: number;
 }
 
 const require = createRequire(import.meta.url);
@@ -163,6 +166,8 @@ export function labelsRouter(deps: LabelsDeps): Hono {
   const { store } = deps;
   const picker = new GridPicker(store);
   const sources = new ImageSources({ base: deps.storage, ...deps.imageRoots });
+  const signer = new SessionSigner(deps.token);
+  const sessionTtlMs = deps.sessionTtlMs ?? DEFAULT_SESSION_TTL_MS;
   const app = new Hono();
 
   app.onError((error, c) => {
@@ -175,7 +180,7 @@ export function labelsRouter(deps: LabelsDeps): Hono {
   });
 
   const requireWriter = (c: Context): string => {
-    const who = writer(c, deps.token);
+    const who = writer(c, deps.token, signer);
     if (!who)
       throw new HttpError(
         401,
@@ -291,8 +296,10 @@ export function labelsRouter(deps: LabelsDeps): Hono {
     if (q.token !== undefined) {
       if (!tokenMatches(q.token, deps.token)) throw new HttpError(401, 'wrong token');
       const opts = { httpOnly: true, sameSite: 'Strict' as const, path: '/projects' };
-      setCookie(c, TOKEN_COOKIE, q.token, opts);
-      if (q.labeler) setCookie(c, LABELER_COOKIE, q.labeler, opts);
+      const labeler = q.labeler ?? 'web';
+      const value = signer.sign({ labeler, expiresAt: Date.now() + sessionTtlMs });
+      setCookie(c, SESSION_COOKIE, value, { ...opts, maxAge: Math.floor(sessionTtlMs / 1000) });
+      deleteCookie(c, OLD_LABELER_COOKIE, { path: '/projects' });
       const url = new URL(c.req.url);
       url.searchParams.delete('token');
       url.searchParams.delete('labeler');
@@ -326,11 +333,7 @@ export function labelsRouter(deps: LabelsDeps): Hono {
       <Page
         project={p.id}
         title={p.name}
-        labeler={
-          tokenMatches(getCookie(c, TOKEN_COOKIE), deps.token)
-            ? (getCookie(c, LABELER_COOKIE) ?? 'web')
-            : undefined
-        }
+        labeler={session(c, signer)?.labeler}
         subset={subset}
         sort={sort}
         dim={q.dim}
