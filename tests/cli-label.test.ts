@@ -141,11 +141,11 @@ describe('patchwork label / retrain', () => {
     );
     const page = await fetch(link!, { redirect: 'manual' });
     assert.equal(page.status, 303, 'the link logs the labeler in');
-    const thumb = await fetch(`${tracker.url}/projects/demo/images/${keys[0]}?size=32`);
+    const thumb = await fetch(`${tracker.url}/projects/demo/images/${keys[0]}?size=32`, { headers: { authorization: `Bearer ${tracker.token}` } });
     assert.equal(thumb.status, 200, 'the tracker reads thumbnails from the folder given to --images');
     assert.equal(thumb.headers.get('content-type'), 'image/jpeg');
 
-    const exported = await (await fetch(`${tracker.url}/projects/demo/export.csv`)).text();
+    const exported = await (await fetch(`${tracker.url}/projects/demo/export.csv`, { headers: { authorization: `Bearer ${tracker.token}` } })).text();
     const lines = exported.trim().split('\n');
     assert.equal(lines[0], 'filepath,exclude,validation,stripes,round');
     assert.deepEqual(

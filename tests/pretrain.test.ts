@@ -98,14 +98,14 @@ describe('pretrainWorkflow on real Temporal', () => {
     assert.equal(existsSync(join(stack.home, 'tensorboard', 'pretrain-dc')), false, 'the worker wrote no event files of its own');
 
     // The export is registered with the tracker: key, size and a hash that matches the files in the store.
-    const run = (await (await fetch(`${tracker.url}/api/runs/pretrain-dc`)).json()) as { status: string; model?: { key: string; sha256: string; bytes: number; step: number } };
+    const run = (await (await fetch(`${tracker.url}/api/runs/pretrain-dc`, { headers: { authorization: `Bearer ${tracker.token}` } })).json()) as { status: string; model?: { key: string; sha256: string; bytes: number; step: number } };
     assert.equal(run.status, 'completed');
     assert.equal(run.model?.key, result.modelKey);
     assert.equal(run.model?.step, result.steps);
     const modelFiles = [await readFile(join(stack.settings.store, result.modelKey)), await readFile(join(stack.settings.store, 'runs/pretrain-dc/model/weights.bin'))];
     assert.equal(run.model?.sha256, createHash('sha256').update(modelFiles[0]).update(modelFiles[1]).digest('hex'));
     assert.equal(run.model?.bytes, modelFiles[0].length + modelFiles[1].length);
-    assert.ok((await (await fetch(`${tracker.url}/runs/pretrain-dc`)).text()).includes(run.model!.sha256), 'the run page shows the model');
+    assert.ok((await (await fetch(`${tracker.url}/runs/pretrain-dc`, { headers: { authorization: `Bearer ${tracker.token}` } })).text()).includes(run.model!.sha256), 'the run page shows the model');
 
     // Embedding after training: every training image has features stored under the exported model's hash.
     assert.ok(result.embeddings, 'the run embedded its images');

@@ -1,4 +1,5 @@
-// The tracker's HTTP app, composed from small routers:
+// The tracker's HTTP app, composed from small routers behind one access policy (tracker/api/access.ts): every read
+// needs the bearer token or a labeler session, except /health.
 //   /health            liveness
 //   /api/runs          ingest API for workers (bearer token on writes)      tracker/api/runs.ts
 //   /runs              server-rendered run pages (htmx polling)             tracker/pages/runs.tsx
@@ -6,9 +7,11 @@
 //   extra routers      e.g. the label store: `routers: [{ path: '/labels', create: (db) => labelsApp(db) }]`
 import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
+import { hostCheck, readAccess, securityHeaders } from './api/access.ts';
 import { runsApi } from './api/runs.ts';
 import { openTrackerDb, type TrackerDb } from './db/index.ts';
 import { RunRegistry } from './db/registry.ts';
+import { DEFAULT_SESSION_TTL_MS, SessionSigner } from './labels/session.ts';
 import { runPages } from './pages/runs.tsx';
 import { staticFiles } from './pages/static.ts';
 import { TrackerError } from './runs/errors.ts';
@@ -29,6 +32,12 @@ export interface TrackerOptions {
   maxBodyBytes?: number;
   /** How long retried batches are recognised by id (default 7 days); older ids are pruned at start and hourly. */
   batchIdRetentionMs?: number;
+  /** Reads without a credential (PATCHWORK_PUBLIC_READ=1). */
+  publicRead?: boolean;
+  /** Host names the tracker answers to without the token (DNS-rebinding guard); undefined: any. */
+  hostNames?: string[];
+  /** How long a session started with ?token= lasts; default 12 hours. */
+  sessionTtlMs?: number;
   /** More routers sharing the database, mounted at `path` (e.g. the label store at /labels). */
   routers?: { path: string; create: (db: TrackerDb) => Hono }[];
 }
@@ -58,7 +67,18 @@ export function createTracker(options: TrackerOptions): Tracker {
     console.error(error);
     return c.json({ error: 'internal error; the tracker log has the details' }, 500);
   });
-  app.get('/health', (c) => c.json({ ok: true, service: 'patchwork-tracker', logDir: options.logDir }));
+  app.use('*', securityHeaders());
+  app.use('*', hostCheck(options.hostNames, options.token));
+  app.use(
+    '*',
+    readAccess({
+      token: options.token,
+      signer: new SessionSigner(options.token),
+      sessionTtlMs: options.sessionTtlMs ?? DEFAULT_SESSION_TTL_MS,
+      publicRead: options.publicRead,
+    }),
+  );
+  app.get('/health', (c) => c.json({ ok: true, service: 'patchwork-tracker' }));
   app.route('/api/runs', runsApi({ token: options.token, sessions, registry, maxBodyBytes: options.maxBodyBytes }));
   app.route('/runs', runPages({ registry, logDir: options.logDir, temporal, tensorboardUrl: options.tensorboardUrl }));
   app.route('/static', staticFiles());

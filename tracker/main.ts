@@ -2,6 +2,7 @@
 import { serve } from '@hono/node-server';
 import { join } from 'node:path';
 import { loadSettings } from '../schemas/settings.ts';
+import { trackerHostNames } from './api/access.ts';
 import { createTracker } from './app.ts';
 import { openTrackerDb } from './db/index.ts';
 import { LabelStore } from './labels/store.ts';
@@ -26,6 +27,12 @@ const tracker = createTracker({
   temporalAddress: process.env.TEMPORAL_ADDRESS ? settings.temporal.address : undefined,
   temporalNamespace: settings.temporal.namespace,
   tensorboardUrl: process.env.PATCHWORK_TENSORBOARD_URL ?? 'http://127.0.0.1:6006',
+  publicRead: process.env.PATCHWORK_PUBLIC_READ === '1',
+  hostNames: trackerHostNames(
+    settings.tracker.url,
+    process.argv.includes('--host') ? process.argv[process.argv.indexOf('--host') + 1] : undefined,
+    process.env.PATCHWORK_TRACKER_HOSTS,
+  ),
   routers: [
     {
       path: '/projects',

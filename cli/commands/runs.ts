@@ -10,9 +10,12 @@ const KIND: Record<string, string> = {
 const LISTED = ['pretrainWorkflow', 'ingestWorkflow', 'embedWorkflow', 'activeLearningWorkflow'];
 
 /** The trained models the tracker has on record, by run; empty when the tracker cannot be reached. */
-async function registeredModels(trackerUrl: string): Promise<Map<string, string>> {
+async function registeredModels(trackerUrl: string, token: string | undefined): Promise<Map<string, string>> {
   try {
-    const response = await fetch(`${trackerUrl.replace(/\/+$/, '')}/api/runs`, { signal: AbortSignal.timeout(3000) });
+    const response = await fetch(`${trackerUrl.replace(/\/+$/, '')}/api/runs`, {
+      headers: token ? { authorization: `Bearer ${token}` } : {},
+      signal: AbortSignal.timeout(3000),
+    });
     if (!response.ok) return new Map();
     const runs = (await response.json()) as { id: string; model?: { key: string } | null }[];
     return new Map(runs.filter((r) => r.model).map((r) => [r.id, r.model!.key]));
@@ -25,7 +28,7 @@ async function registeredModels(trackerUrl: string): Promise<Map<string, string>
 export async function runsCommand(options: { limit: number }): Promise<void> {
   const settings = loadSettings();
   const client = await connectClient(settings);
-  const models = await registeredModels(settings.tracker.url);
+  const models = await registeredModels(settings.tracker.url, settings.tracker.token);
   let shown = 0;
   const query = LISTED.map((type) => `WorkflowType = '${type}'`).join(' OR ');
   for await (const run of client.workflow.list({ query })) {

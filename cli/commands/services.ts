@@ -171,7 +171,8 @@ export async function upCommand(options: UpOptions): Promise<void> {
   console.log('patchwork is up');
   console.log(`  temporal   ${record.temporal.address}${record.temporal.uiUrl ? `  (UI ${record.temporal.uiUrl})` : ''}`);
   if (record.s3) console.log(`  s3         ${record.s3.endpoint}  bucket s3://${DEFAULT_BUCKET}  (console ${record.s3.consoleUrl})`);
-  console.log(`  tracker    ${record.tracker.url}  (runs ${record.tracker.url}/runs, labeling ${record.tracker.url}/projects)`);
+  // Reads need the token: the link starts a browser session on the run pages and the labeler.
+  console.log(`  tracker    ${record.tracker.url}  (runs ${record.tracker.url}/runs?token=${encodeURIComponent(record.token)})`);
   if (record.tensorboard) console.log(`  tensorboard ${record.tensorboard.url}`);
   console.log(`  workers    ${record.workers.map((w) => `${w.queue} (pid ${w.pid})`).join(', ')}`);
   console.log(`  store      ${record.store}`);

@@ -34,6 +34,9 @@ async function post(path: string, body: unknown, token: string | null = tracker.
   return { status: response.status, body: json };
 }
 
+/** Reads need the token too. */
+const read = (path: string) => fetch(tracker.url + path, { headers: { authorization: `Bearer ${tracker.token}` } });
+
 async function seriesOf(run: string): Promise<Map<string, ScalarPoint[]>> {
   const events = [];
   for (const file of eventFiles(join(tracker.logDir, run))) events.push(...(await readEventFile(file)).events);
@@ -70,7 +73,7 @@ describe('tracker ingest API', () => {
       assert.equal(batch.status, 401);
     }
     assert.equal(existsSync(join(tracker.logDir, 'unauth')), false);
-    assert.equal((await fetch(`${tracker.url}/api/runs/unauth`)).status, 404);
+    assert.equal((await read('/api/runs/unauth')).status, 404);
   });
 
   test('malformed bodies are 400 and name the field', async () => {
@@ -185,11 +188,11 @@ describe('tracker ingest API', () => {
     assert.equal((await post('/api/runs/unknown-run/model', model)).status, 404);
     const registered = await post('/api/runs/modelled/model', model);
     assert.equal(registered.status, 200);
-    const run = await fetch(`${tracker.url}/api/runs/modelled`).then((r) => r.json() as Promise<any>);
+    const run = await read('/api/runs/modelled').then((r) => r.json() as Promise<any>);
     assert.deepEqual({ ...run.model, registeredAt: undefined }, { ...model, registeredAt: undefined });
-    const page = await fetch(`${tracker.url}/runs/modelled`).then((r) => r.text());
+    const page = await read('/runs/modelled').then((r) => r.text());
     assert.ok(page.includes(sha256) && page.includes(model.key), 'the run page shows the model key and hash');
-    const list = await fetch(`${tracker.url}/runs/table`).then((r) => r.text());
+    const list = await read('/runs/table').then((r) => r.text());
     assert.ok(list.includes(model.key), 'the runs list shows the model');
   });
 
@@ -266,7 +269,7 @@ print(json.dumps({"shape": list(e.tensor_shape), "first": data[1].tolist(), "met
       if (!killed && step === 1000) {
         // Wait until the tracker has written some of the run, then kill it mid-stream.
         await pollUntil('tracker to hold steps of the run', async () => {
-          const r = await fetch(`${tracker.url}/api/runs/crash`).then((x) => x.json() as Promise<any>);
+          const r = await read('/api/runs/crash').then((x) => x.json() as Promise<any>);
           return r.lastStep >= 200 ? true : undefined;
         });
         await tracker.kill();

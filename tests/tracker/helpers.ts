@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, statSync } from 'node:fs';
 import type Database from 'better-sqlite3';
 import { join } from 'node:path';
-import { createTracker, type Tracker } from '../../tracker/app.ts';
+import { createTracker, type Tracker, type TrackerOptions } from '../../tracker/app.ts';
 import { openTrackerDb } from '../../tracker/db/index.ts';
 import { labelsRouter, type LabelsDeps } from '../../tracker/labels/routes.tsx';
 import { LabelStore } from '../../tracker/labels/store.ts';
@@ -20,7 +20,10 @@ export interface TestTracker extends Tracker {
   snapshot(): Record<string, number | string>;
 }
 
-export function startTestTracker(dir: string, options: { token?: string; labels?: Partial<LabelsDeps> } = {}): TestTracker {
+export function startTestTracker(
+  dir: string,
+  options: { token?: string; labels?: Partial<LabelsDeps>; tracker?: Partial<TrackerOptions> } = {},
+): TestTracker {
   const token = options.token ?? 'test-token';
   const logDir = join(dir, 'tensorboard');
   const store = LabelStore.open(join(dir, 'labels.db'));
@@ -28,6 +31,7 @@ export function startTestTracker(dir: string, options: { token?: string; labels?
     logDir,
     token,
     db: openTrackerDb(join(dir, 'tracker.db')),
+    ...options.tracker,
     routers: [
       {
         path: '/projects',

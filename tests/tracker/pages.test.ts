@@ -59,7 +59,7 @@ describe('run pages in Chromium', () => {
 
   test('the runs page lists the run and its chart updates without a reload', async () => {
     const page = await browser.newPage();
-    await page.goto(`${tracker.url}/runs`);
+    await page.goto(`${tracker.url}/runs?token=${tracker.token}`); // starts a session, then shows /runs
     const row = page.locator('tr[data-run="pretrain-demo"]');
     await row.waitFor();
     assert.match(await row.innerText(), /pretrain-demo\s+running\s+9/);

@@ -5,12 +5,11 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { deleteCookie, setCookie } from 'hono/cookie';
 import { z } from 'zod';
 import { subsetOptions } from '../../ml/active/query.ts';
 import type { LabelTable } from '../../ml/active/table.ts';
 import type { Storage } from '../../storage/storage.ts';
-import { LABELER_NAME, OLD_LABELER_COOKIE, SESSION_COOKIE, session, tokenMatches, writer } from './auth.ts';
+import { LABELER_NAME, session, startSession, tokenMatches, writer } from './auth.ts';
 import { DEFAULT_SESSION_TTL_MS, SessionSigner } from './session.ts';
 import { exportCsv, importCsv } from './csv.ts';
 import { GridPicker, gridSortOptions, QUEUE_SORT } from './grid.ts';
@@ -295,11 +294,7 @@ export function labelsRouter(deps: LabelsDeps): Hono {
     const q = parse(schemas.page, c.req.query());
     if (q.token !== undefined) {
       if (!tokenMatches(q.token, deps.token)) throw new HttpError(401, 'wrong token');
-      const opts = { httpOnly: true, sameSite: 'Strict' as const, path: '/projects' };
-      const labeler = q.labeler ?? 'web';
-      const value = signer.sign({ labeler, expiresAt: Date.now() + sessionTtlMs });
-      setCookie(c, SESSION_COOKIE, value, { ...opts, maxAge: Math.floor(sessionTtlMs / 1000) });
-      deleteCookie(c, OLD_LABELER_COOKIE, { path: '/projects' });
+      startSession(c, signer, q.labeler ?? 'web', sessionTtlMs);
       const url = new URL(c.req.url);
       url.searchParams.delete('token');
       url.searchParams.delete('labeler');

@@ -36,7 +36,7 @@ test('the labeler link sets a signed session, not the token, and it writes as th
   const login = await tracker.app.request('/projects/p/label?token=' + TOKEN + '&labeler=alice');
   assert.equal(login.status, 303);
   assert.equal(login.headers.get('location'), '/projects/p/label');
-  const setCookie = login.headers.getSetCookie().find((c) => c.startsWith('pw_labels_token='))!;
+  const setCookie = login.headers.getSetCookie().find((c) => c.startsWith('pw_session='))!;
   assert.ok(setCookie, 'a session cookie');
   assert.ok(!setCookie.includes(TOKEN), 'the cookie does not hold the token');
   assert.match(setCookie, /HttpOnly/);
@@ -50,7 +50,7 @@ test('the labeler link sets a signed session, not the token, and it writes as th
   assert.equal((await label({ cookie })).status, 401, 'without the htmx header (a cross-site form) the cookie is not enough');
 
   // A leaked cookie is not a token: not as a bearer on the label store, nor on the ingest API.
-  const leaked = decodeURIComponent(cookie.slice('pw_labels_token='.length));
+  const leaked = decodeURIComponent(cookie.slice('pw_session='.length));
   assert.equal((await label({ authorization: `Bearer ${leaked}` })).status, 401);
   assert.equal((await tracker.call('POST', '/api/runs', { run: 'x' }, { authorization: `Bearer ${leaked}` })).status, 401);
 });
@@ -63,11 +63,13 @@ test('expired, forged, foreign-key and token-holding cookies are refused', async
   const foreign = new SessionSigner('another-token').sign({ labeler: 'bob', expiresAt: Date.now() + 60_000 });
   const before = tracker.store.historyEntries('p', { limit: 1000 }).length;
   for (const value of [expired, forged, foreign, TOKEN, '', 'bob~9999999999999~x']) {
-    const r = await label({ cookie: `pw_labels_token=${encodeURIComponent(value)}`, 'hx-request': 'true' }, '0');
+    const r = await label({ cookie: `pw_session=${encodeURIComponent(value)}`, 'hx-request': 'true' }, '0');
     assert.equal(r.status, 401, value);
   }
+  const oldStyle = await label({ cookie: `pw_labels_token=${TOKEN}`, 'hx-request': 'true' }, '0');
+  assert.equal(oldStyle.status, 401, 'the cookie that held the token no longer authorises anything');
   assert.equal(tracker.store.historyEntries('p', { limit: 1000 }).length, before, 'nothing written');
-  const ok = await label({ cookie: `pw_labels_token=${encodeURIComponent(valid)}`, 'hx-request': 'true' }, '0');
+  const ok = await label({ cookie: `pw_session=${encodeURIComponent(valid)}`, 'hx-request': 'true' }, '0');
   assert.equal(ok.status, 200);
   assert.equal(lastActor(), 'bob');
 });
