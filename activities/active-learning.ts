@@ -7,12 +7,14 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { initBackend } from '../ml/backend.ts';
 import {
-  Head,
   classMetrics,
+  fitRoundHead,
+  loadRoundHead,
   meanAuc,
   pickIndices,
-  type HeadState,
   type LabelTable,
+  type RoundHead,
+  type RoundHeadState,
 } from '../ml/active/index.ts';
 import { Rng } from '../ml/rng.ts';
 import { StorageError, type Storage } from '../storage/index.ts';
@@ -203,9 +205,9 @@ export function createActiveLearningActivities(deps: ActiveLearningDependencies)
       );
     return align(labels, embeddings);
   }
-  async function loadHead(runId: string, round: number): Promise<Head> {
+  async function loadHead(runId: string, round: number): Promise<RoundHead> {
     await initBackend({ purpose: 'train' });
-    return Head.fromJSON(await readJson<HeadState>(`${roundDir(runId, round)}/head.json`));
+    return loadRoundHead(await readJson<RoundHeadState>(`${roundDir(runId, round)}/head.json`));
   }
 
   return {
@@ -226,7 +228,7 @@ export function createActiveLearningActivities(deps: ActiveLearningDependencies)
       previousRound?: number;
       head: HeadOptions;
       seed: number;
-    }): Promise<{ labelled: number; trainLoss: number; missingEmbeddings: number }> {
+    }): Promise<{ labelled: number; trainLoss: number | null; missingEmbeddings: number }> {
       let phase = 'exporting';
       const stop = keepHeartbeating(() => ({ round: input.round, phase }));
       try {
@@ -245,49 +247,36 @@ export function createActiveLearningActivities(deps: ActiveLearningDependencies)
           );
         }
         await initBackend({ purpose: 'train' });
-        const dim = features.length / Math.max(table.n, 1);
-        let head: Head | undefined;
+        let previous: (RoundHeadState & { classes: string[] }) | undefined;
         if (input.previousRound !== undefined) {
           try {
-            const previous = await readJson<HeadState & { classes: string[] }>(
-              `${roundDir(input.runId, input.previousRound)}/head.json`,
-            );
-            if (
-              previous.config.inputDim === dim &&
-              JSON.stringify(previous.classes) === JSON.stringify(table.classes)
-            )
-              head = Head.fromJSON(previous);
+            previous = await readJson(`${roundDir(input.runId, input.previousRound)}/head.json`);
           } catch (error) {
             if (!(error instanceof StorageError && error.code === 'NOT_FOUND')) throw error;
           }
         }
-        const o = input.head;
-        head ??= Head.create({
-          kind: o.kind ?? 'linear',
-          inputDim: dim,
-          numClasses: table.classes.length,
-          hidden: o.hidden,
-          seed: input.seed,
-          learningRate: o.learningRate,
-        });
         phase = 'training';
-        const result = head.train(features, table, {
-          epochs: o.epochs,
-          samplesPerEpoch: o.samplesPerEpoch,
-          batchSize: o.batchSize,
-          rng: Rng.fromSeed(input.seed * 1000 + input.round),
-        });
-        const tail = result.losses.slice(-Math.max(1, Math.floor(result.losses.length / 10)));
+        let fitted;
+        try {
+          fitted = fitRoundHead({
+            features,
+            table,
+            options: input.head,
+            seed: input.seed * 1000 + input.round,
+            previous,
+          });
+        } catch (error) {
+          if ((error as Error).message.startsWith('head '))
+            throw nonRetryable('BadConfigError', (error as Error).message);
+          throw error;
+        }
+        const { head, trainLoss } = fitted;
         await deps.store.put(
           `${dir}/head.json`,
           JSON.stringify({ ...head.toJSON(), classes: table.classes }),
         );
         head.dispose();
-        return {
-          labelled: counts.labelled,
-          trainLoss: tail.reduce((a, b) => a + b, 0) / tail.length,
-          missingEmbeddings: missing,
-        };
+        return { labelled: counts.labelled, trainLoss, missingEmbeddings: missing };
       } finally {
         stop();
       }
@@ -336,7 +325,7 @@ export function createActiveLearningActivities(deps: ActiveLearningDependencies)
       }
     },
 
-    /** Orders the unlabeled, not excluded images by `sort` (BADGE on the head's last-layer inputs by default). */
+    /** Orders the unlabeled, not excluded images by `sort` (BADGE uses the head's last-layer inputs). */
     async rankQueue(input: {
       runId: string;
       round: number;
@@ -395,7 +384,7 @@ export function createActiveLearningActivities(deps: ActiveLearningDependencies)
       metrics: {
         classes: RoundClassMetrics[];
         meanAuc: number | null;
-        trainLoss: number;
+        trainLoss: number | null;
         labelled: number;
         queueSize: number;
       };
@@ -418,7 +407,11 @@ export function createActiveLearningActivities(deps: ActiveLearningDependencies)
         const queue = await deps.store.get(queueKey(input.runId, input.round));
         await deps.store.put(latestQueueKey(input.runId), queue);
         // The labeler page shows the queue, so the tracker's label store gets it too.
-        const { round, sort, keys: queued } = JSON.parse(queue.toString('utf8')) as {
+        const {
+          round,
+          sort,
+          keys: queued,
+        } = JSON.parse(queue.toString('utf8')) as {
           round: number;
           sort: string;
           keys: string[];
@@ -443,7 +436,7 @@ export function createActiveLearningActivities(deps: ActiveLearningDependencies)
           client.scalar(`active/${c.name}/positives`, step, c.positives);
         }
         if (m.meanAuc !== null) client.scalar('active/mean_auc', step, m.meanAuc);
-        client.scalar('active/train_loss', step, m.trainLoss);
+        if (m.trainLoss !== null) client.scalar('active/train_loss', step, m.trainLoss);
         client.scalar('active/labelled', step, m.labelled);
         client.scalar('active/queue_size', step, m.queueSize);
         await client.close({ timeoutMs: 60_000 });

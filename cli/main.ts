@@ -98,7 +98,12 @@ program
   .option('--classes <names>', 'classes to add, separated by commas (more can be added in the labeler)')
   .option('--every <n>', 'new labels that start a round without `patchwork retrain` (default 20)', positiveInt)
   .option('--queue-size <n>', 'images in each published queue (default 100)', positiveInt)
-  .option('--sort <order>', "queue ordering: 'diverse (badge)' (default), 'balanced uncertainty', ...")
+  .option('--sort <order>', "queue ordering: 'rare first' (default), 'diverse (badge)', 'balanced uncertainty', ...")
+  .option('--head <kind>', "the round's head: logistic (default), linear or mlp (the original's fine-tuning heads)")
+  .option('--hidden <n>', 'mlp head: hidden units (default 256)', positiveInt)
+  .option('--head-epochs <n>', 'linear/mlp heads: epochs per round (default 10)', positiveInt)
+  .option('--entropy-weight <w>', 'linear/mlp heads: weight of the entropy term on unlabelled images (default 0)', Number)
+  .option('--label-smoothing <eps>', 'linear/mlp heads: label smoothing in [0, 1) (default 0)', Number)
   .option('--status', "print the loop's rounds, labels and queue instead")
   .action(labelCommand);
 program

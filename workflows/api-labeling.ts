@@ -3,6 +3,7 @@
  * api.ts so the two can evolve without touching the lead's file; bundled into the workflow sandbox, so deterministic.
  */
 import { defineQuery, defineSignal } from '@temporalio/workflow';
+import type { HeadOptions } from '../ml/active/head-options.ts';
 
 // ---- embedding ---------------------------------------------------------------------------------------------------
 
@@ -98,16 +99,15 @@ export const embedProgressQuery = defineQuery<EmbedProgress>('embedProgress');
 
 // ---- active learning ---------------------------------------------------------------------------------------------
 
-export const QUERY_SORTS = ['diverse (badge)', 'balanced uncertainty', 'max entropy', 'random'] as const;
+export const QUERY_SORTS = [
+  'rare first',
+  'diverse (badge)',
+  'balanced uncertainty',
+  'max entropy',
+  'random',
+] as const;
 
-export interface HeadOptions {
-  kind?: 'linear' | 'mlp';
-  hidden?: number;
-  epochs?: number;
-  samplesPerEpoch?: number;
-  batchSize?: number;
-  learningRate?: number;
-}
+export type { HeadOptions } from '../ml/active/head-options.ts';
 
 export interface ActiveLearningInput {
   /** Label-store project id; its image keys are the embeddings' keys (keys relative to the embedded source). */
@@ -116,9 +116,9 @@ export interface ActiveLearningInput {
   modelHash: string;
   /** Labels (set cells) added since the last round that start a new round without a signal. */
   minNewLabels?: number;
-  /** How often the label store is polled for new labels. */
+  /** How often the label store is polled for new labels when no tracker signal arrives (label writes signal the loop). */
   pollIntervalMs?: number;
-  /** Queue ordering: one of QUERY_SORTS or a per-class sort of the labeler ('maxent: cat'); BADGE by default. */
+  /** Queue ordering: one of QUERY_SORTS or a per-class sort of the labeler ('maxent: cat'); 'rare first' by default. */
   sort?: string;
   /** Images in a published queue. */
   queueSize?: number;
@@ -146,7 +146,8 @@ export interface RoundSummary {
   evaluatedOn: 'validation' | 'train';
   classes: RoundClassMetrics[];
   meanAuc: number | null;
-  trainLoss: number;
+  /** Mean loss of the last training steps (stochastic-gradient heads); null for the logistic head. */
+  trainLoss: number | null;
   /** Set label cells when the round's labels were exported. */
   labelled: number;
   predicted: number;
@@ -162,6 +163,9 @@ export interface RoundSummary {
 export interface ActiveLearningCarried {
   rounds: number;
   labelledAtLastRound: number;
+  /** The latest count the tracker signalled, and the count the last label check saw. */
+  signalledLabelled?: number;
+  checkedLabelled?: number;
   retrainRequested: boolean;
   stopRequested: boolean;
   last?: RoundSummary;
@@ -192,6 +196,8 @@ export interface ActiveLearningResult {
 export const activeLearningStatusQuery = defineQuery<ActiveLearningStatus>('activeLearningStatus');
 /** Starts a round now (when the labels allow training: at least one 0 and one 1). */
 export const retrainSignal = defineSignal('retrain');
+/** Sent by the tracker after label writes: the project's current count of set label cells (classes not retired). */
+export const labelsChangedSignal = defineSignal<[{ labelled: number }]>('labelsChanged');
 /** Ends the workflow after the running round. Same name as the pretraining stop signal. */
 export const stopActiveLearningSignal = defineSignal('stop');
 

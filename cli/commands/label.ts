@@ -6,6 +6,7 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Clien
 import { sourceKeysKey } from '../../activities/embeddings-store.ts';
 import { loadSettings, type Settings } from '../../schemas/settings.ts';
 import { CLASS_SORTS } from '../../ml/active/query.ts';
+import { HEAD_KINDS, type HeadOptions } from '../../ml/active/head-options.ts';
 import { openStorage, parseLocation } from '../../storage/index.ts';
 import { PROJECT_ID } from '../../tracker/labels/store.ts';
 import { connectClient } from '../../worker/client.ts';
@@ -31,7 +32,49 @@ export interface LabelOptions {
   every?: number;
   queueSize?: number;
   sort?: string;
+  head?: string;
+  hidden?: number;
+  headEpochs?: number;
+  entropyWeight?: number;
+  labelSmoothing?: number;
   status?: boolean;
+}
+
+/** The head options of the flags, checked here so a bad value is named before the loop starts. */
+function headOptions(options: LabelOptions): HeadOptions {
+  const head: HeadOptions = {
+    kind: options.head as HeadOptions['kind'],
+    hidden: options.hidden,
+    epochs: options.headEpochs,
+    entropyWeight: options.entropyWeight,
+    labelSmoothing: options.labelSmoothing,
+  };
+  if (head.kind !== undefined && !(HEAD_KINDS as readonly string[]).includes(head.kind))
+    throw new Error(
+      `--head ${JSON.stringify(head.kind)} is not a head; use one of: ${HEAD_KINDS.join(', ')}`,
+    );
+  const flags = { entropyWeight: '--entropy-weight', labelSmoothing: '--label-smoothing' } as const;
+  for (const [name, flag] of Object.entries(flags)) {
+    const v = head[name as keyof typeof flags];
+    if (v !== undefined && !(Number.isFinite(v) && v >= 0 && (name !== 'labelSmoothing' || v < 1)))
+      throw new Error(
+        `${flag} ${v} is out of range: use a number >= 0${name === 'labelSmoothing' ? ' and below 1' : ''}`,
+      );
+  }
+  if (head.kind === 'logistic' || head.kind === undefined) {
+    const sgdOnly = Object.entries({
+      '--hidden': head.hidden,
+      '--head-epochs': head.epochs,
+      ...Object.fromEntries(Object.entries(flags).map(([n, f]) => [f, head[n as keyof typeof flags]])),
+    })
+      .filter(([, v]) => v !== undefined)
+      .map(([f]) => f);
+    if (sgdOnly.length > 0)
+      throw new Error(
+        `${sgdOnly.join(', ')} apply to --head linear or mlp, not to the logistic head; add --head linear or --head mlp`,
+      );
+  }
+  return Object.fromEntries(Object.entries(head).filter(([, v]) => v !== undefined)) as HeadOptions;
 }
 
 /** Images registered per request (the label store takes at most 100 000). */
@@ -254,6 +297,7 @@ export async function labelCommand(project: string, options: LabelOptions): Prom
     );
   const classes = parseClasses(options.classes);
   checkSort(options.sort);
+  const head = headOptions(options);
   const location = parseLocation(options.images);
   const source = location.kind === 'local' ? resolve(location.path) : options.images;
   if (location.kind === 'local' && !existsSync(source))
@@ -280,6 +324,7 @@ export async function labelCommand(project: string, options: LabelOptions): Prom
           minNewLabels: options.every,
           queueSize: options.queueSize,
           sort: options.sort,
+          head,
           carried,
         },
       ],

@@ -1,9 +1,13 @@
-// Head models trained on feature vectors (the original's pre-extracted mode): linear or one-hidden-layer MLP with
-// sigmoid outputs, masked BCE, Adam, and optional entropy minimisation on unlabeled rows (seed reference section 10).
+// Heads trained by stochastic gradient on feature vectors (the original's pre-extracted mode): linear or one-hidden-layer
+// MLP with sigmoid outputs, masked BCE, Adam, and optional entropy minimisation on unlabeled rows. Features are
+// standardised by a scaler fitted on every row at the first training and kept with the weights; stratified batches
+// draw 0 and 1 labels equally often, so rare classes are balanced; optional L2 weight decay; with validation labels,
+// the epoch with the lowest validation loss is kept.
 import type { Tensor2D, Variable } from '@tensorflow/tfjs';
 import { activeTf } from '../backend.ts';
 import { Rng } from '../rng.ts';
 import { entropyLoss, maskedBinaryCrossEntropy } from './losses.ts';
+import { Standardizer, type ScalerState } from './scaler.ts';
 import { stratifiedSample, unlabeledRows } from './sampling.ts';
 import { checkTable, type LabelTable } from './table.ts';
 
@@ -22,6 +26,8 @@ export interface HeadState {
   config: HeadConfig;
   /** Variable values in creation order: [W, b] or [W1, b1, W2, b2]. */
   weights: number[][];
+  /** Feature standardisation (absent in heads saved before it existed: features are used as they are). */
+  scaler?: ScalerState;
 }
 
 export interface TrainOptions {
@@ -31,6 +37,8 @@ export interface TrainOptions {
   /** Weight of the entropy term on unlabeled rows; 0 (default) disables it. */
   entropyWeight?: number;
   labelSmoothing?: number;
+  /** L2 penalty on the weight matrices (not the biases); 0 (default) disables it. */
+  weightDecay?: number;
   rng: Rng;
 }
 
@@ -38,6 +46,10 @@ export interface TrainResult {
   /** One value per step, as the original records them. */
   losses: number[];
   entropy: number[];
+  /** Masked BCE on labelled validation rows after each epoch (empty without validation labels). */
+  validationLosses: number[];
+  /** The epoch whose weights were kept (the last one without validation labels). */
+  keptEpoch: number;
 }
 
 function glorot(rng: Rng, fanIn: number, fanOut: number): Float32Array {
@@ -48,11 +60,14 @@ function glorot(rng: Rng, fanIn: number, fanOut: number): Float32Array {
 export class Head {
   readonly vars: Variable[];
   private optimizer;
+  private scaler: Standardizer | undefined;
 
   private constructor(
     readonly config: HeadConfig,
     weights?: number[][],
+    scaler?: ScalerState,
   ) {
+    this.scaler = scaler ? Standardizer.fromJSON(scaler) : undefined;
     const tf = activeTf();
     const { inputDim: d, numClasses: k } = config;
     const h = config.hidden ?? 256;
@@ -82,11 +97,19 @@ export class Head {
   }
 
   static fromJSON(state: HeadState): Head {
-    return new Head(state.config, state.weights);
+    return new Head(state.config, state.weights, state.scaler);
   }
 
   toJSON(): HeadState {
-    return { config: this.config, weights: this.vars.map((v) => Array.from(v.dataSync())) };
+    return {
+      config: this.config,
+      weights: this.vars.map((v) => Array.from(v.dataSync())),
+      ...(this.scaler ? { scaler: this.scaler.toJSON() } : {}),
+    };
+  }
+
+  private standardized(features: Float32Array): Float32Array {
+    return this.scaler ? this.scaler.transform(features) : features;
   }
 
   /** The representation the last layer sees (the features themselves for a linear head). */
@@ -106,7 +129,7 @@ export class Head {
   /** Probabilities [n, k] for features [n, d], computed in chunks. */
   predict(features: Float32Array, chunk = 4096): Float32Array {
     return this.mapRows(
-      features,
+      this.standardized(features),
       chunk,
       this.config.numClasses,
       (x) => activeTf().sigmoid(this.logits(x)) as Tensor2D,
@@ -116,7 +139,7 @@ export class Head {
   /** Penultimate representation [n, h] (h = inputDim for linear heads). */
   embed(features: Float32Array, chunk = 4096): { data: Float32Array; dim: number } {
     const dim = this.config.kind === 'linear' ? this.config.inputDim : (this.config.hidden ?? 256);
-    return { data: this.mapRows(features, chunk, dim, (x) => this.penultimate(x)), dim };
+    return { data: this.mapRows(this.standardized(features), chunk, dim, (x) => this.penultimate(x)), dim };
   }
 
   private mapRows(
@@ -141,25 +164,28 @@ export class Head {
   }
 
   /** Fine-tunes with stratified batches (seed reference: each epoch draws samplesPerEpoch rows, then batches them). */
-  train(features: Float32Array, table: LabelTable, options: TrainOptions): TrainResult {
+  train(raw: Float32Array, table: LabelTable, options: TrainOptions): TrainResult {
     checkTable(table);
     const tf = activeTf();
     const d = this.config.inputDim;
     const k = this.config.numClasses;
     if (table.classes.length !== k)
       throw new Error(`Head.train: table has ${table.classes.length} classes, head has ${k}`);
-    if (features.length !== table.n * d) throw new Error(`Head.train: features must be [${table.n}, ${d}]`);
+    if (raw.length !== table.n * d) throw new Error(`Head.train: features must be [${table.n}, ${d}]`);
+    this.scaler ??= Standardizer.fit(raw, d);
+    const features = this.scaler.transform(raw);
+    const decay = options.weightDecay ?? 0;
+    const validationRows = validationRowsOf(table);
+    const validationX = validationRows.length > 0 ? gatherRows(features, d, validationRows) : null;
+    const validationY = validationRows.flatMap((i) => Array.from(table.labels.subarray(i * k, i * k + k)));
+    let best: { loss: number; epoch: number; weights: Float32Array[] } | undefined;
     const epochs = options.epochs ?? 10;
     const perEpoch = options.samplesPerEpoch ?? 1000;
     const batchSize = options.batchSize ?? 16;
     const w = options.entropyWeight ?? 0;
     const unlabeled = w > 0 ? unlabeledRows(table).filter((i) => !table.exclude[i]) : [];
-    const result: TrainResult = { losses: [], entropy: [] };
-    const gather = (rows: ArrayLike<number>) => {
-      const x = new Float32Array(rows.length * d);
-      for (let j = 0; j < rows.length; j++) x.set(features.subarray(rows[j]! * d, rows[j]! * d + d), j * d);
-      return x;
-    };
+    const result: TrainResult = { losses: [], entropy: [], validationLosses: [], keptEpoch: epochs - 1 };
+    const gather = (rows: ArrayLike<number>) => gatherRows(features, d, rows);
     for (let e = 0; e < epochs; e++) {
       const sample = stratifiedSample(table, perEpoch, options.rng);
       for (let start = 0; start < perEpoch; start += batchSize) {
@@ -177,7 +203,8 @@ export class Head {
           const u = ub ? tf.tensor2d(ub, [m, d]) : null;
           const cost = this.optimizer.minimize(
             () => {
-              const l = maskedBinaryCrossEntropy(y, tf.sigmoid(this.logits(x)), options.labelSmoothing ?? 0);
+              let l = maskedBinaryCrossEntropy(y, tf.sigmoid(this.logits(x)), options.labelSmoothing ?? 0);
+              if (decay > 0) l = tf.add(l, tf.mul(this.weightNorm(), decay / 2));
               if (!u) return l;
               const en = entropyLoss(tf.sigmoid(this.logits(u)));
               ent = en.dataSync()[0]!;
@@ -192,12 +219,52 @@ export class Head {
         result.entropy.push(ent);
         loss.dispose();
       }
+      if (validationX) {
+        const v = tf.tidy(
+          () =>
+            maskedBinaryCrossEntropy(
+              tf.tensor2d(Int32Array.from(validationY), [validationRows.length, k], 'int32'),
+              tf.sigmoid(this.logits(tf.tensor2d(validationX, [validationRows.length, d]))),
+            ).dataSync()[0]!,
+        );
+        result.validationLosses.push(v);
+        if (!best || v < best.loss)
+          best = { loss: v, epoch: e, weights: this.vars.map((w) => w.dataSync().slice() as Float32Array) };
+      }
+    }
+    if (best) {
+      this.vars.forEach((w, i) => w.assign(tf.tensor(best!.weights[i]!, w.shape)));
+      result.keptEpoch = best.epoch;
     }
     return result;
+  }
+
+  /** Sum of squared entries of the weight matrices (biases are not penalised). */
+  private weightNorm() {
+    const tf = activeTf();
+    const kernels = this.vars.filter((v) => v.shape.length === 2);
+    return kernels.map((v) => tf.sum(tf.square(v))).reduce((a, b) => tf.add(a, b));
   }
 
   dispose(): void {
     for (const v of this.vars) v.dispose();
     this.optimizer.dispose();
   }
+}
+
+function gatherRows(features: Float32Array, d: number, rows: ArrayLike<number>): Float32Array {
+  const x = new Float32Array(rows.length * d);
+  for (let j = 0; j < rows.length; j++) x.set(features.subarray(rows[j]! * d, rows[j]! * d + d), j * d);
+  return x;
+}
+
+/** Validation rows with at least one label, not excluded. */
+function validationRowsOf(table: LabelTable): number[] {
+  const k = table.classes.length;
+  const rows: number[] = [];
+  for (let i = 0; i < table.n; i++) {
+    if (!table.validation[i] || table.exclude[i]) continue;
+    if (table.labels.subarray(i * k, i * k + k).some((v) => v !== -1)) rows.push(i);
+  }
+  return rows;
 }

@@ -15,3 +15,18 @@ export {
 } from './query.ts';
 export { badgeSelect } from './diversity.ts';
 export { balancedUncertainty } from './balanced.ts';
+export { Standardizer, type ScalerState } from './scaler.ts';
+export { fitLogistic, type LogisticProblem, type LogisticSolution } from './logistic-fit.ts';
+export { LogisticHead, LOGISTIC_CS, FALLBACK_C, type LogisticHeadState } from './logistic-head.ts';
+export { rareFirst, shortClasses, positiveCounts, RARE_SHARE } from './rare-first.ts';
+export {
+  fitRoundHead,
+  loadRoundHead,
+  checkHeadOptions,
+  HEAD_KINDS,
+  type HeadKind,
+  type HeadOptions,
+  type RoundHead,
+  type RoundHeadState,
+  type FittedHead,
+} from './round-head.ts';

@@ -3,6 +3,7 @@
 import type { Rng } from '../rng.ts';
 import { balancedUncertainty } from './balanced.ts';
 import { badgeSelect } from './diversity.ts';
+import { positiveCounts, rareFirst } from './rare-first.ts';
 import { checkTable, type LabelTable } from './table.ts';
 
 export const GLOBAL_SUBSETS = [
@@ -17,7 +18,7 @@ export const CLASS_SUBSETS = ['unlabeled', 'contains', "doesn't contain"] as con
 export const GLOBAL_SORTS = ['random', 'max entropy', 'diverse (badge)'] as const;
 export const CLASS_SORTS = ['high', 'low', 'maxent'] as const;
 /** Sorts for active-learning queues that the labeler's menu does not offer. */
-export const QUEUE_SORTS = ['balanced uncertainty'] as const;
+export const QUEUE_SORTS = ['rare first', 'balanced uncertainty'] as const;
 
 /** Menu entries in the original's order: global entries, then `<kind>: <class>` for each class. */
 export function subsetOptions(classes: string[]): string[] {
@@ -121,6 +122,11 @@ export function pickIndices(table: LabelTable, options: PickOptions): Pick {
     if (!probs) return { indices: random(), note: 'no predictions yet: random order' };
     const emb = options.embedding ?? { data: new Float32Array(table.n).fill(1), dim: 1 };
     return { indices: badgeSelect(emb.data, emb.dim, probs, k, rows, count, options.rng) };
+  }
+  if (options.sort === 'rare first') {
+    if (!probs) return { indices: random(), note: 'no predictions yet: random order' };
+    const positives = positiveCounts(table.labels, k, table.exclude, table.validation);
+    return { indices: rareFirst(probs, k, rows, count, positives, options.rng) };
   }
   if (options.sort === 'balanced uncertainty') {
     if (!probs) return { indices: random(), note: 'no predictions yet: random order' };
