@@ -5,6 +5,8 @@ import { connectClient } from '../worker/client.ts';
 import { activeLearningWorkflow, embedWorkflow } from '../workflows/index.ts';
 import { TASK_QUEUES } from '../workflows/api.ts';
 import {
+  activeLearningStatusQuery,
+  activeLearningWorkflowId,
   retrainSignal,
   stopActiveLearningSignal,
   type ActiveLearningInput,
@@ -34,7 +36,9 @@ describe('activeLearningWorkflow on real Temporal and a real tracker', () => {
   let worker: Awaited<ReturnType<TestStack['startWorker']>>;
   before(async () => {
     stack = await startStack({ temporal: true });
-    tracker = await startTracker(join(stack.home, 'tracker'));
+    tracker = await startTracker(join(stack.home, 'tracker'), undefined, {
+      TEMPORAL_ADDRESS: stack.settings.temporal.address,
+    });
     stack.settings.tracker = { url: tracker.url, token: tracker.token };
     const files = await patternImages(24, 32);
     keys = files.map((f) => f.key).sort();
@@ -227,6 +231,41 @@ describe('activeLearningWorkflow on real Temporal and a real tracker', () => {
     const roundPositives = exported.split('\n').filter((line) => /,1\s*$/.test(line)).length;
     assert.equal(roundPositives, labelled.filter((k) => truth(k).round === 1).length, 'and its labels');
 
+    await handle.signal(stopActiveLearningSignal);
+    assert.equal((await handle.result()).rounds, 2);
+  });
+
+  test('a label write that crosses minNewLabels starts a round at once (tracker signal), not at the next poll', async () => {
+    await createProject('p4');
+    for (const i of [0, 1, 2, 3, 4, 5, 6, 7]) await label('p4', keys[i * 3]!);
+    // An hour between polls: only the tracker's signal can start round 2 within the test. The tracker signals the
+    // project's loop by its workflow id, label-<project>.
+    const handle = await start(activeLearningWorkflowId('p4'), {
+      project: 'p4',
+      minNewLabels: 4,
+      pollIntervalMs: 3_600_000,
+    });
+    await untilRound(handle, 1);
+    await label('p4', keys[1]!); // 2 new cells: below minNewLabels, no round
+    const written = Date.now();
+    await label('p4', keys[4]!); // 4 new cells: this write crosses it
+    const started = await pollUntil(
+      'round 2 started',
+      async () => {
+        const s = await handle.query(activeLearningStatusQuery);
+        return s.phase !== 'waiting' || s.rounds >= 2 ? Date.now() : undefined;
+      },
+      120_000,
+      25,
+    );
+    console.log(`round 2 started ${started - written} ms after the label write that made it due`);
+    const second = await untilRound(handle, 2);
+    assert.equal(second.last!.labelled, 20, '10 images x 2 classes');
+    const history = await handle.fetchHistory();
+    const signals = history.events!.filter(
+      (e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'labelsChanged',
+    );
+    assert.ok(signals.length >= 1, 'the tracker signalled the loop');
     await handle.signal(stopActiveLearningSignal);
     assert.equal((await handle.result()).rounds, 2);
   });

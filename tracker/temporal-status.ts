@@ -1,6 +1,6 @@
 // Live workflow status from Temporal for the run pages, when TEMPORAL_ADDRESS answers. Best effort: any failure
 // (server down, unknown workflow) returns undefined and the page shows the registry's status instead.
-import { Client, Connection } from '@temporalio/client';
+import { lazyTemporalClient, type LazyClient } from './temporal-client.ts';
 import type { RunStatus } from './db/schema.ts';
 
 export type LiveStatus = RunStatus | 'terminated' | 'timed out';
@@ -17,15 +17,16 @@ const STATUS: Record<string, LiveStatus | undefined> = {
 };
 
 export class TemporalStatus {
-  private client: Promise<Client | undefined> | undefined;
-  private retryAfter = 0;
+  private readonly connect: LazyClient;
   private readonly cache = new Map<string, { at: number; status: LiveStatus | undefined }>();
 
   constructor(
-    private readonly address: string | undefined,
-    private readonly namespace = 'default',
+    address: string | undefined,
+    namespace = 'default',
     private readonly ttlMs = 2000,
-  ) {}
+  ) {
+    this.connect = lazyTemporalClient(address, namespace);
+  }
 
   /** Status per workflow id (undefined entries when Temporal is unreachable or does not know the id). */
   async statuses(workflowIds: string[]): Promise<Map<string, LiveStatus | undefined>> {
@@ -54,21 +55,6 @@ export class TemporalStatus {
   }
 
   async close(): Promise<void> {
-    const client = await this.client;
-    await client?.connection.close().catch(() => undefined);
-  }
-
-  private connect(): Promise<Client | undefined> {
-    if (!this.address) return Promise.resolve(undefined);
-    if (!this.client && Date.now() >= this.retryAfter) {
-      this.client = Connection.connect({ address: this.address, connectTimeout: '1s' })
-        .then((connection) => new Client({ connection, namespace: this.namespace }))
-        .catch(() => {
-          this.client = undefined;
-          this.retryAfter = Date.now() + 10_000;
-          return undefined;
-        });
-    }
-    return this.client ?? Promise.resolve(undefined);
+    await this.connect.close();
   }
 }

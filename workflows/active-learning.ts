@@ -11,6 +11,7 @@ import type { ActiveLearningActivities } from '../activities/active-learning.ts'
 import { TASK_QUEUES } from './api.ts';
 import {
   activeLearningStatusQuery,
+  labelsChangedSignal,
   retrainSignal,
   stopActiveLearningSignal,
   type ActiveLearningCarried,
@@ -24,7 +25,7 @@ import { definedOnly } from './options.ts';
 const DEFAULTS = {
   minNewLabels: 20,
   pollIntervalMs: 60_000,
-  sort: 'diverse (badge)',
+  sort: 'rare first',
   queueSize: 100,
   seed: 1,
   roundsPerRun: 50,
@@ -37,7 +38,7 @@ const HISTORY_LIMIT = 5_000;
 
 /**
  * One long-lived workflow per labeling project. It waits for a `retrain` signal or for `minNewLabels` new label cells
- * (polling the label store), then runs a round: fine-tune → predict all → rank → publish. State is carried across
+ * (the tracker signals each change; the label store is also polled, for a tracker without Temporal), then runs a round: fine-tune → predict all → rank → publish. State is carried across
  * continue-as-new, and every step is an activity whose inputs are in the store, so a round survives worker restarts.
  */
 export async function activeLearningWorkflow(input: ActiveLearningInput): Promise<ActiveLearningResult> {
@@ -84,12 +85,19 @@ export async function activeLearningWorkflow(input: ActiveLearningInput): Promis
   setHandler(activeLearningStatusQuery, () => status);
   setHandler(retrainSignal, () => void (state.retrainRequested = true));
   setHandler(stopActiveLearningSignal, () => void (state.stopRequested = true));
+  setHandler(labelsChangedSignal, ({ labelled }) => void (state.signalledLabelled = labelled));
+  /** A signalled count that makes a round due and that the label store has not been asked about yet. */
+  const signalledDue = () =>
+    state.signalledLabelled !== undefined &&
+    state.signalledLabelled !== state.checkedLabelled &&
+    state.signalledLabelled - state.labelledAtLastRound >= options.minNewLabels;
 
   let roundsThisRun = 0;
   while (!state.stopRequested) {
     status.phase = 'waiting';
     const labels = await io.labelStatus({ project: input.project });
     status.labelled = labels.labelled;
+    state.checkedLabelled = state.signalledLabelled;
     const due = state.retrainRequested || labels.labelled - state.labelledAtLastRound >= options.minNewLabels;
     if (due && !labels.trainable) {
       state.lastError =
@@ -118,8 +126,12 @@ export async function activeLearningWorkflow(input: ActiveLearningInput): Promis
     }
     status.lastError = state.lastError;
     if (state.stopRequested) break;
-    if (!state.retrainRequested)
-      await condition(() => state.retrainRequested || state.stopRequested, options.pollIntervalMs);
+    status.phase = 'waiting';
+    if (!state.retrainRequested && !signalledDue())
+      await condition(
+        () => state.retrainRequested || state.stopRequested || signalledDue(),
+        options.pollIntervalMs,
+      );
     if (
       !state.stopRequested &&
       (roundsThisRun >= options.roundsPerRun || workflowInfo().historyLength > HISTORY_LIMIT)

@@ -1,7 +1,13 @@
 // Starts the real tracker process (tracker/main.ts) on a free port with its state in `home`, and can kill it
 // (SIGKILL) and start it again on the same port and home, as a crashed and restarted tracker would be.
 import { join } from 'node:path';
-import { freePort, httpOk, startProcess, waitUntilReady, type ManagedProcess } from '../../cli/services/process.ts';
+import {
+  freePort,
+  httpOk,
+  startProcess,
+  waitUntilReady,
+  type ManagedProcess,
+} from '../../cli/services/process.ts';
 import { repoRoot } from './paths.ts';
 
 export interface LiveTracker {
@@ -15,7 +21,12 @@ export interface LiveTracker {
   stop(): Promise<void>;
 }
 
-export async function startTracker(home: string, token = 'test-token'): Promise<LiveTracker> {
+/** `env` adds to the tracker's environment, e.g. TEMPORAL_ADDRESS so that label writes signal labeling loops. */
+export async function startTracker(
+  home: string,
+  token = 'test-token',
+  env: NodeJS.ProcessEnv = {},
+): Promise<LiveTracker> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   let current: ManagedProcess;
@@ -24,7 +35,14 @@ export async function startTracker(home: string, token = 'test-token'): Promise<
       name: 'tracker',
       command: process.execPath,
       args: ['--import', 'tsx', join(repoRoot, 'tracker', 'main.ts'), '--port', String(port)],
-      env: { ...process.env, PATCHWORK_HOME: home, PATCHWORK_TOKEN: token, PATCHWORK_TRACKER_URL: url, TEMPORAL_ADDRESS: '' },
+      env: {
+        ...process.env,
+        PATCHWORK_HOME: home,
+        PATCHWORK_TOKEN: token,
+        PATCHWORK_TRACKER_URL: url,
+        TEMPORAL_ADDRESS: '',
+        ...env,
+      },
       cwd: repoRoot,
       logFile: join(home, 'tracker.log'),
     });

@@ -1,0 +1,64 @@
+// Tells a project's active-learning workflow that its labels changed, so a round starts as soon as enough new labels
+// exist instead of at the workflow's next poll. Writes are coalesced per project (one signal per `delayMs` at most,
+// carrying the latest count); a project without a running loop, or Temporal being unreachable, is not an error: the
+// workflow's own polling remains the fallback.
+import type { MiddlewareHandler } from 'hono';
+import type { Client } from '@temporalio/client';
+import { activeLearningWorkflowId, labelsChangedSignal } from '../../workflows/api-labeling.ts';
+import type { LabelStore } from './store.ts';
+
+/** Routes after which the label count may have changed. */
+const LABEL_WRITES = /^\/[^/]+\/(labels|flags|undo|import\.csv|classes(\/rename|\/retire)?)$/;
+
+export class RoundTrigger {
+  private readonly pending = new Map<string, NodeJS.Timeout>();
+
+  constructor(
+    private readonly store: LabelStore,
+    private readonly client: () => Promise<Client | undefined>,
+    private readonly delayMs = 200,
+  ) {}
+
+  /** Hono middleware for the label router: notifies after every successful label write. */
+  middleware(): MiddlewareHandler {
+    return async (c, next) => {
+      await next();
+      if (c.req.method !== 'POST' || c.res.status >= 300) return;
+      const path = c.req.path.slice(c.req.path.indexOf('/', 1));
+      const match = LABEL_WRITES.exec(path);
+      if (match) this.notify(decodeURIComponent(path.split('/')[1]!));
+    };
+  }
+
+  notify(project: string): void {
+    if (this.pending.has(project)) return;
+    const timer = setTimeout(() => {
+      this.pending.delete(project);
+      void this.send(project);
+    }, this.delayMs);
+    timer.unref();
+    this.pending.set(project, timer);
+  }
+
+  /** Label cells set in the project's classes that are not retired. */
+  labelled(project: string): number {
+    return this.store.counts(project).reduce((a, c) => a + c.trainPos + c.trainNeg + c.valPos + c.valNeg, 0);
+  }
+
+  private async send(project: string): Promise<void> {
+    try {
+      const client = await this.client();
+      if (!client || !this.store.getProject(project)) return;
+      await client.workflow
+        .getHandle(activeLearningWorkflowId(project))
+        .signal(labelsChangedSignal, { labelled: this.labelled(project) });
+    } catch {
+      // No loop for this project (or Temporal is down): the workflow polls when it runs.
+    }
+  }
+
+  close(): void {
+    for (const timer of this.pending.values()) clearTimeout(timer);
+    this.pending.clear();
+  }
+}
