@@ -14,6 +14,7 @@ import { DEFAULT_SESSION_TTL_MS, SessionSigner } from './session.ts';
 import { exportCsv, importCsv } from './csv.ts';
 import { GridPicker, gridSortOptions, QUEUE_SORT } from './grid.ts';
 import { queueInfo, queueKeys, setQueue } from './queue.ts';
+import { queueWatch } from './queue-watch.tsx';
 import {
   checkImageKey,
   LabelStore,
@@ -63,6 +64,8 @@ const staticFiles: Record<string, { type: string; body: string }> = {
 const CSP =
   "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
 
+export const THUMB_SIZES = [32, 64, 128, 256, 512] as const;
+
 const cellValue = z.enum(['', '0', '1']).transform((v) => (v === '' ? null : (Number(v) as 0 | 1)));
 const schemas = {
   page: z.object({
@@ -107,7 +110,15 @@ const schemas = {
     sort: z.string().min(1).max(200),
     keys: z.array(z.string().min(1).max(1024)).max(1_000_000),
   }),
-  thumb: z.object({ size: z.coerce.number().int().min(16).max(1024).default(256) }),
+  // A few sizes only: each size of each image is a cached file.
+  thumb: z.object({
+    size: z
+      .enum(THUMB_SIZES.map(String) as [string, ...string[]], {
+        errorMap: () => ({ message: `one of ${THUMB_SIZES.join(', ')} pixels` }),
+      })
+      .default('256')
+      .transform(Number),
+  }),
 };
 
 class HttpError extends Error {
@@ -243,6 +254,7 @@ export function labelsRouter(deps: LabelsDeps): Hono {
     const b = parse(schemas.queue, await body(c));
     return c.json(setQueue(store, p.id, b));
   });
+  app.get('/:project/queue/watch', (c) => queueWatch(c, store, projectOf(c).id));
   app.get('/:project/queue', (c) => {
     const p = projectOf(c);
     const info = queueInfo(store, p.id);

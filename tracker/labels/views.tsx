@@ -1,5 +1,6 @@
 // Hono JSX views of the labeler (auto-escaped). A card's buttons and checkboxes carry data attributes only: labeler.js
 // handles clicks and keys at the document level, posts the write and swaps in the one card the server sends back.
+import { QUEUE_SORT } from './grid.ts';
 import type { QueueInfo } from './queue.ts';
 import type { ClassCounts, ClassInfo, HistoryEntry, ImageRow } from './store.ts';
 import { createHash } from 'node:crypto';
@@ -49,7 +50,9 @@ export function Card(props: {
               {i < 9 ? `${i + 1}. ` : ''}
               {c.name}
             </span>
-            <span class="p" title="predicted probability">{p === undefined ? '' : p.toFixed(2)}</span>
+            <span class="p" title="predicted probability">
+              {p === undefined ? '' : p.toFixed(2)}
+            </span>
             {(['', '0', '1'] as const).map((b) => (
               <button
                 type="button"
@@ -118,6 +121,36 @@ export function History(props: { entries: HistoryEntry[]; oob?: boolean }) {
   );
 }
 
+/** The published queue's round, size and sort (empty before the first round). */
+export function QueueLine(p: { queue?: QueueInfo; oob?: boolean }) {
+  return (
+    <div id="queue-info" hx-swap-oob={p.oob ? 'true' : undefined}>
+      {p.queue && (
+        <>
+          active-learning queue: round <span class="round">{String(p.queue.round)}</span>,{' '}
+          {String(p.queue.size)} images ranked by {p.queue.sort}
+        </>
+      )}
+    </div>
+  );
+}
+
+/**
+ * Asks every 2 s whether a newer round was published; the answer swaps in the new queue line and, on a page showing
+ * the queue, the new grid (queue-watch.tsx).
+ */
+export function QueueWatch(p: { project: string; round?: number; followGrid: boolean }) {
+  const query = `round=${p.round ?? -1}${p.followGrid ? '&grid=1' : ''}`;
+  return (
+    <div
+      id="queue-watch"
+      hx-get={`${base(p.project)}/queue/watch?${query}`}
+      hx-trigger="every 2s"
+      hx-swap="outerHTML"
+    ></div>
+  );
+}
+
 export interface PageProps {
   project: string;
   title: string;
@@ -180,12 +213,8 @@ export function Page(p: PageProps) {
               Sample
             </button>
           </form>
-          {p.queue && (
-            <div id="queue-info">
-              active-learning queue: round <span class="round">{String(p.queue.round)}</span>,{' '}
-              {String(p.queue.size)} images ranked by {p.queue.sort}
-            </div>
-          )}
+          <QueueLine queue={p.queue} />
+          <QueueWatch project={p.project} round={p.queue?.round} followGrid={p.sort === QUEUE_SORT} />
           <button id="undo" type="button">
             Undo my last change
           </button>{' '}

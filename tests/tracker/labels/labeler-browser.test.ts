@@ -333,3 +333,31 @@ test('with a published queue the page opens on it: queue order, round shown, exc
   assert.deepEqual(await order(), expectedOrder.slice(1));
   await page.context().close();
 });
+
+test('a newly published round reaches an open page without a reload: round, queue line and grid follow', async () => {
+  const page = await openAs('alice');
+  const round = Number(await page.locator('#queue-info .round').textContent());
+  const navigations: string[] = [];
+  page.on('framenavigated', (frame) => navigations.push(frame.url()));
+  const active = store.classes('demo');
+  const rows = new Map(store.table('demo').map((r) => [r.key, r]));
+  const waiting = store
+    .table('demo')
+    .map((r) => r.key)
+    .filter((k) => !rows.get(k)!.exclude && !active.every((c) => rows.get(k)!.labels.has(c.id)));
+  const keys = waiting.slice().reverse();
+  const put = await fetch(`${base}/projects/demo/queue`, {
+    method: 'PUT',
+    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ round: round + 1, sort: 'rare first', keys }),
+  });
+  assert.equal(put.status, 200, await put.text());
+  // Locator waits: the page's CSP forbids the string evaluation that waitForFunction needs.
+  await page.waitForSelector(`#queue-info .round:text-is("${round + 1}")`, { timeout: 10_000 });
+  await page.waitForSelector(`#grid .card:first-child[data-key=${JSON.stringify(keys[0])}]`, {
+    timeout: 10_000,
+  });
+  assert.match((await page.locator('#queue-info').textContent())!, /ranked by rare first/);
+  assert.deepEqual(navigations, [], 'the page was not reloaded');
+  await page.context().close();
+});
