@@ -20,6 +20,7 @@ export function checkLocationRoot(root: string): string {
     new LabelStoreError(`root ${JSON.stringify(root)}: ${why}; give an absolute folder or s3://bucket/prefix`);
   if (root.length > 1024) throw bad('longer than 1024 characters');
   if (root.includes('\0') || root.includes('\\')) throw bad('contains NUL or a backslash');
+  if (root === '/') throw bad('the filesystem root cannot hold a project; name the folder with the images');
   if (root.startsWith('/')) {
     const norm = posix.normalize(root).replace(/(.)\/+$/, '$1');
     if (norm !== root || root.split('/').includes('..')) throw bad(`not canonical (use ${JSON.stringify(norm)})`);
@@ -74,6 +75,8 @@ export class ImageSources {
   async check(root: string): Promise<void> {
     if (!isLocationRoot(root)) return;
     checkLocationRoot(root);
+    if (root.startsWith('/') && (await realPathOf(root)) === '/')
+      throw new LabelStoreError(`root ${JSON.stringify(root)} is a link to the filesystem root; name the folder with the images`);
     const allowed = this.options.allowedRoots;
     if (allowed && !(await this.allowed(root, allowed))) {
       throw new LabelStoreError(

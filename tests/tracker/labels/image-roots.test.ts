@@ -103,7 +103,7 @@ test('PATCHWORK_IMAGE_ROOTS refuses other locations and nothing is created', asy
   const r = await app.request('/projects/bucket/images/b.png?size=32');
   assert.equal(r.status, 200, 's3://patchwork/projects/sat is inside s3://patchwork/projects');
   const narrowed = appWith([join(dir, 'elsewhere')]);
-  assert.equal((await narrowed.request('/projects/bucket/images/b.png?size=16')).status, 403);
+  assert.equal((await narrowed.request('/projects/bucket/images/b.png?size=32')).status, 403);
 });
 
 test('a root that is not canonical is refused with the form to use', async () => {

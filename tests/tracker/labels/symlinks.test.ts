@@ -59,7 +59,7 @@ const post = (app: Hono, path: string, body: unknown) =>
     body: JSON.stringify(body),
   });
 const thumb = (app: Hono, project: string, key: string) =>
-  app.request(`/projects/${project}/images/${key}?size=16`, { headers: { authorization: `Bearer ${TOKEN}` } });
+  app.request(`/projects/${project}/images/${key}?size=32`, { headers: { authorization: `Bearer ${TOKEN}` } });
 
 const keys = ['own.png', 'link.png', 'dir/y.png', 'alias.png'];
 
