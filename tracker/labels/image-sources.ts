@@ -105,7 +105,9 @@ export class ImageSources {
   async image(root: string, key: string): Promise<ImageSource> {
     if (!isLocationRoot(root)) {
       const base = this.options.base;
-      if (base instanceof LocalStorage) return localImage(root ? join(base.root, ...root.split('/')) : base.root, key);
+      // A prefix that is a link out of the default image folder counts as outside it.
+      if (base instanceof LocalStorage)
+        return localImage(root ? join(base.root, ...root.split('/')) : base.root, key, base.root);
       return storageImage(base, root ? joinKey(root, key) : key, key);
     }
     await this.check(root); // the allowed roots may have narrowed since the project was created
@@ -121,19 +123,21 @@ export class ImageSources {
 
 const notFound = (key: string) => new LabelStoreError(`image ${JSON.stringify(key)} is not in the project's folder`, 404);
 
-async function localImage(folder: string, key: string): Promise<ImageSource> {
+async function localImage(folder: string, key: string, outer = folder): Promise<ImageSource> {
   const normalized = normalizeKey(key);
   let realFolder: string;
+  let realOuter: string;
   let realFile: string;
   try {
     realFolder = await realPathOf(folder, { mustExist: true });
+    realOuter = await realPathOf(outer, { mustExist: true });
     realFile = await realPathOf(join(folder, ...normalized.split('/')), { mustExist: true });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP') throw notFound(key);
     throw error;
   }
-  if (!insideFolder(realFile, realFolder) || realFile === realFolder) {
+  if (!insideFolder(realFile, realFolder) || !insideFolder(realFile, realOuter) || realFile === realFolder) {
     throw new LabelStoreError(
       `image ${JSON.stringify(key)} is a symbolic link to a file outside the project's folder; copy the file into the folder instead`,
       403,

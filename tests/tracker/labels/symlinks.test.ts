@@ -33,6 +33,7 @@ before(async () => {
   // A link inside the folder to a file inside the folder stays readable.
   await symlink(join(dir, 'allowed', 'tiles', 'sub', 'deep.png'), join(dir, 'allowed', 'tiles', 'alias.png'));
   await symlink(join(dir, 'elsewhere'), join(dir, 'allowed', 'escape'));
+  await symlink(join(dir, 'elsewhere'), join(dir, 'base', 'linked'));
   store = LabelStore.open(join(dir, 'labels.db'));
 });
 after(async () => {
@@ -86,6 +87,11 @@ test('links outside a project rooted inside the default image folder are refused
   const missing = await post(app, '/rel/images', { images: [{ key: 'gone.png' }] });
   assert.equal(missing.status, 200);
   assert.equal((await thumb(app, 'rel', 'gone.png')).status, 404, 'a missing file is a 404, not a 500');
+
+  // A project prefix that is itself a link out of the default image folder.
+  assert.equal((await post(app, '', { id: 'linked-prefix', root: 'linked' })).status, 201);
+  assert.equal((await post(app, '/linked-prefix/images', { images: [{ key: 'x.png' }] })).status, 200);
+  assert.equal((await thumb(app, 'linked-prefix', 'x.png')).status, 403);
 });
 
 test('a project root that is a link out of PATCHWORK_IMAGE_ROOTS is refused, before and after creation', async () => {
