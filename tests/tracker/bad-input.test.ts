@@ -28,7 +28,10 @@ test('a step past 2^53 - 2 is refused, so resuming the run still works', async (
   assert.equal((await tracker.call('POST', '/api/runs', { run: 'big-step' })).status, 200);
   const before = tracker.snapshot();
   for (const step of [2 ** 53 - 1, 2 ** 53, 1e300]) {
-    const r = await tracker.call('POST', '/api/runs/big-step/batches', { batchId: `b${step}`, items: [scalar(step)] });
+    const r = await tracker.call('POST', '/api/runs/big-step/batches', {
+      batchId: `b${step}`,
+      items: [scalar(step)],
+    });
     assert.equal(r.status, 400, `step ${step}`);
     assert.match(r.body.error, /items\.0\.step: step must be <= 9007199254740990/);
   }
@@ -40,14 +43,25 @@ test('a step past 2^53 - 2 is refused, so resuming the run still works', async (
   assert.deepEqual(tracker.snapshot(), before, 'refused requests change no file and no row');
 
   const last = 2 ** 53 - 2;
-  assert.equal((await tracker.call('POST', '/api/runs/big-step/batches', { batchId: 'max', items: [scalar(last)] })).status, 200);
+  assert.equal(
+    (await tracker.call('POST', '/api/runs/big-step/batches', { batchId: 'max', items: [scalar(last)] }))
+      .status,
+    200,
+  );
   for (const body of [{ run: 'big-step' }, { run: 'big-step', skipLogged: true }]) {
     const resumed = await tracker.call('POST', '/api/runs', body);
     assert.equal(resumed.status, 200, JSON.stringify(resumed.body));
     assert.equal(resumed.body.startStep, last + 1);
   }
-  const events = (await Promise.all(eventFiles(join(tracker.logDir, 'big-step')).map(readEventFile))).flatMap((f) => f.events);
-  assert.deepEqual(scalarSeries(events).get('loss')!.map((p) => p.step), [last]);
+  const events = (await Promise.all(eventFiles(join(tracker.logDir, 'big-step')).map(readEventFile))).flatMap(
+    (f) => f.events,
+  );
+  assert.deepEqual(
+    scalarSeries(events)
+      .get('loss')!
+      .map((p) => p.step),
+    [last],
+  );
 });
 
 test('a histogram with 1e999 (infinity in JSON) is a 400 naming the value, and nothing is written', async () => {
@@ -61,7 +75,10 @@ test('a histogram with 1e999 (infinity in JSON) is a 400 naming the value, and n
 
   const wide = await tracker.call('POST', '/api/runs/hist/batches', {
     batchId: 'wide',
-    items: [{ kind: 'histogram', tag: 'w', step: 0, values: [-1.7e308, 0, 1.7e308] }, { kind: 'histogram', tag: 'same', step: 0, values: [1.7e308] }],
+    items: [
+      { kind: 'histogram', tag: 'w', step: 0, values: [-1.7e308, 0, 1.7e308] },
+      { kind: 'histogram', tag: 'same', step: 0, values: [1.7e308] },
+    ],
   });
   assert.equal(wide.status, 200, 'finite values whose range overflows still make a histogram');
 });
@@ -75,13 +92,21 @@ test('projector uploads that fail after validation write no file; one metadata c
     ...extra,
   });
   const before = tracker.snapshot();
-  const wide = await tracker.call('POST', '/api/runs/proj/projector', upload(10_000, { sprite: { thumbSize: 128, rgb: '' } }));
+  const wide = await tracker.call(
+    'POST',
+    '/api/runs/proj/projector',
+    upload(10_000, { sprite: { thumbSize: 128, rgb: '' } }),
+  );
   assert.equal(wide.status, 400);
   assert.match(wide.body.error, /sprite\.thumbSize: .* use a thumbSize <= 81/);
   assert.deepEqual(tracker.snapshot(), before);
   assert.ok(!existsSync(join(tracker.logDir, 'proj', 'projector')), 'no orphan tensors file');
 
-  const one = await tracker.call('POST', '/api/runs/proj/projector', upload(2, { metadata: { columns: ['key'], rows: [['a'], ['b']] } }));
+  const one = await tracker.call(
+    'POST',
+    '/api/runs/proj/projector',
+    upload(2, { metadata: { columns: ['key'], rows: [['a'], ['b']] } }),
+  );
   assert.equal(one.status, 200, JSON.stringify(one.body));
   assert.ok(existsSync(join(tracker.logDir, 'proj', 'projector', 'emb', 'metadata.tsv')));
 });

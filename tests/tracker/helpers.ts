@@ -15,7 +15,12 @@ export interface TestTracker extends Tracker {
   logDir: string;
   store: LabelStore;
   /** Sends a request with the bearer token (unless headers say otherwise) and returns status and parsed body. */
-  call(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any; text: string }>;
+  call(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<{ status: number; body: any; text: string }>;
   /** Every file and folder under the log dir with its size, and a hash of the rows of every table of both databases. */
   snapshot(): Record<string, number | string>;
 }
@@ -36,13 +41,22 @@ export function startTestTracker(
       {
         path: '/projects',
         create: () =>
-          labelsRouter({ store, storage: new LocalStorage(join(dir, 'images')), token, cacheDir: join(dir, 'thumbs'), ...options.labels }),
+          labelsRouter({
+            store,
+            storage: new LocalStorage(join(dir, 'images')),
+            token,
+            cacheDir: join(dir, 'thumbs'),
+            ...options.labels,
+          }),
       },
     ],
   });
   const tables = (db: Database.Database, prefix: string) => {
     const out: Record<string, string> = {};
-    const names = db.prepare("select name from sqlite_master where type = 'table' and name not like 'sqlite_%'").pluck().all() as string[];
+    const names = db
+      .prepare("select name from sqlite_master where type = 'table' and name not like 'sqlite_%'")
+      .pluck()
+      .all() as string[];
     for (const name of names) {
       const rows = db.prepare(`select * from "${name}"`).raw().all();
       out[`${prefix}:${name}`] = createHash('sha1').update(JSON.stringify(rows)).digest('hex');
@@ -89,7 +103,11 @@ export function startTestTracker(
       return { status: r.status, body: parsed, text };
     },
     snapshot() {
-      return { ...files(logDir, {}), ...tables(tracker.db.$client, 'tracker'), ...tables(store.sqlite, 'labels') };
+      return {
+        ...files(logDir, {}),
+        ...tables(tracker.db.$client, 'tracker'),
+        ...tables(store.sqlite, 'labels'),
+      };
     },
     async close() {
       await tracker.close();

@@ -36,7 +36,10 @@ before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'tracker-reads-'));
   await mkdir(join(dir, 'images'));
   await writeFile(join(dir, 'images', 'a.png'), await makeImage('png', 8, 8, 3, 1));
-  tracker = startTestTracker(join(dir), { token: TOKEN, tracker: { hostNames: ['localhost', 'tracker.internal'] } });
+  tracker = startTestTracker(join(dir), {
+    token: TOKEN,
+    tracker: { hostNames: ['localhost', 'tracker.internal'] },
+  });
   await mkdir(join(dir, 'open', 'images'), { recursive: true });
   await writeFile(join(dir, 'open', 'images', 'a.png'), await makeImage('png', 8, 8, 3, 1));
   open = startTestTracker(join(dir, 'open'), { token: TOKEN, tracker: { publicRead: true } });
@@ -81,7 +84,10 @@ test('a link with the token starts a session that reads every page, and the toke
   assert.equal((await get(tracker, `/runs?token=wrong`)).status, 401);
   assert.equal((await get(tracker, `/projects/p/label?token=${TOKEN}&labeler=bad%20name`)).status, 400);
   // The session reads; it does not write the ingest API.
-  assert.equal((await tracker.call('POST', '/api/runs', { run: 'x' }, { authorization: '', cookie })).status, 401);
+  assert.equal(
+    (await tracker.call('POST', '/api/runs', { run: 'x' }, { authorization: '', cookie })).status,
+    401,
+  );
 });
 
 test('/health answers anyone and shows no paths', async () => {
@@ -95,7 +101,10 @@ test('/health answers anyone and shows no paths', async () => {
 test('PATCHWORK_PUBLIC_READ opens reads, not writes', async () => {
   for (const path of READS) assert.ok((await get(open, path)).status < 400, path);
   assert.equal((await open.call('POST', '/api/runs', { run: 'y' }, { authorization: '' })).status, 401);
-  assert.equal((await open.call('POST', '/projects/p/classes', { name: 'c' }, { authorization: '' })).status, 401);
+  assert.equal(
+    (await open.call('POST', '/projects/p/classes', { name: 'c' }, { authorization: '' })).status,
+    401,
+  );
 });
 
 test('a Host that is not a name of the tracker is refused unless the token is sent', async () => {
@@ -105,7 +114,10 @@ test('a Host that is not a name of the tracker is refused unless the token is se
   const rebound = await get(tracker, '/api/runs', { cookie }, 'attacker.example');
   assert.equal(rebound.status, 403);
   assert.match(((await rebound.json()) as { error: string }).error, /PATCHWORK_TRACKER_HOSTS/);
-  assert.equal((await get(tracker, '/api/runs', { authorization: `Bearer ${TOKEN}` }, 'attacker.example')).status, 200);
+  assert.equal(
+    (await get(tracker, '/api/runs', { authorization: `Bearer ${TOKEN}` }, 'attacker.example')).status,
+    200,
+  );
   assert.deepEqual(trackerHostNames('http://tracker.internal:8787', '0.0.0.0', 'a.example, B.example'), [
     'localhost',
     '127.0.0.1',

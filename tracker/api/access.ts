@@ -20,7 +20,8 @@ export function securityHeaders(): MiddlewareHandler {
     c.res.headers.set('X-Content-Type-Options', 'nosniff');
     c.res.headers.set('X-Frame-Options', 'DENY');
     c.res.headers.set('Referrer-Policy', 'no-referrer');
-    if (!c.res.headers.has('Content-Security-Policy')) c.res.headers.set('Content-Security-Policy', DEFAULT_CSP);
+    if (!c.res.headers.has('Content-Security-Policy'))
+      c.res.headers.set('Content-Security-Policy', DEFAULT_CSP);
   };
 }
 
@@ -57,7 +58,10 @@ export function readAccess(options: ReadAccessOptions): MiddlewareHandler {
     const linkToken = c.req.query('token');
     if (linkToken !== undefined) {
       if (!sameSecret(linkToken, token))
-        return c.json({ error: 'wrong token in the link; use the PATCHWORK_TOKEN the tracker was started with' }, 401);
+        return c.json(
+          { error: 'wrong token in the link; use the PATCHWORK_TOKEN the tracker was started with' },
+          401,
+        );
       const labeler = c.req.query('labeler') ?? 'web';
       if (!LABELER_NAME.test(labeler)) return c.json({ error: 'labeler: 1-40 of A-Z a-z 0-9 _ . @ -' }, 400);
       startSession(c, signer, labeler, options.sessionTtlMs);
@@ -80,7 +84,11 @@ export function readAccess(options: ReadAccessOptions): MiddlewareHandler {
 }
 
 /** The tracker's names: loopback, the host of PATCHWORK_TRACKER_URL, a specific --host, and PATCHWORK_TRACKER_HOSTS. */
-export function trackerHostNames(trackerUrl: string, bindHost: string | undefined, extra: string | undefined): string[] {
+export function trackerHostNames(
+  trackerUrl: string,
+  bindHost: string | undefined,
+  extra: string | undefined,
+): string[] {
   const names = ['localhost', '127.0.0.1', '::1', new URL(trackerUrl).hostname];
   if (bindHost && !['0.0.0.0', '::', '[::]'].includes(bindHost)) names.push(bindHost);
   for (const name of (extra ?? '').split(',')) if (name.trim()) names.push(name.trim());

@@ -24,9 +24,10 @@ export function requireToken(token: string): MiddlewareHandler {
       c.header('WWW-Authenticate', 'Bearer realm="patchwork-tracker"');
       return c.json(
         {
-          error: given !== undefined
-            ? 'wrong bearer token; use the PATCHWORK_TOKEN the tracker was started with'
-            : 'missing bearer token: send "Authorization: Bearer <PATCHWORK_TOKEN>"',
+          error:
+            given !== undefined
+              ? 'wrong bearer token; use the PATCHWORK_TOKEN the tracker was started with'
+              : 'missing bearer token: send "Authorization: Bearer <PATCHWORK_TOKEN>"',
         },
         401,
       );

@@ -25,7 +25,10 @@ export async function thumbnail(source: ImageSource, size: number, cacheDir: str
       .jpeg({ quality: 85 })
       .toBuffer();
   } catch (error) {
-    throw new LabelStoreError(`the image cannot be decoded (${(error as Error).message}); replace the file`, 422);
+    throw new LabelStoreError(
+      `the image cannot be decoded (${(error as Error).message}); replace the file`,
+      422,
+    );
   }
   await mkdir(dir, { recursive: true });
   const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;

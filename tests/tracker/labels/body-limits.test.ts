@@ -35,25 +35,32 @@ after(async () => {
 function streamedBody(total: number, head: string, filler: string, tail: string) {
   let sent = 0;
   const chunk = Buffer.from(filler.repeat(Math.floor(MiB / filler.length))); // whole fillers: the body stays valid
-  const stream = new ReadableStream<Uint8Array>({
-    pull(controller) {
-      if (sent === 0) {
-        controller.enqueue(Buffer.from(head));
-        sent += head.length;
-      } else if (sent + chunk.length + tail.length < total) {
-        controller.enqueue(chunk);
-        sent += chunk.length;
-      } else {
-        controller.enqueue(Buffer.from(tail));
-        sent += tail.length;
-        controller.close();
-      }
+  const stream = new ReadableStream<Uint8Array>(
+    {
+      pull(controller) {
+        if (sent === 0) {
+          controller.enqueue(Buffer.from(head));
+          sent += head.length;
+        } else if (sent + chunk.length + tail.length < total) {
+          controller.enqueue(chunk);
+          sent += chunk.length;
+        } else {
+          controller.enqueue(Buffer.from(tail));
+          sent += tail.length;
+          controller.close();
+        }
+      },
     },
-  }, { highWaterMark: 0 }); // nothing is made before the server reads
+    { highWaterMark: 0 },
+  ); // nothing is made before the server reads
   return { stream, pulled: () => sent };
 }
 
-const send = (path: string, body: ReadableStream<Uint8Array> | string, headers: Record<string, string> = {}) =>
+const send = (
+  path: string,
+  body: ReadableStream<Uint8Array> | string,
+  headers: Record<string, string> = {},
+) =>
   app.request(`/projects${path}`, {
     method: 'POST',
     headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', ...headers },
@@ -67,7 +74,10 @@ test('a 100 MB JSON body without a length is refused with 413 after at most the 
   const body = streamedBody(100 * 1000 * 1000, '{"images":[', entry, '{"key":"last.png"}]}');
   const r = await send('/p/images', body.stream);
   assert.equal(r.status, 413);
-  assert.match(((await r.json()) as { error: string }).error, /larger than 33554432 bytes; send the items in several/);
+  assert.match(
+    ((await r.json()) as { error: string }).error,
+    /larger than 33554432 bytes; send the items in several/,
+  );
   assert.ok(body.pulled() <= 33 * MiB + 100, `read ${body.pulled()} bytes of 100 MB`);
   assert.equal(store.table('p').length, 0, 'no image stored');
 });
@@ -89,7 +99,12 @@ test('writes without the token are 401 before the body is read', async () => {
 });
 
 test('a 70 MB CSV import is refused while it streams, and nothing is imported', async () => {
-  const body = streamedBody(70 * 1000 * 1000, 'filepath,exclude,validation,cat\n', 'a.png,False,False,1\n', 'z.png,False,False,0\n');
+  const body = streamedBody(
+    70 * 1000 * 1000,
+    'filepath,exclude,validation,cat\n',
+    'a.png,False,False,1\n',
+    'z.png,False,False,0\n',
+  );
   const r = await send('/p/import.csv', body.stream, { 'content-type': 'text/csv' });
   assert.equal(r.status, 413);
   assert.match(((await r.json()) as { error: string }).error, /larger than 67108864 bytes; split the CSV/);

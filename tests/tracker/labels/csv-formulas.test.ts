@@ -17,7 +17,17 @@ import { LabelStore } from '../../../tracker/labels/store.ts';
 const TOKEN = 'csv-token';
 const FORMULA_START = /^[=+\-@\t\r]/;
 
-const keys = ['=HYPERLINK("evil")', '+1+2.png', '-2.png', '@SUM(A1).png', '\tcmd.png', '\r=x.png', "'=quoted.png", "'plain.png", 'ok.png'];
+const keys = [
+  '=HYPERLINK("evil")',
+  '+1+2.png',
+  '-2.png',
+  '@SUM(A1).png',
+  '\tcmd.png',
+  '\r=x.png',
+  "'=quoted.png",
+  "'plain.png",
+  'ok.png',
+];
 const classes = ['=cmd|calc', '+plus', '-minus', '@at', "'=already", 'cat'];
 
 test('keys and class names that start a formula are exported with a leading quote and imported back exactly', async () => {
@@ -25,7 +35,10 @@ test('keys and class names that start a formula are exported with a leading quot
   const store = LabelStore.open(join(dir, 'labels.db'));
   try {
     store.createProject('p');
-    store.addImages('p', keys.map((key, i) => ({ key, viewKey: i % 2 ? `=view${i}.png` : null })));
+    store.addImages(
+      'p',
+      keys.map((key, i) => ({ key, viewKey: i % 2 ? `=view${i}.png` : null })),
+    );
     for (const c of classes) store.addClass('p', c);
     keys.forEach((key, i) => store.setLabel('p', key, classes[i % classes.length]!, (i % 2) as 0 | 1, 'u'));
 
@@ -39,13 +52,23 @@ test('keys and class names that start a formula are exported with a leading quot
     const cells = (parse(csv) as string[][]).flat();
     const risky = cells.filter((cell) => FORMULA_START.test(cell));
     assert.deepEqual(risky, [], 'no exported cell starts a formula');
-    assert.ok(cells.includes(`'=HYPERLINK("evil")`) && cells.includes("'=cmd|calc") && cells.includes("''=quoted.png"));
+    assert.ok(
+      cells.includes(`'=HYPERLINK("evil")`) &&
+        cells.includes("'=cmd|calc") &&
+        cells.includes("''=quoted.png"),
+    );
 
     store.createProject('copy');
     const summary = importCsv(store, 'copy', csv, 'u');
     assert.deepEqual(summary.newClasses, classes);
-    assert.deepEqual(store.table('copy').map((row) => row.key), keys);
-    assert.deepEqual(store.table('copy').map((row) => row.viewKey), store.table('p').map((row) => row.viewKey));
+    assert.deepEqual(
+      store.table('copy').map((row) => row.key),
+      keys,
+    );
+    assert.deepEqual(
+      store.table('copy').map((row) => row.viewKey),
+      store.table('p').map((row) => row.viewKey),
+    );
     assert.equal(exportCsv(store, 'copy'), csv, 'export, import, export is byte for byte the same');
   } finally {
     store.close();
@@ -54,7 +77,10 @@ test('keys and class names that start a formula are exported with a leading quot
 });
 
 test('unescapeCell undoes escapeCell for any text, and an escaped cell never starts a formula', () => {
-  const text = fc.oneof(fc.string({ unit: 'binary' }), fc.tuple(fc.constantFrom("'", "''", '=', '+', '-', '@', '\t', '\r'), fc.string()).map(([a, b]) => a + b));
+  const text = fc.oneof(
+    fc.string({ unit: 'binary' }),
+    fc.tuple(fc.constantFrom("'", "''", '=', '+', '-', '@', '\t', '\r'), fc.string()).map(([a, b]) => a + b),
+  );
   fc.assert(
     fc.property(text, (t) => {
       assert.equal(unescapeCell(escapeCell(t)), t);

@@ -26,7 +26,12 @@ before(async () => {
   store = LabelStore.open(join(dir, 'labels.db'));
   app = new Hono().route(
     '/projects',
-    labelsRouter({ store, storage: new LocalStorage(join(dir, 'images')), token: TOKEN, cacheDir: join(dir, 'thumbs') }),
+    labelsRouter({
+      store,
+      storage: new LocalStorage(join(dir, 'images')),
+      token: TOKEN,
+      cacheDir: join(dir, 'thumbs'),
+    }),
   );
   store.createProject('p');
   store.addImages('p', [{ key: 'a.png' }]);
@@ -37,7 +42,8 @@ after(async () => {
 });
 
 const auth = { authorization: `Bearer ${TOKEN}` };
-const cached = async () => (await readdir(join(dir, 'thumbs'), { recursive: true })).filter((f) => f.endsWith('.jpg'));
+const cached = async () =>
+  (await readdir(join(dir, 'thumbs'), { recursive: true })).filter((f) => f.endsWith('.jpg'));
 
 test('thumbnails are served in the fixed sizes only; other sizes are 400 and cache nothing', async () => {
   assert.deepEqual([...THUMB_SIZES], [32, 64, 128, 256, 512]);
@@ -54,7 +60,11 @@ test('thumbnails are served in the fixed sizes only; other sizes are 400 and cac
     assert.match(((await r.json()) as { error: string }).error, /size: one of 32, 64, 128, 256, 512 pixels/);
   }
   assert.deepEqual(await cached(), before, 'no new cache file');
-  assert.equal((await app.request('/projects/p/images/a.png', { headers: auth })).status, 200, 'the default, 256');
+  assert.equal(
+    (await app.request('/projects/p/images/a.png', { headers: auth })).status,
+    200,
+    'the default, 256',
+  );
 });
 
 test('the filesystem root is refused as a project root, by name, through a link, and in PATCHWORK_IMAGE_ROOTS', async () => {

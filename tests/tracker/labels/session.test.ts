@@ -16,7 +16,10 @@ before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'labels-session-'));
   tracker = startTestTracker(dir, { token: TOKEN });
   assert.equal((await tracker.call('POST', '/projects', { id: 'p' })).status, 201);
-  assert.equal((await tracker.call('POST', '/projects/p/images', { images: [{ key: 'a.png' }] })).status, 200);
+  assert.equal(
+    (await tracker.call('POST', '/projects/p/images', { images: [{ key: 'a.png' }] })).status,
+    200,
+  );
   assert.ok((await tracker.call('POST', '/projects/p/classes', { name: 'cat' })).status < 300);
 });
 after(async () => {
@@ -47,12 +50,19 @@ test('the labeler link sets a signed session, not the token, and it writes as th
   const r = await label({ cookie, 'hx-request': 'true' });
   assert.equal(r.status, 200, await r.clone().text());
   assert.equal(lastActor(), 'alice');
-  assert.equal((await label({ cookie })).status, 401, 'without the htmx header (a cross-site form) the cookie is not enough');
+  assert.equal(
+    (await label({ cookie })).status,
+    401,
+    'without the htmx header (a cross-site form) the cookie is not enough',
+  );
 
   // A leaked cookie is not a token: not as a bearer on the label store, nor on the ingest API.
   const leaked = decodeURIComponent(cookie.slice('pw_session='.length));
   assert.equal((await label({ authorization: `Bearer ${leaked}` })).status, 401);
-  assert.equal((await tracker.call('POST', '/api/runs', { run: 'x' }, { authorization: `Bearer ${leaked}` })).status, 401);
+  assert.equal(
+    (await tracker.call('POST', '/api/runs', { run: 'x' }, { authorization: `Bearer ${leaked}` })).status,
+    401,
+  );
 });
 
 test('expired, forged, foreign-key and token-holding cookies are refused', async () => {
@@ -77,11 +87,19 @@ test('expired, forged, foreign-key and token-holding cookies are refused', async
 test('the bearer scheme is case-insensitive on every route', async () => {
   for (const scheme of ['Bearer', 'bearer', 'BEARER']) {
     const auth = { authorization: `${scheme} ${TOKEN}` };
-    assert.equal((await tracker.call('POST', '/api/runs', { run: `run-${scheme}` }, auth)).status, 200, `/api/runs ${scheme}`);
+    assert.equal(
+      (await tracker.call('POST', '/api/runs', { run: `run-${scheme}` }, auth)).status,
+      200,
+      `/api/runs ${scheme}`,
+    );
     assert.equal((await label(auth, scheme === 'bearer' ? '1' : '0')).status, 200, `/projects ${scheme}`);
   }
   for (const bad of [`Basic ${TOKEN}`, `Bearer${TOKEN}`, `Bearer ${TOKEN} extra`, TOKEN]) {
-    assert.equal((await tracker.call('POST', '/api/runs', { run: 'nope' }, { authorization: bad })).status, 401, bad);
+    assert.equal(
+      (await tracker.call('POST', '/api/runs', { run: 'nope' }, { authorization: bad })).status,
+      401,
+      bad,
+    );
     assert.equal((await label({ authorization: bad })).status, 401, bad);
   }
 });

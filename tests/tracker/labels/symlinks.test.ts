@@ -60,7 +60,9 @@ const post = (app: Hono, path: string, body: unknown) =>
     body: JSON.stringify(body),
   });
 const thumb = (app: Hono, project: string, key: string) =>
-  app.request(`/projects/${project}/images/${key}?size=32`, { headers: { authorization: `Bearer ${TOKEN}` } });
+  app.request(`/projects/${project}/images/${key}?size=32`, {
+    headers: { authorization: `Bearer ${TOKEN}` },
+  });
 
 const keys = ['own.png', 'link.png', 'dir/y.png', 'alias.png'];
 
@@ -73,7 +75,10 @@ test('links to files or folders outside an absolute project root are refused; li
   for (const key of ['link.png', 'dir/y.png']) {
     const r = await thumb(app, 'abs', key);
     assert.equal(r.status, 403, `${key} → ${r.status}`);
-    assert.match(((await r.json()) as { error: string }).error, /symbolic link to a file outside the project's folder/);
+    assert.match(
+      ((await r.json()) as { error: string }).error,
+      /symbolic link to a file outside the project's folder/,
+    );
   }
 });
 
@@ -109,6 +114,10 @@ test('a project root that is a link out of PATCHWORK_IMAGE_ROOTS is refused, bef
   const open = appWith();
   assert.equal((await post(open, '', { id: 'was-open', root: join(dir, 'allowed', 'escape') })).status, 201);
   assert.equal((await post(open, '/was-open/images', { images: [{ key: 'x.png' }] })).status, 200);
-  assert.equal((await thumb(open, 'was-open', 'x.png')).status, 200, 'inside the real folder of its own root');
+  assert.equal(
+    (await thumb(open, 'was-open', 'x.png')).status,
+    200,
+    'inside the real folder of its own root',
+  );
   assert.equal((await thumb(app, 'was-open', 'x.png')).status, 403);
 });
