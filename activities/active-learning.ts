@@ -17,6 +17,7 @@ import {
   type RoundHeadState,
 } from '../ml/active/index.ts';
 import { Rng } from '../ml/rng.ts';
+import { unescapeCell } from '../schemas/csv-cells.ts';
 import { StorageError, type Storage } from '../storage/index.ts';
 import { TrackerClient } from '../tracker/client.ts';
 import type { HeadOptions, RoundClassMetrics } from '../workflows/api-labeling.ts';
@@ -45,7 +46,10 @@ export interface ExportedLabels {
 
 /** Parses the label store's CSV export (filepath, exclude, validation, [viewpath], one column per class). */
 export function parseExport(text: string): ExportedLabels {
-  const records = parseCsv(text, { bom: true, skip_empty_lines: true }) as string[][];
+  // Keys and class names that a spreadsheet would run as a formula are exported with a leading quote.
+  const records = (parseCsv(text, { bom: true, skip_empty_lines: true }) as string[][]).map((r) =>
+    r.map(unescapeCell),
+  );
   if (records.length === 0) throw new Error('label export is empty');
   const header = records[0]!;
   const col = (name: string) => header.indexOf(name);

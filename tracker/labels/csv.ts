@@ -1,9 +1,9 @@
 // CSV import/export in the original's layout (seed reference section 9): filepath, exclude, validation, [viewpath],
 // then one column per class holding '' (unknown), 0 or 1. Booleans are written as pandas writes them (True/False).
-// Keys and class names that a spreadsheet would run as formulas are escaped (csv-cells.ts).
+// Keys and class names that a spreadsheet would run as formulas are escaped (schemas/csv-cells.ts).
 import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
-import { escapeCell, unescapeCell } from './csv-cells.ts';
+import { escapeCell, unescapeCell } from '../../schemas/csv-cells.ts';
 import { LabelStoreError, PROTECTED_COLUMNS, type LabelStore, type LabelValue } from './store.ts';
 
 export function exportCsv(store: LabelStore, projectId: string): string {

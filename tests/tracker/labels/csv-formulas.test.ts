@@ -8,9 +8,10 @@ import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import fc from 'fast-check';
 import { Hono } from 'hono';
+import { parseExport } from '../../../activities/active-learning.ts';
 import { LocalStorage } from '../../../storage/index.ts';
 import { exportCsv, importCsv } from '../../../tracker/labels/csv.ts';
-import { escapeCell, unescapeCell } from '../../../tracker/labels/csv-cells.ts';
+import { escapeCell, unescapeCell } from '../../../schemas/csv-cells.ts';
 import { labelsRouter } from '../../../tracker/labels/routes.tsx';
 import { LabelStore } from '../../../tracker/labels/store.ts';
 
@@ -57,6 +58,11 @@ test('keys and class names that start a formula are exported with a leading quot
         cells.includes("'=cmd|calc") &&
         cells.includes("''=quoted.png"),
     );
+
+    // The labeling loop reads the same export: it sees the stored keys and class names, not their escaped forms.
+    const exported = parseExport(csv);
+    assert.deepEqual(exported.keys, store.table('p').map((row) => row.key));
+    assert.deepEqual(exported.table.classes, classes);
 
     store.createProject('copy');
     const summary = importCsv(store, 'copy', csv, 'u');
