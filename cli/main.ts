@@ -98,7 +98,7 @@ program
   .option('--classes <names>', 'classes to add, separated by commas (more can be added in the labeler)')
   .option('--every <n>', 'new labels that start a round without `patchwork retrain` (default 20)', positiveInt)
   .option('--queue-size <n>', 'images in each published queue (default 100)', positiveInt)
-  .option('--sort <order>', "queue ordering: 'rare first' (default), 'diverse (badge)', 'balanced uncertainty', ...")
+  .option('--sort <order>', "queue ordering: 'diverse (badge)' (default), 'rare first', 'balanced uncertainty', ...")
   .option('--head <kind>', "the round's head: logistic (default), linear or mlp (the original's fine-tuning heads)")
   .option('--hidden <n>', 'mlp head: hidden units (default 256)', positiveInt)
   .option('--head-epochs <n>', 'linear/mlp heads: epochs per round (default 10)', positiveInt)

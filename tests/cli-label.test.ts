@@ -85,7 +85,7 @@ describe('patchwork label / retrain', () => {
     const badSort = await shoes('--sort', 'best');
     assert.match(
       badSort.err,
-      /--sort "best" is not a queue ordering; use one of: diverse \(badge\), balanced uncertainty/,
+      /--sort "best" is not a queue ordering; use one of: diverse \(badge\), rare first, balanced uncertainty/,
     );
 
     const down = `http://127.0.0.1:${await freePort()}`;

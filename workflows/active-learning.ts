@@ -25,7 +25,7 @@ import { definedOnly } from './options.ts';
 const DEFAULTS = {
   minNewLabels: 20,
   pollIntervalMs: 60_000,
-  sort: 'rare first',
+  sort: 'diverse (badge)',
   queueSize: 100,
   seed: 1,
   roundsPerRun: 50,

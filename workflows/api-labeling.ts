@@ -100,8 +100,8 @@ export const embedProgressQuery = defineQuery<EmbedProgress>('embedProgress');
 // ---- active learning ---------------------------------------------------------------------------------------------
 
 export const QUERY_SORTS = [
-  'rare first',
   'diverse (badge)',
+  'rare first',
   'balanced uncertainty',
   'max entropy',
   'random',
@@ -118,7 +118,7 @@ export interface ActiveLearningInput {
   minNewLabels?: number;
   /** How often the label store is polled for new labels when no tracker signal arrives (label writes signal the loop). */
   pollIntervalMs?: number;
-  /** Queue ordering: one of QUERY_SORTS or a per-class sort of the labeler ('maxent: cat'); 'rare first' by default. */
+  /** Queue ordering: one of QUERY_SORTS or a per-class sort of the labeler ('maxent: cat'); BADGE by default. */
   sort?: string;
   /** Images in a published queue. */
   queueSize?: number;
