@@ -25,17 +25,18 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { LayersModel, SymbolicTensor, Tensor, Tensor2D } from '@tensorflow/tfjs';
+import type { LayersModel, SymbolicTensor, Tensor } from '@tensorflow/tfjs';
 import { initBackend } from '../../ml/backend.ts';
-import { augmentImage, type AugmentParams, type Batch } from '../../ml/data/index.ts';
+import type { AugmentParams, Batch } from '../../ml/data/index.ts';
 import { layerFeatures } from '../../ml/eval/layer-features.ts';
 import { linearProbe, type Label } from '../../ml/eval/linear-probe.ts';
 import { installNativeKernels } from '../../ml/kernels/native/index.ts';
-import { createTrainer, DeepClusterTrainer, type Trainer } from '../../ml/methods/index.ts';
+import { createTrainer, type Trainer } from '../../ml/methods/index.ts';
 import { STREAM, derivedSeed, epochOrder, stepIndices } from '../../ml/methods/plan.ts';
 import { smallResNet } from '../../ml/models/index.ts';
 import { Rng } from '../../ml/rng.ts';
 import { FASHION_MNIST_DIR, readIdxImages, readIdxLabels } from '../fashion-mnist.ts';
+import { arrayBatch, GREY_AUGMENT, seededInit, stageOutputs, trainDeepCluster } from './lib/fcn.ts';
 
 const { values } = parseArgs({
   options: {
@@ -144,21 +145,6 @@ const imageSize = size * size;
 // --- network and deterministic starting weights ----------------------------------------------------------------------
 const inputShape: [number, number, number] = [size, size, 1];
 const makeFcn = () => smallResNet({ channels: 1, widths });
-/** Kernels Glorot-uniform from `rng` (Keras' default initializer, drawn from our seeded stream), biases zero. */
-function seededInit(model: LayersModel, rng: Rng): void {
-  const fresh = model.weights.map((w) => {
-    const shape = w.shape as number[];
-    const n = shape.reduce((a, b) => a * b, 1);
-    if (w.name.includes('kernel') && shape.length >= 2) {
-      const receptive = shape.slice(0, -2).reduce((a, b) => a * b, 1);
-      const limit = Math.sqrt(6 / (receptive * (shape.at(-2)! + shape.at(-1)!)));
-      return tf.tensor(rng.fillUniform(new Float32Array(n), -limit, limit) as Float32Array, shape);
-    }
-    return w.read().clone(); // BN gamma/beta/moving stats and biases keep their deterministic initial values
-  });
-  model.setWeights(fresh);
-  tf.dispose(fresh);
-}
 const initialFcn = makeFcn();
 seededInit(initialFcn, Rng.fromSeed(derivedSeed(seed, 100, 0)));
 const initialWeights = initialFcn.getWeights().map((w) => w.clone());
@@ -183,16 +169,13 @@ async function probeFeatures(fit: Float32Array, score: Float32Array, dim: number
   return { accuracy: r.accuracy, dim, correct: correctOf(r.predictions) };
 }
 
-function stageOutputs(): string[] {
-  return widths.map((_, stage) => {
-    const names = initialFcn.layers
-      .map((l) => l.name)
-      .filter((n) => n.startsWith(`s${stage + 1}b`) && n.endsWith('_out'));
-    return names.at(-1)!;
-  });
-}
 async function probeFcn(fcn: LayersModel, mode: FeatureMode) {
-  const options = mode === 'gap' ? {} : mode === 'stages' ? { layers: stageOutputs() } : { grid: 2 };
+  const options =
+    mode === 'gap'
+      ? {}
+      : mode === 'stages'
+        ? { layers: stageOutputs(initialFcn, widths.length) }
+        : { grid: 2 };
   const fit = await layerFeatures(fcn, probeImages.fit, [nFit, size, size, 1], options);
   const score = await layerFeatures(fcn, probeImages.score, [scored.count, size, size, 1], options);
   return probeFeatures(fit.features, score.features, fit.dim);
@@ -228,33 +211,14 @@ clf.predict(s.transform(xte)).astype(np.int32).tofile(d + "/pred.i32")
 
 // --- pretraining ----------------------------------------------------------------------------------------------------
 const stepsPerEpoch = Math.floor(nPretrain / batchSize);
-const keys = Array.from({ length: nPretrain }, (_, i) => String(i));
-/** Augmentation for grey images (hue/saturation need RGB; Fashion-MNIST items are upright, so no up-down/rot90). */
-const GREY_AUGMENT: AugmentParams = {
-  max_brightness_delta: 0.2,
-  contrast_min: 0.6,
-  contrast_max: 1.4,
-  max_hue_delta: 0,
-  max_saturation_delta: 0,
-  left_right_flip: true,
-  up_down_flip: false,
-  rot90: false,
+const augment: AugmentParams = {
+  ...GREY_AUGMENT,
   zoom_scale: Number(values.zoom),
   select_prob: Number(values['select-prob']),
 };
-
-function batchOf(indices: number[], augment: AugmentParams | null, step: number): Batch {
-  const images = new Float32Array(indices.length * imageSize);
-  const rng = Rng.fromSeed(derivedSeed(seed, STREAM.augment, step));
-  indices.forEach((index, i) => {
-    const src = Float32Array.from(pretrain.subarray(index * imageSize, (index + 1) * imageSize));
-    const im = augment
-      ? augmentImage({ data: src, height: size, width: size, channels: 1 }, augment, rng)
-      : { data: src };
-    images.set(im.data, i * imageSize);
-  });
-  return { images, shape: [indices.length, size, size, 1], keys: indices.map((i) => keys[i]!) };
-}
+const pretrainImages = { data: pretrain, size };
+const batchOf = (indices: number[], withAugment: AugmentParams | null, step: number): Batch =>
+  arrayBatch(pretrainImages, indices, withAugment, seed, step);
 
 /**
  * The FCN with its output globally average-pooled but kept as a [B, 1, 1, C] map, so DeepCluster's flatten -> dense
@@ -269,33 +233,34 @@ function pooledFcn(fcn: LayersModel): LayersModel {
   return tf.model({ inputs: input, outputs: map, name: 'pooled_fcn' });
 }
 
-function newTrainer(method: 'deepcluster' | 'iic'): Trainer {
+function deepClusterConfig() {
+  return {
+    k: integer('dc-k', 2),
+    dense: values['dc-dense']!.split(',').map(Number),
+    pca_dim: integer('dc-pca', 1),
+    kmeans_max_iter: 30,
+    lr: Number(values['dc-lr']),
+    lr_decay: 0,
+  };
+}
+
+function newIicTrainer(): Trainer {
   const base = makeFcn();
-  const fcn = method === 'deepcluster' && values['dc-head'] === 'gap' ? pooledFcn(base) : base;
-  const config =
-    method === 'deepcluster'
-      ? {
-          k: integer('dc-k', 2),
-          dense: values['dc-dense']!.split(',').map(Number),
-          pca_dim: integer('dc-pca', 1),
-          kmeans_max_iter: 30,
-          lr: Number(values['dc-lr']),
-          lr_decay: 0,
-        }
-      : {
-          k: 10,
-          k_over: integer('iic-k-over', 2),
-          num_sub_heads: 5,
-          repeats: Number(values['iic-repeats']),
-          lr: Number(values['iic-lr']),
-          lr_decay: 0,
-        };
-  const trainer = createTrainer(method, {
+  const fcn = base;
+  const config = {
+    k: 10,
+    k_over: integer('iic-k-over', 2),
+    num_sub_heads: 5,
+    repeats: Number(values['iic-repeats']),
+    lr: Number(values['iic-lr']),
+    lr_decay: 0,
+  };
+  const trainer = createTrainer('iic', {
     config,
     inputShape,
     fcn,
     rng: Rng.fromSeed(derivedSeed(seed, STREAM.trainer, 0)),
-    augment: GREY_AUGMENT,
+    augment,
   });
   // Heads from the seeded stream too, then the shared starting FCN weights.
   seededInit(trainer.parts().models.model!, Rng.fromSeed(derivedSeed(seed, 101, 0)));
@@ -304,37 +269,29 @@ function newTrainer(method: 'deepcluster' | 'iic'): Trainer {
 }
 
 async function runDeepCluster(): Promise<{ fcn: LayersModel; log: string[] }> {
-  const trainer = newTrainer('deepcluster') as DeepClusterTrainer;
-  trainer.setFileList(keys);
+  const base = makeFcn();
   const log: string[] = [];
-  let step = 0;
-  for (let epoch = 0; epoch < epochs; epoch++) {
-    const rows: Tensor2D[] = [];
-    for (let start = 0; start < nPretrain; start += 500) {
-      const idx = Array.from({ length: Math.min(500, nPretrain - start) }, (_, i) => start + i);
-      rows.push(trainer.embedBatch(batchOf(idx, null, 0)));
-    }
-    const features = tf.concat(rows) as Tensor2D;
-    tf.dispose(rows);
-    const refit = trainer.refit(features, Rng.fromSeed(derivedSeed(seed, STREAM.refit, epoch)));
-    features.dispose();
-    trainer.resetHeadIfNeeded(epoch);
-    const sample = trainer.epochSample(Rng.fromSeed(derivedSeed(seed, STREAM.epochOrder, epoch)));
-    const order = epochOrder({ files: nPretrain, stepsPerEpoch, batchSize, seed, epoch, sample });
-    let loss = 0;
-    for (let s = 0; s < stepsPerEpoch; s++, step++) {
-      loss += (await trainer.trainStep(batchOf(stepIndices(order, s, batchSize), GREY_AUGMENT, step), step))
-        .loss!;
-    }
-    const line = `deepcluster epoch ${epoch}: nmi_prev ${refit.nmi.toFixed(3)}, empty ${refit.sizes.filter((n) => n === 0).length}, mean loss ${(loss / stepsPerEpoch).toFixed(3)} (${elapsed()})`;
-    console.log(line);
-    log.push(line);
-  }
-  return { fcn: trainer.featureExtractor(), log };
+  const fcn = await trainDeepCluster({
+    fcn: values['dc-head'] === 'gap' ? pooledFcn(base) : base,
+    initialWeights,
+    images: pretrainImages,
+    count: nPretrain,
+    epochs,
+    batchSize,
+    seed,
+    config: deepClusterConfig(),
+    augment,
+    log: (line) => {
+      const timed = `${line} (${elapsed()})`;
+      console.log(timed);
+      log.push(timed);
+    },
+  });
+  return { fcn, log };
 }
 
 async function runIic(): Promise<{ fcn: LayersModel; log: string[] }> {
-  const trainer = newTrainer('iic');
+  const trainer = newIicTrainer();
   const log: string[] = [];
   let step = 0;
   for (let epoch = 0; epoch < epochs; epoch++) {
@@ -342,7 +299,7 @@ async function runIic(): Promise<{ fcn: LayersModel; log: string[] }> {
     let loss = 0;
     let metrics: Record<string, number> = {};
     for (let s = 0; s < stepsPerEpoch; s++, step++) {
-      // Unaugmented batches: view 2 is the trainer's own augmentation (GREY_AUGMENT) of each image.
+      // Unaugmented batches: view 2 is the trainer's own augmentation of each image.
       metrics = await trainer.trainStep(batchOf(stepIndices(order, s, batchSize), null, step), step);
       loss += metrics.model_loss!;
     }
