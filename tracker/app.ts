@@ -4,7 +4,7 @@
 //   /api/runs          ingest API for workers (bearer token on writes)      tracker/api/runs.ts
 //   /runs              server-rendered run pages (htmx polling)             tracker/pages/runs.tsx
 //   /static            htmx and styles                                      tracker/pages/static.ts
-//   extra routers      e.g. the label store: `routers: [{ path: '/labels', create: (db) => labelsApp(db) }]`
+//   extra routers      e.g. the label store at /projects (tracker/main.ts mounts it)
 import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { hostCheck, readAccess, securityHeaders } from './api/access.ts';

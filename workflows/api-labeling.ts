@@ -1,6 +1,6 @@
 /**
- * Inputs, outputs, signals and queries of the embedding and active-learning workflows (issue 6). Kept apart from
- * api.ts so the two can evolve without touching the lead's file; bundled into the workflow sandbox, so deterministic.
+ * Inputs, outputs, signals and queries of the embedding and active-learning workflows (pretraining's are in api.ts);
+ * bundled into the workflow sandbox, so deterministic.
  */
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { HeadOptions } from '../ml/active/head-options.ts';

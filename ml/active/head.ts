@@ -163,7 +163,7 @@ export class Head {
     return out;
   }
 
-  /** Fine-tunes with stratified batches (seed reference: each epoch draws samplesPerEpoch rows, then batches them). */
+  /** Fine-tunes with stratified batches (as the original: each epoch draws samplesPerEpoch rows, then batches them). */
   train(raw: Float32Array, table: LabelTable, options: TrainOptions): TrainResult {
     checkTable(table);
     const tf = activeTf();

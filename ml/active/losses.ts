@@ -1,4 +1,4 @@
-// Losses of the original's _losses.py (seed reference section 10), on tfjs tensors from activeTf().
+// Losses of the original's _losses.py, on tfjs tensors from activeTf().
 import type { Tensor, Scalar } from '@tensorflow/tfjs';
 import { activeTf } from '../backend.ts';
 

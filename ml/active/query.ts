@@ -1,4 +1,4 @@
-// Query orderings and subsets of the original labeler (seed reference section 10, _labeler.py), plus a diversity-aware
+// Query orderings and subsets of the original labeler (_labeler.py), plus a diversity-aware
 // batch method (BADGE). Pure JS over LabelTable and predicted probabilities.
 import type { Rng } from '../rng.ts';
 import { balancedUncertainty } from './balanced.ts';

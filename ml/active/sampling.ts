@@ -1,4 +1,4 @@
-// Stratified sampling of the original's _sample.py (seed reference section 10).
+// Stratified sampling of the original's _sample.py.
 import type { Rng } from '../rng.ts';
 import { checkTable, type LabelTable } from './table.ts';
 

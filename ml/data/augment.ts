@@ -1,4 +1,4 @@
-// Random augmentation of one image, as the original `_augment.py` (seed reference section 2), on typed arrays.
+// Random augmentation of one image, as the original `_augment.py`, on typed arrays.
 //
 // Fixed order: brightness -> contrast -> hue -> saturation -> left-right flip -> up-down flip -> rot90 -> zoom,
 // then one clamp to [0, 1]. Every step except the flips runs only if its own draw u ~ U[0,1) satisfies

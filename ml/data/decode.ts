@@ -1,7 +1,7 @@
 // Bytes -> float32 HWC image at `imshape`. sharp (libvips) decodes at the file's own size and sample depth; the resize
 // is resize.ts, bilinear exactly as the original's tf.image.resize (half-pixel centres, no antialiasing, stretched).
 //
-// Differences from the original (seed reference section 1), on purpose:
+// Differences from the original on purpose:
 // - `norm` divides every format (the original divided PNG/JPEG/GIF by 255 whatever `norm` said, and TIFF twice).
 // - TIFFs are not transposed (the original's GDAL path swapped rows and columns).
 // - A 1-channel image with num_channels > 1 is an error unless single_channel is set (the original silently kept one

@@ -1,4 +1,4 @@
-// Config schemas for the input pipeline and augmentation, with the seed reference's defaults (sections 1 and 2).
+// Config schemas for the input pipeline and augmentation, with the original's defaults.
 import { z } from 'zod';
 
 /** Augmentation parameters as the pipeline uses them: every step present, a disabled step has its zero value. */

@@ -1,4 +1,4 @@
-// Sobel filter exactly as the original `_sobelize` (seed reference section 1), including its [-1.5, 2.5] output range.
+// Sobel filter exactly as the original `_sobelize`, including its [-1.5, 2.5] output range.
 import { newImage, type Image } from './image.ts';
 
 /** Index into [0, n) with 1-px reflect padding (-1 -> 1, n -> n-2), like tf.pad(mode="REFLECT"). */

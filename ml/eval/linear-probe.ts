@@ -1,4 +1,4 @@
-// Downstream monitoring (seed reference section 7): how well a linear classifier on globally average-pooled FCN features
+// Downstream monitoring, as the original's: how well a linear classifier on globally average-pooled FCN features
 // predicts a small labelled set.
 //
 // - Split: labels in insertion order (a plain object's key order, or the order of the given pairs); item i is a test

@@ -1,4 +1,4 @@
-// Context Encoder (Pathak et al. 2016) as the seed reference's section 4 describes it, plus the paper's border term.
+// Context Encoder (Pathak et al. 2016) as the original implements it, plus the paper's border term.
 //
 // - Inpainter: encoder (the FCN; default contextEncoderEncoder) -> ChannelWiseDense -> Dropout 0.5 -> 1x1 conv 512
 //   (linear) -> contextEncoderDecoder. Its output is cropped to the input's H x W in every use (the original did not

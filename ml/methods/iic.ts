@@ -1,4 +1,4 @@
-// Invariant Information Clustering (Ji et al. 2019), after the seed reference's section 6, with its bugs fixed:
+// Invariant Information Clustering (Ji et al. 2019), after the original's implementation, with its bugs fixed:
 //
 // - Pairs: view 1 is each image of the batch as it arrives; view 2 is `augmentImage` of a copy of it, drawn from the
 //   trainer's own rng. Feed IIC *unaugmented* batches (pipeline `augment: false`) to get the reference's intended

@@ -1,4 +1,4 @@
-// BNAlexNetFCN: the default fully convolutional feature extractor for DeepCluster (seed reference, section 3).
+// BNAlexNetFCN: the default fully convolutional feature extractor for DeepCluster (the original's default).
 // Every conv is padding 'same' with a built-in ReLU; BN (Keras defaults: momentum 0.99, epsilon 1e-3) comes after the
 // ReLU. Max-pools are 3x3 stride 2 'valid'. A 256x256 input gives 7x7x256 (64 -> 31 -> 15 -> 7).
 import type { LayersModel, SymbolicTensor } from '@tensorflow/tfjs';

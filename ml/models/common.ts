@@ -1,4 +1,4 @@
-/** Keras BatchNormalization defaults, which the seed reference uses everywhere ("BN"). */
+/** Keras BatchNormalization defaults, which the original uses everywhere ("BN"). */
 export const BN_MOMENTUM = 0.99;
 export const BN_EPSILON = 1e-3;
 

@@ -1,4 +1,4 @@
-// Context Encoder networks (Pathak et al. 2016) as the seed reference's section 3 describes them.
+// Context Encoder networks (Pathak et al. 2016) as the original builds them.
 import type { LayersModel, SymbolicTensor } from '@tensorflow/tfjs';
 import { activeTf } from '../backend.ts';
 import { BN_EPSILON, BN_MOMENTUM, checkChannels } from './common.ts';

@@ -1,4 +1,4 @@
-// The labeler under load (issue 6): a real tracker process with one project of 100 000 images, then autocannon with
+// The labeler under load: a real tracker process with one project of 100 000 images, then autocannon with
 // 50 connections against (1) the grid page, (2) a label write (JSON) and (3) the page's own label write (htmx), then
 // one active-learning round end to end on real Temporal, a real worker process and synthetic stored embeddings of every
 // image, then the grid page again (it opens on the published queue) and every ordering with one client.

@@ -1,4 +1,4 @@
-// Feature quality on Fashion-MNIST (issue 5): linear-probe accuracy of the features after a fixed short budget of
+// Feature quality on Fashion-MNIST: linear-probe accuracy of the features after a fixed short budget of
 // DeepCluster and of IIC, against the same network with its starting (random) weights and against logistic
 // regression on raw pixels. The features must beat both. A script, not a test; numbers go in BENCHMARKS.md.
 //

@@ -1,4 +1,4 @@
-// Active learning beats random picks on Fashion-MNIST (issue 6, part 4).
+// Active learning beats random picks on Fashion-MNIST.
 // Features: raw pixels scaled to [0,1], projected by PCA (ml/cluster) to 50 dimensions, fitted on the pool.
 // A simulated labeler answers every class of each picked image (one-hot -> all 10 cells known).
 import { before, test } from 'node:test';

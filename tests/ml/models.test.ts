@@ -24,7 +24,7 @@ before(async () => {
 const outShape = (m: LayersModel, input: number[]) =>
   tf.tidy(() => (m.apply(tf.zeros(input), { training: false }) as Tensor).shape);
 
-test('bnAlexNetFcn and the Context Encoder networks match Keras builds of seed reference section 3', async () => {
+test('bnAlexNetFcn and the Context Encoder networks match Keras builds of the original networks', async () => {
   const ref = await runPythonJson<Record<string, { params: number; shape: number[]; bn: number[] }>>(`
 import json, tensorflow as tf
 L = tf.keras.layers

@@ -1,4 +1,4 @@
-// CSV import/export in the original's layout (seed reference section 9): filepath, exclude, validation, [viewpath],
+// CSV import/export in the original's layout : filepath, exclude, validation, [viewpath],
 // then one column per class holding '' (unknown), 0 or 1. Booleans are written as pandas writes them (True/False).
 // Keys and class names that a spreadsheet would run as formulas are escaped (schemas/csv-cells.ts).
 import { parse } from 'csv-parse/sync';

@@ -12,7 +12,7 @@ import * as s from './schema.ts';
 
 export type LabelValue = 0 | 1 | null;
 export type Flag = 'exclude' | 'validation';
-/** Column names that are not classes in the CSV layout (seed reference section 9). */
+/** Column names that are not classes in the CSV layout. */
 export const PROTECTED_COLUMNS = ['filepath', 'exclude', 'viewpath', 'validation'] as const;
 
 export class LabelStoreError extends Error {
