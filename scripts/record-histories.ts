@@ -1,0 +1,105 @@
+// Records workflow histories for the replay test (tests/workflows-replay.test.ts): each scenario runs against a fresh
+// Temporal dev server with stub activities, and its histories are saved (binary protobuf) under tests/fixtures/histories/.
+// Record with the code that is deployed before a change (e.g. a git worktree of the last release) so the replay test
+// proves that open runs of that code continue under the new one:
+//   git worktree add /tmp/previous <commit> && ln -s "$PWD/node_modules" /tmp/previous/node_modules
+//   node --import tsx scripts/record-histories.ts --workflows /tmp/previous/workflows/index.ts --tag <commit>
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Client, Connection } from '@temporalio/client';
+import proto from '@temporalio/proto';
+const { temporal } = proto;
+import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { freePort } from '../cli/services/process.ts';
+import { startTemporalServer } from '../cli/services/temporal.ts';
+
+const { values } = parseArgs({
+  options: {
+    workflows: { type: 'string', default: join(import.meta.dirname, '..', 'workflows', 'index.ts') },
+    tag: { type: 'string', default: 'current' },
+    out: { type: 'string', default: join(import.meta.dirname, '..', 'tests', 'fixtures', 'histories') },
+  },
+});
+Runtime.install({
+  logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: console.error } as never,
+});
+
+const home = await mkdtemp(join(tmpdir(), 'patchwork-record-'));
+const server = await startTemporalServer({ port: await freePort(), logDir: home });
+const connection = await NativeConnection.connect({ address: server.address });
+const client = new Client({ connection: await Connection.connect({ address: server.address }) });
+
+/** Stub activities of the active-learning loop: a project whose label count the scenario sets. */
+let labelled = 4;
+let fineTuneFailures = 1;
+const activities = {
+  labelStatus: async () => ({ images: 10, labelled, trainable: true }),
+  fineTune: async () => {
+    if (fineTuneFailures-- > 0) throw new Error('transient: retried by Temporal');
+    return { labelled, trainLoss: 0.5, missingEmbeddings: 0 };
+  },
+  predictAll: async () => ({ predicted: 10, evaluatedOn: 'train', classes: [], meanAuc: null }),
+  rankQueue: async (input: { runId: string; round: number }) => ({
+    queueKey: `runs/${input.runId}/rounds/${input.round}/queue.json`,
+    queueSize: 0,
+    queueHead: [],
+  }),
+  publishRound: async () => undefined,
+};
+const workers = await Promise.all(
+  ['patchwork-io', 'patchwork-gpu'].map((taskQueue) =>
+    Worker.create({ connection, taskQueue, workflowsPath: resolve(values.workflows!), activities }),
+  ),
+);
+const running = workers.map((w) => w.run());
+
+async function until<T>(what: string, check: () => Promise<T | undefined>): Promise<T> {
+  for (let i = 0; i < 600; i++) {
+    const v = await check().catch(() => undefined);
+    if (v !== undefined) return v;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+try {
+  // Active learning: a round from the labels, a retrain signal, a retried activity, continue-as-new after two rounds,
+  // new labels in the new run, then stop.
+  const workflowId = 'label-record';
+  const handle = await client.workflow.start('activeLearningWorkflow', {
+    taskQueue: 'patchwork-io',
+    workflowId,
+    args: [{ project: 'record', modelHash: 'h', minNewLabels: 2, pollIntervalMs: 300, roundsPerRun: 2 }],
+  });
+  const status = () => handle.query<{ rounds: number; phase: string }>('activeLearningStatus');
+  await until('round 1', async () => ((await status()).rounds >= 1 ? true : undefined));
+  await handle.signal('retrain');
+  const next = await until('continue-as-new', async () => {
+    const d = await client.workflow.getHandle(workflowId).describe();
+    return d.runId !== handle.firstExecutionRunId ? d.runId : undefined;
+  });
+  labelled = 8;
+  const second = client.workflow.getHandle(workflowId, next);
+  await until('round 3', async () =>
+    (await second.query<{ rounds: number }>('activeLearningStatus')).rounds >= 3 ? true : undefined,
+  );
+  await second.signal('stop');
+  await second.result();
+  for (const [i, runId] of [handle.firstExecutionRunId, next].entries()) {
+    // Binary protobuf: JSON histories need protobufjs's protojson extension, which breaks when npm installs a second
+    // protobufjs beside the SDK's.
+    const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+    const file = join(values.out!, `active-learning-${values.tag}-${i + 1}.history.pb`);
+    await writeFile(file, temporal.api.history.v1.History.encode(history).finish());
+    console.log(`wrote ${file} (${history.events?.length} events)`);
+  }
+} finally {
+  workers.forEach((w) => w.shutdown());
+  await Promise.allSettled(running);
+  await connection.close();
+  await client.connection.close();
+  await server.process.stop('SIGTERM', 5_000);
+  await rm(home, { recursive: true, force: true });
+}
