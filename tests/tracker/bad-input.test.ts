@@ -64,6 +64,24 @@ test('a step past 2^53 - 2 is refused, so resuming the run still works', async (
   );
 });
 
+test('a run whose next step would pass 2^53 - 2 is refused with 409 on resume, writing nothing', async () => {
+  // A session start with hparams at the last step counts as a logged step, so each resume moves the start on by one.
+  const first = await tracker.call('POST', '/api/runs', {
+    run: 'last-steps',
+    startStep: 2 ** 53 - 2,
+    hparams: { a: 1 },
+  });
+  assert.equal(first.status, 200, JSON.stringify(first.body));
+  const second = await tracker.call('POST', '/api/runs', { run: 'last-steps', hparams: { a: 1 } });
+  assert.equal(second.status, 200, JSON.stringify(second.body));
+  assert.equal(second.body.startStep, 2 ** 53 - 1);
+  const before = tracker.snapshot();
+  const third = await tracker.call('POST', '/api/runs', { run: 'last-steps' });
+  assert.equal(third.status, 409, JSON.stringify(third.body));
+  assert.match(third.body.error, /run last-steps has used every step.*log to a new run/);
+  assert.deepEqual(tracker.snapshot(), before);
+});
+
 test('a histogram with 1e999 (infinity in JSON) is a 400 naming the value, and nothing is written', async () => {
   assert.equal((await tracker.call('POST', '/api/runs', { run: 'hist' })).status, 200);
   const before = tracker.snapshot();

@@ -20,7 +20,17 @@ import {
 import type { RunRegistry, TagKind } from '../db/registry.ts';
 import type { RunRow } from '../db/schema.ts';
 import { TrackerError } from './errors.ts';
-import { fromWire, type Batch, type BatchResponse, type FinishRun, type ProjectorUpload, type RegisterModel, type StartRun, type StartRunResponse } from './items.ts';
+import {
+  fromWire,
+  MAX_STEP,
+  type Batch,
+  type BatchResponse,
+  type FinishRun,
+  type ProjectorUpload,
+  type RegisterModel,
+  type StartRun,
+  type StartRunResponse,
+} from './items.ts';
 import { runDir } from './names.ts';
 import { writeUploadedProjector } from './projector-upload.ts';
 import { pngSize } from './png.ts';
@@ -72,6 +82,11 @@ export class RunSessions {
       const lastStep = await scanLastSteps(dir);
       if (input.skipLogged) return this.continueSkippingLogged(input, dir, lastStep, existing !== undefined);
       const startStep = input.startStep ?? (lastStep.size > 0 ? Math.max(...lastStep.values()) + 1 : 0);
+      if (startStep > Number.MAX_SAFE_INTEGER)
+        throw new TrackerError(
+          409,
+          `run ${input.run} has used every step: its next step would be ${startStep}, past the last exact integer ${Number.MAX_SAFE_INTEGER}; log to a new run`,
+        );
       applyStart(lastStep, startStep);
       const writer = await this.openWriter(dir, startStep, true);
       const session: Session = { writer, startStep, lastStep };
@@ -92,7 +107,12 @@ export class RunSessions {
   }
 
   /** A session from step 0 that writes no START: items at or below a tag's last step on disk are skipped. */
-  private async continueSkippingLogged(input: StartRun, dir: string, lastStep: Map<string, number>, resumed: boolean): Promise<StartRunResponse> {
+  private async continueSkippingLogged(
+    input: StartRun,
+    dir: string,
+    lastStep: Map<string, number>,
+    resumed: boolean,
+  ): Promise<StartRunResponse> {
     const writer = await this.openWriter(dir, 0, false);
     this.sessions.set(input.run, { writer, startStep: 0, lastStep });
     if (input.hparams && !lastStep.has(HPARAMS_TAGS.sessionStart)) {
@@ -100,7 +120,13 @@ export class RunSessions {
       lastStep.set(HPARAMS_TAGS.sessionStart, 0);
     }
     await writer.flush();
-    this.registry.startSession({ id: input.run, workflowId: input.workflowId, hparams: input.hparams, startStep: 0, keepSteps: true });
+    this.registry.startSession({
+      id: input.run,
+      workflowId: input.workflowId,
+      hparams: input.hparams,
+      startStep: 0,
+      keepSteps: true,
+    });
     const next = lastStep.size > 0 ? Math.max(...lastStep.values()) + 1 : 0;
     return { run: input.run, startStep: next, resumed, file: writer.path };
   }
@@ -174,13 +200,18 @@ export class RunSessions {
   }
 
   async closeAll(): Promise<void> {
-    await Promise.allSettled([...this.sessions.keys()].map((id) => this.serial(id, () => this.closeSession(id))));
+    await Promise.allSettled(
+      [...this.sessions.keys()].map((id) => this.serial(id, () => this.closeSession(id))),
+    );
   }
 
   private requireRun(runId: string): RunRow {
     const run = this.registry.get(runId);
     if (!run) {
-      throw new TrackerError(404, `run "${runId}" is not registered; create it first with POST /api/runs {"run": "${runId}"}`);
+      throw new TrackerError(
+        404,
+        `run "${runId}" is not registered; create it first with POST /api/runs {"run": "${runId}"}`,
+      );
     }
     return run;
   }
@@ -239,7 +270,12 @@ export class RunSessions {
       const wallTime = 'wallTime' in item ? item.wallTime : undefined;
       switch (item.kind) {
         case 'scalar':
-          planned.push({ step, wallTime, kind: 'scalar', value: legacyScalarValue(tag, fromWire(item.value)) });
+          planned.push({
+            step,
+            wallTime,
+            kind: 'scalar',
+            value: legacyScalarValue(tag, fromWire(item.value)),
+          });
           break;
         case 'text':
           planned.push({ step, wallTime, kind: 'text', value: textValue(tag, item.text) });
@@ -249,7 +285,10 @@ export class RunSessions {
             step,
             wallTime,
             kind: 'histogram',
-            value: histogramValue(tag, inputError(() => bucketize(item.values, item.buckets, `${where}.values`))),
+            value: histogramValue(
+              tag,
+              inputError(() => bucketize(item.values, item.buckets, `${where}.values`)),
+            ),
           });
           break;
         case 'image': {
@@ -258,7 +297,10 @@ export class RunSessions {
           const { width, height } = sizes[0];
           sizes.forEach((s, j) => {
             if (s.width !== width || s.height !== height) {
-              throw new TrackerError(400, `${where}.png.${j}: is ${s.width}x${s.height}, png.0 is ${width}x${height}; samples of one tag must have one size`);
+              throw new TrackerError(
+                400,
+                `${where}.png.${j}: is ${s.width}x${s.height}, png.0 is ${width}x${height}; samples of one tag must have one size`,
+              );
             }
           });
           planned.push({ step, wallTime, kind: 'image', value: imageValue(tag, width, height, pngs) });
@@ -301,7 +343,10 @@ export class RunSessions {
       // The file may hold part of the batch; the next batch continues in a new file after re-reading what is on disk.
       this.sessions.delete(runId);
       await session.writer.close().catch(() => undefined);
-      throw new TrackerError(500, `run "${runId}": writing the event file failed: ${(error as Error).message}`);
+      throw new TrackerError(
+        500,
+        `run "${runId}": writing the event file failed: ${(error as Error).message}`,
+      );
     }
   }
 
