@@ -14,6 +14,7 @@ export const LOGISTIC_CS = [1e-4, 1e-3, 1e-2, 1e-1, 1, 10] as const;
 /** C for every class when no class has enough labels to cross-validate. */
 export const FALLBACK_C = 0.1;
 const MAX_FOLDS = 3;
+const MAX_SELECTION_ROWS = 2000;
 
 export interface LogisticHeadOptions {
   seed: number;
@@ -80,18 +81,23 @@ export class LogisticHead {
       return false;
     };
     const rows = Array.from({ length: n }, (_, i) => i).filter((i) => !table.exclude[i] && labelled(i));
-    const position = new Map(rows.map((i, r) => [i, r]));
-    const x = scaler.transform(features, rows);
     const label = (i: number, c: number) => table.labels[i * k + c]!;
+    // Choosing C fits |C grid| x folds problems per class; past MAX_SELECTION_ROWS labelled images it looks at a
+    // seeded sample of them (the final fit uses every label).
+    const selectionRows =
+      rows.length > MAX_SELECTION_ROWS
+        ? (rng.shuffle(rows.slice()) as number[]).slice(0, MAX_SELECTION_ROWS).sort((a, b) => a - b)
+        : rows;
+    const inSelection = new Set(selectionRows);
 
     // Selection columns: (class, C) trained on part of the labels and scored on the rest.
     const selection: { column: Column; score: number[] }[] = [];
     const plans: ({ by: 'validation' | 'cross-validation'; first: number; folds: number } | undefined)[] = [];
     const trainRows: number[][] = [];
     for (let c = 0; c < k; c++) {
-      const train = rows.filter((i) => !table.validation[i] && label(i, c) !== -1);
-      const valid = rows.filter((i) => table.validation[i] && label(i, c) !== -1);
-      trainRows.push(train);
+      trainRows.push(rows.filter((i) => !table.validation[i] && label(i, c) !== -1));
+      const train = trainRows[c]!.filter((i) => inSelection.has(i));
+      const valid = selectionRows.filter((i) => table.validation[i] && label(i, c) !== -1);
       const pos = train.filter((i) => label(i, c) === 1);
       const neg = train.filter((i) => label(i, c) === 0);
       const validPos = valid.filter((i) => label(i, c) === 1).length;
@@ -113,7 +119,13 @@ export class LogisticHead {
             });
       } else plans.push(undefined);
     }
-    const solve = (columns: Column[]) => {
+    const design = (on: number[]) => ({
+      rows: on,
+      position: new Map(on.map((i, r) => [i, r])),
+      x: scaler.transform(features, on),
+    });
+    type Design = ReturnType<typeof design>;
+    const solve = (columns: Column[], { rows, position, x }: Design) => {
       const m = columns.length;
       const targets = new Float32Array(rows.length * m);
       const weights = new Float32Array(rows.length * m);
@@ -134,7 +146,12 @@ export class LogisticHead {
         ...fitLogistic({ x, n: rows.length, d, targets, weights, lambdas, iterations: options.iterations }),
       };
     };
-    const scoreOf = (sol: { w: Float32Array; b: Float32Array; m: number }, j: number, i: number) => {
+    const scoreOf = (
+      sol: { w: Float32Array; b: Float32Array; m: number },
+      { position, x }: Design,
+      j: number,
+      i: number,
+    ) => {
       const r = position.get(i)!;
       let z = sol.b[j]!;
       for (let t = 0; t < d; t++) z += x[r * d + t]! * sol.w[t * sol.m + j]!;
@@ -143,7 +160,11 @@ export class LogisticHead {
 
     const chosen: (number | undefined)[] = new Array(k).fill(undefined);
     if (selection.length > 0) {
-      const sol = solve(selection.map((s) => s.column));
+      const selectionDesign = design(selectionRows);
+      const sol = solve(
+        selection.map((s) => s.column),
+        selectionDesign,
+      );
       plans.forEach((plan, c) => {
         if (!plan) return;
         const perC = plan.folds;
@@ -154,7 +175,7 @@ export class LogisticHead {
           for (let f = 0; f < perC; f++) {
             const j = plan.first + ci * perC + f;
             for (const i of selection[j]!.score) {
-              scores.push(scoreOf(sol, j, i));
+              scores.push(scoreOf(sol, selectionDesign, j, i));
               truth.push(label(i, c));
             }
           }
@@ -196,7 +217,7 @@ export class LogisticHead {
       bias[c] = Math.log(rate / (1 - rate));
     }
     if (finalColumns.length > 0) {
-      const sol = solve(finalColumns);
+      const sol = solve(finalColumns, design(rows));
       finalColumns.forEach((col, j) => {
         for (let t = 0; t < d; t++) weights[t * k + col.c] = sol.w[t * sol.m + j]!;
         bias[col.c] = sol.b[j]!;
@@ -219,15 +240,17 @@ export class LogisticHead {
   predict(features: Float32Array): Float32Array {
     const d = this.state.inputDim;
     const k = this.numClasses;
-    const x = this.scaler.transform(features);
-    const n = x.length / d;
+    const n = features.length / d;
+    if (!Number.isInteger(n)) throw new Error(`LogisticHead.predict: features must be rows of ${d}`);
     const out = new Float32Array(n * k);
     const w = this.state.weights;
     const z = new Float64Array(k);
+    const { mean, scale } = this.scaler;
     for (let i = 0; i < n; i++) {
       for (let c = 0; c < k; c++) z[c] = this.state.bias[c]!;
       for (let t = 0; t < d; t++) {
-        const v = x[i * d + t]!;
+        // Rounded as the standardised features are stored (float32), so predictions match the fitted scores.
+        const v = Math.fround((features[i * d + t]! - mean[t]!) / scale[t]!);
         if (v === 0) continue;
         const row = t * k;
         for (let c = 0; c < k; c++) z[c] += v * w[row + c]!;

@@ -198,3 +198,13 @@ test("'rare first': half the batch goes to classes short of positives (highest p
   });
   assert.ok(queued.indices.every((i) => i >= 20));
 });
+
+test('logistic head with more labels than the selection sample: C still chosen per class, every label fitted', () => {
+  const p = problem(2600, 4);
+  const table = labelRows(p, Array.from({ length: 2500 }, (_, i) => i));
+  const head = LogisticHead.fit(p.x, table, { seed: 2 });
+  assert.deepEqual(head.toJSON().selectedBy, ['cross-validation', 'cross-validation', 'cross-validation']);
+  const held = Array.from({ length: 100 }, (_, i) => 2500 + i);
+  for (const m of classMetrics(head.predict(p.x), labelRows(p, held), held))
+    assert.ok(m.auc > 0.85, `${m.name}: AUC ${m.auc}`);
+});
