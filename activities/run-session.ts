@@ -174,9 +174,9 @@ export class RunSession {
   }
 
   /**
-   * Waits (bounded) until the tracker has everything logged so far. Past the bound the items stay queued in the
-   * client and training goes on: a tracker outage slows nothing down, at the risk of losing what a killed worker
-   * still held in memory.
+   * Waits (bounded) until the tracker has everything logged so far. Past the bound training goes on and the logs are
+   * put in the client's on-disk spool, so a worker killed during a tracker outage loses none of them: its successor on
+   * this machine sends them when the tracker is back.
    */
   private async flushLogs(): Promise<void> {
     const client = this.tracker;
@@ -186,7 +186,8 @@ export class RunSession {
     try {
       const outcome = await Promise.race([client.flush().then(() => 'flushed' as const), timeout]);
       if (outcome === 'timeout') {
-        console.warn(`pretraining run ${this.spec.runId}: the tracker did not acknowledge logs within ${LOG_FLUSH_TIMEOUT_MS} ms; training goes on, logs stay queued`);
+        client.persist();
+        console.warn(`pretraining run ${this.spec.runId}: the tracker did not acknowledge logs within ${LOG_FLUSH_TIMEOUT_MS} ms; training goes on, logs are spooled to disk until it answers`);
       }
     } finally {
       clearTimeout(timer);

@@ -38,7 +38,8 @@ export class BatchSpool {
     return this.files.length;
   }
 
-  push(batch: SpooledBatch): void {
+  /** Writes the batch as the newest file and returns its path. */
+  push(batch: SpooledBatch): string {
     const text = JSON.stringify({ batchId: batch.batchId, items: batch.items });
     if (this.bytes + text.length > this.maxBytes) {
       throw new Error(
@@ -51,6 +52,7 @@ export class BatchSpool {
     renameSync(`${path}.tmp`, path);
     this.files.push(path);
     this.bytes += text.length;
+    return path;
   }
 
   /** The oldest batch, still on disk until `remove` is called with it. */

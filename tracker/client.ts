@@ -141,10 +141,11 @@ export class TrackerClient {
     return this.requestWithRetry(`/api/runs/${encodeURIComponent(this.o.run)}/projector`, upload, Date.now() + timeoutMs);
   }
 
-  /** Resolves once everything logged before the call is acknowledged; rejects with any permanent error so far. */
+  /** Resolves once everything logged before the call, and any spool of an earlier process, is acknowledged; rejects with any permanent error so far. */
   async flush(): Promise<void> {
     const target = this.seq;
-    if (this.acked < target) {
+    // Spool files left by an earlier process of this run count too: a restarted worker's flush sends them.
+    while (this.acked < target || this.spool.size > 0) {
       await new Promise<void>((resolve) => {
         this.waiters.push({ seq: target, resolve });
         this.kick(true);
@@ -204,6 +205,17 @@ export class TrackerClient {
   }
 
   private readonly spoolSeqs: number[] = [];
+
+  /**
+   * Puts everything not yet acknowledged on disk now, without closing: the batch being sent (it stays in flight, and
+   * its file goes once the tracker acknowledges it) and every buffered item. A later client of this run on this
+   * machine (a restarted worker) sends the files; a batch that arrives twice is written once (batch ids).
+   */
+  persist(): void {
+    const flying = this.inFlight;
+    if (flying && !flying.file) flying.file = this.spool.push(flying);
+    if (this.memory.length > 0) this.spill(this.memory.length);
+  }
 
   private spillAll(): void {
     // An unacknowledged batch taken from memory is spooled too, under the same id: if its request did reach the

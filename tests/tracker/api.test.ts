@@ -3,14 +3,18 @@
 // are read back with our reader and with TensorBoard's EventAccumulator.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { readEventFile, scalarSeries, type ScalarPoint } from '../../tracker/events/index.ts';
 import { TrackerClient } from '../../tracker/client.ts';
 import { eventFiles } from '../../tracker/runs/scan.ts';
 import { runPythonJson } from '../helpers/python.ts';
+import { repoRoot } from '../helpers/paths.ts';
 import { pollUntil } from '../helpers/tensorboard.ts';
 import { startTracker, type LiveTracker } from '../helpers/tracker.ts';
 
@@ -244,6 +248,31 @@ print(json.dumps({"shape": list(e.tensor_shape), "first": data[1].tolist(), "met
     assert.deepEqual(read.shape, [3, 4]);
     assert.deepEqual(read.first.map((v) => Math.round(v * 10)), [4, 5, 6, 7]);
     assert.deepEqual(read.meta, ['key\tfolder', 'a.png\t.', 'b/c.png\tb', 'd.png\t.']);
+  });
+
+  test('a worker killed while the tracker is down loses no logs: persist() spooled them, its successor sends them', async () => {
+    const spoolDir = join(home, 'spool-persist');
+    const logger = join(repoRoot, 'tests', 'helpers', 'tracker-logger.ts');
+    const child = spawn(process.execPath, ['--import', 'tsx', logger, tracker.url, tracker.token, 'persist', spoolDir, '200'], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    const lines = createInterface({ input: child.stdout! });
+    const next = () => new Promise<string>((resolve) => lines.once('line', resolve));
+    try {
+      assert.equal(await next(), 'acked');
+      await tracker.kill();
+      child.stdin!.write('go\n');
+      assert.match(await next(), /^persisted [1-9]/, 'the unacknowledged logs are on disk');
+      child.kill('SIGKILL');
+      await once(child, 'exit');
+    } finally {
+      child.kill('SIGKILL');
+    }
+    await tracker.restart();
+    const { client } = await TrackerClient.start({ url: tracker.url, token: tracker.token, run: 'persist', spoolDir, skipLogged: true });
+    await client.close({ status: 'completed', timeoutMs: 60_000 });
+    const steps = (await seriesOf('persist')).get('loss')!.map((p) => p.step);
+    assert.deepEqual(steps, Array.from({ length: 200 }, (_, s) => s), 'every step exactly once');
   });
 
   test('tracker killed (SIGKILL) and restarted while a client logs: nothing lost, nothing doubled', async () => {
