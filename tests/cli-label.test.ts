@@ -87,6 +87,12 @@ describe('patchwork label / retrain', () => {
       badSort.err,
       /--sort "best" is not a queue ordering; use one of: diverse \(badge\), rare first, balanced uncertainty/,
     );
+    const badHead = await shoes('--head', 'forest');
+    assert.match(badHead.err, /--head "forest" is not a head; use one of: logistic, linear, mlp/);
+    const sgdOnly = await shoes('--entropy-weight', '0.1');
+    assert.match(sgdOnly.err, /--entropy-weight applies to --head linear or mlp, not to the logistic head/);
+    const badSmoothing = await shoes('--head', 'linear', '--label-smoothing', '1');
+    assert.match(badSmoothing.err, /--label-smoothing 1 is out of range: use a number >= 0 and below 1/);
 
     const down = `http://127.0.0.1:${await freePort()}`;
     const noTracker = await patchwork(['label', 'shoes', '--images', images, '--model', model], {

@@ -71,7 +71,7 @@ function headOptions(options: LabelOptions): HeadOptions {
       .map(([f]) => f);
     if (sgdOnly.length > 0)
       throw new Error(
-        `${sgdOnly.join(', ')} apply to --head linear or mlp, not to the logistic head; add --head linear or --head mlp`,
+        `${sgdOnly.join(', ')} ${sgdOnly.length === 1 ? 'applies' : 'apply'} to --head linear or mlp, not to the logistic head; add --head linear or --head mlp`,
       );
   }
   return Object.fromEntries(Object.entries(head).filter(([, v]) => v !== undefined)) as HeadOptions;
