@@ -48,6 +48,30 @@ const activities = {
   }),
   publishRound: async () => undefined,
 };
+/** Stub activities of pretraining: two epochs of four steps, a refit per epoch, a downstream probe. */
+let trainFailures = 1;
+const pretrainActivities = {
+  preparePretrain: async () => ({
+    files: 16,
+    stepsPerEpoch: 4,
+    totalSteps: 8,
+    refitEvery: 1,
+    hasLabels: true,
+    testFiles: 0,
+  }),
+  refitClusters: async () => ({ nmi: 0.5, empty_clusters: 0 }),
+  trainSteps: async (input: { toStep: number; learningRate?: number }) => {
+    if (trainFailures-- > 0) throw new Error('transient: retried by Temporal');
+    return {
+      step: input.toStep,
+      metrics: { loss: 1 / (input.toStep + 1), learning_rate: input.learningRate ?? 0.01 },
+    };
+  },
+  evaluateDownstream: async () => ({ linear_classification_accuracy: 0.5 }),
+  evaluateTestSet: async () => ({}),
+  exportModel: async (input: { runId: string }) => `runs/${input.runId}/model/model.json`,
+};
+Object.assign(activities, pretrainActivities);
 const workers = await Promise.all(
   ['patchwork-io', 'patchwork-gpu'].map((taskQueue) =>
     Worker.create({ connection, taskQueue, workflowsPath: resolve(values.workflows!), activities }),
@@ -62,6 +86,28 @@ async function until<T>(what: string, check: () => Promise<T | undefined>): Prom
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`timed out waiting for ${what}`);
+}
+
+/** The runs of a workflow from its first, following continue-as-new. */
+async function chain(workflowId: string, firstRunId: string): Promise<string[]> {
+  const runs = [firstRunId];
+  for (;;) {
+    const events = (await client.workflow.getHandle(workflowId, runs.at(-1)).fetchHistory()).events ?? [];
+    const next = events.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId;
+    if (!next) return runs;
+    runs.push(next);
+  }
+}
+
+async function save(name: string, workflowId: string, runIds: string[]): Promise<void> {
+  for (const [i, runId] of runIds.entries()) {
+    // Binary protobuf: JSON histories need protobufjs's protojson extension, which breaks when npm installs a second
+    // protobufjs beside the SDK's.
+    const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+    const file = join(values.out!, `${name}-${values.tag}-${i + 1}.history.pb`);
+    await writeFile(file, temporal.api.history.v1.History.encode(history).finish());
+    console.log(`wrote ${file} (${history.events?.length} events)`);
+  }
 }
 
 try {
@@ -87,14 +133,35 @@ try {
   );
   await second.signal('stop');
   await second.result();
-  for (const [i, runId] of [handle.firstExecutionRunId, next].entries()) {
-    // Binary protobuf: JSON histories need protobufjs's protojson extension, which breaks when npm installs a second
-    // protobufjs beside the SDK's.
-    const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
-    const file = join(values.out!, `active-learning-${values.tag}-${i + 1}.history.pb`);
-    await writeFile(file, temporal.api.history.v1.History.encode(history).finish());
-    console.log(`wrote ${file} (${history.events?.length} events)`);
-  }
+  await save('active-learning', workflowId, await chain(workflowId, handle.firstExecutionRunId));
+
+  // Pretraining: a retried training activity, pause and resume, a learning-rate change, a refit and a probe per
+  // epoch, continue-as-new every two training activities, export (no embedding child).
+  const runId = 'pretrain-record';
+  const pretrain = await client.workflow.start('pretrainWorkflow', {
+    taskQueue: 'patchwork-io',
+    workflowId: runId,
+    args: [
+      {
+        method: 'deepcluster',
+        images: '/images',
+        epochs: 2,
+        embed: false,
+        stepsPerActivity: 2,
+        activitiesPerRun: 2,
+      },
+    ],
+  });
+  await pretrain.signal('pause');
+  await until('paused', async () =>
+    (await pretrain.query<{ phase: string }>('pretrainProgress')).phase === 'paused' ? true : undefined,
+  );
+  await pretrain.signal('setLearningRate', 0.005);
+  await pretrain.signal('resume');
+  const last = await client.workflow.getHandle(runId).result();
+  const runs = await chain(runId, pretrain.firstExecutionRunId);
+  console.log(`pretraining finished at step ${(last as { steps: number }).steps} over ${runs.length} runs`);
+  await save('pretrain', runId, runs);
 } finally {
   workers.forEach((w) => w.shutdown());
   await Promise.allSettled(running);
