@@ -6,6 +6,7 @@ import { embedCommand } from './commands/embed.ts';
 import { controlCommand, runsCommand, setLearningRateCommand } from './commands/runs.ts';
 import { tensorboardCommand } from './commands/tensorboard.ts';
 import { labelCommand, retrainCommand } from './commands/label.ts';
+import { labelsExportCommand, labelsImportCommand } from './commands/labels-csv.ts';
 import { errorMessage } from './errors.ts';
 
 function positiveInt(value: string): number {
@@ -106,6 +107,21 @@ program
   .option('--label-smoothing <eps>', 'linear/mlp heads: label smoothing in [0, 1) (default 0)', Number)
   .option('--status', "print the loop's rounds, labels and queue instead")
   .action(labelCommand);
+const labels = program
+  .command('labels')
+  .description("a labeling project's labels as CSV in the original's layout (filepath, exclude, validation, classes)");
+labels
+  .command('export')
+  .description('write the labels to a CSV file (- for standard output)')
+  .argument('<project>')
+  .argument('<file>')
+  .action(labelsExportCommand);
+labels
+  .command('import')
+  .description('set labels from a CSV file; missing images and classes are added, every change is in the history')
+  .argument('<project>')
+  .argument('<file>')
+  .action(labelsImportCommand);
 program
   .command('retrain')
   .description("start a round of a project's active-learning loop now")

@@ -8,7 +8,6 @@ import { loadSettings, type Settings } from '../../schemas/settings.ts';
 import { CLASS_SORTS } from '../../ml/active/query.ts';
 import { HEAD_KINDS, type HeadOptions } from '../../ml/active/head-options.ts';
 import { openStorage, parseLocation } from '../../storage/index.ts';
-import { PROJECT_ID } from '../../tracker/labels/store.ts';
 import { connectClient } from '../../worker/client.ts';
 import { activeLearningWorkflow, embedWorkflow } from '../../workflows/index.ts';
 import { TASK_QUEUES } from '../../workflows/api.ts';
@@ -22,6 +21,7 @@ import {
   type ActiveLearningStatus,
   type EmbedResult,
 } from '../../workflows/api-labeling.ts';
+import { checkProject, LabelStoreClient } from '../label-store-client.ts';
 import { followWithBar } from '../progress.ts';
 
 export interface LabelOptions {
@@ -80,12 +80,6 @@ function headOptions(options: LabelOptions): HeadOptions {
 /** Images registered per request (the label store takes at most 100 000). */
 const IMAGES_PER_REQUEST = 10_000;
 
-function checkProject(project: string): void {
-  if (!PROJECT_ID.test(project))
-    throw new Error(
-      `project ${JSON.stringify(project)} is not a valid project id: use 1-64 characters of a-z 0-9 - _, starting with a letter or digit`,
-    );
-}
 
 /** A queue ordering the workflow accepts: QUERY_SORTS, or a per-class sort of the labeler such as 'maxent: cat'. */
 function checkSort(sort: string | undefined): void {
@@ -107,47 +101,6 @@ function parseClasses(text: string | undefined): string[] {
 }
 
 /** The label store's JSON API on the tracker, with the bearer token. Errors name the request and the fix. */
-class LabelStoreClient {
-  constructor(private readonly tracker: Settings['tracker']) {}
-
-  static async connect(settings: Settings): Promise<LabelStoreClient> {
-    const url = settings.tracker.url.replace(/\/+$/, '');
-    try {
-      const health = await fetch(`${url}/health`, { signal: AbortSignal.timeout(5_000) });
-      if (!health.ok) throw new Error(`GET /health answered ${health.status}`);
-    } catch (error) {
-      throw new Error(
-        `the tracker at ${url} is not running (${(error as Error).message}). Start it with \`patchwork up\`, or set PATCHWORK_TRACKER_URL to where it runs.`,
-      );
-    }
-    if (!settings.tracker.token)
-      throw new Error(
-        'no tracker token: writes to the label store need it. Run `patchwork up` (it records one) or set PATCHWORK_TOKEN to the token the tracker was started with.',
-      );
-    return new LabelStoreClient({ url, token: settings.tracker.token });
-  }
-
-  get url(): string {
-    return this.tracker.url;
-  }
-
-  async request<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
-    const response = await fetch(`${this.tracker.url}/projects${path}`, {
-      method,
-      headers: { authorization: `Bearer ${this.tracker.token}`, 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await response.text();
-    if (!response.ok) {
-      const hint =
-        response.status === 401 ? ' (PATCHWORK_TOKEN is not the token the tracker was started with)' : '';
-      throw new Error(
-        `${method} ${this.tracker.url}/projects${path}: ${response.status} ${text.slice(0, 300)}${hint}`,
-      );
-    }
-    return JSON.parse(text) as T;
-  }
-}
 
 /** The project's image root as the tracker stores it: an absolute folder or s3://bucket/prefix, no trailing slash. */
 function projectRoot(images: string): string {

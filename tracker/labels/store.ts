@@ -1,6 +1,7 @@
 // The label store: projects, images, classes and tri-state labels in SQLite (WAL), with an append-only history.
 // Every write touches one cell inside one IMMEDIATE transaction that reads the old value and appends the history row,
 // so two labelers (connections, processes) never lose each other's writes and the history chains old -> new exactly.
+import { PROJECT_ID } from '../../schemas/project-id.ts';
 import Database from 'better-sqlite3';
 import { binaryEntropy } from '../../ml/active/query.ts';
 import { and, asc, desc, eq, inArray, isNull, sql } from 'drizzle-orm';
@@ -72,7 +73,7 @@ export interface ClassCounts {
   valNeg: number;
 }
 
-export const PROJECT_ID = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+export { PROJECT_ID };
 
 export function checkProjectId(id: string): string {
   if (!PROJECT_ID.test(id)) {
