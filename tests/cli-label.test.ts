@@ -1,7 +1,6 @@
 // `patchwork label` / `patchwork retrain` against a real Temporal server, worker and tracker.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { settingsToEnv } from '../schemas/settings.ts';
 import { connectClient } from '../worker/client.ts';
@@ -9,16 +8,14 @@ import {
   activeLearningWorkflowId,
   stopActiveLearningSignal,
 } from '../workflows/api-labeling.ts';
+import { runCli } from './helpers/cli.ts';
 import { writeFiles } from './helpers/images.ts';
 import { saveTinyFeatureModel } from './helpers/feature-model.ts';
 import { freePort } from './helpers/net.ts';
-import { repoRoot } from './helpers/paths.ts';
 import { patternImages } from './helpers/pretrain.ts';
 import { startStack, type TestStack } from './helpers/stack.ts';
 import { untilRound } from './helpers/active-learning.ts';
 import { startTracker, type LiveTracker } from './helpers/tracker.ts';
-
-const bin = join(repoRoot, 'cli', 'bin.js');
 
 describe('patchwork label / retrain', () => {
   let stack: TestStack;
@@ -28,20 +25,8 @@ describe('patchwork label / retrain', () => {
   let model: string;
   let keys: string[];
 
-  function patchwork(args: string[], extraEnv: NodeJS.ProcessEnv = {}) {
-    // Asynchronous: the worker and tracker these commands talk to are children of this process's event loop.
-    return new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
-      const child = spawn(process.execPath, [bin, ...args], {
-        env: { ...env, ...extraEnv },
-        cwd: stack.home,
-      });
-      let out = '';
-      let err = '';
-      child.stdout.on('data', (chunk) => (out += chunk));
-      child.stderr.on('data', (chunk) => (err += chunk));
-      child.on('exit', (code) => resolve({ code, out, err }));
-    });
-  }
+  const patchwork = (args: string[], extraEnv: NodeJS.ProcessEnv = {}) =>
+    runCli(args, { env: { ...env, ...extraEnv }, cwd: stack.home });
   async function api(method: string, path: string, body?: unknown) {
     const response = await fetch(`${tracker.url}/projects${path}`, {
       method,

@@ -1,11 +1,10 @@
 // `patchwork labels export|import`: the original's CSV layout through a real tracker process, errors naming the fix.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { repoRoot } from './helpers/paths.ts';
+import { runCli } from './helpers/cli.ts';
 import { startTracker, type LiveTracker } from './helpers/tracker.ts';
 
 let home: string;
@@ -35,24 +34,16 @@ async function api(method: string, path: string, body?: unknown): Promise<string
   return text;
 }
 
-function patchwork(args: string[]) {
-  return new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
-    const child = spawn(process.execPath, [join(repoRoot, 'cli', 'bin.js'), ...args], {
-      env: {
-        ...process.env,
-        PATCHWORK_HOME: home,
-        PATCHWORK_TRACKER_URL: tracker.url,
-        PATCHWORK_TOKEN: tracker.token,
-      },
-      cwd: home,
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (chunk) => (out += chunk));
-    child.stderr.on('data', (chunk) => (err += chunk));
-    child.on('exit', (code) => resolve({ code, out, err }));
+const patchwork = (args: string[]) =>
+  runCli(args, {
+    env: {
+      ...process.env,
+      PATCHWORK_HOME: home,
+      PATCHWORK_TRACKER_URL: tracker.url,
+      PATCHWORK_TOKEN: tracker.token,
+    },
+    cwd: home,
   });
-}
 
 test('labels export writes the tracker export; import sets labels and adds images and classes', async () => {
   const file = join(home, 'shoes.csv');
