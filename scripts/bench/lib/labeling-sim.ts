@@ -265,31 +265,35 @@ export function simulate(
   reveal(pickIndices(known, { subset: 'unlabeled', sort: 'random', count: batch, rng }).indices);
   const out: Checkpoint[] = [];
   for (;;) {
-    const { head } = fitRoundHead({
-      features: f.pool,
-      table: known,
-      options: {},
-      seed: seed * 1000 + labelled.length,
-    });
-    if (checkpoints.includes(labelled.length) || labelled.length >= maxLabels) {
+    const scored = checkpoints.includes(labelled.length);
+    const done = labelled.length >= maxLabels;
+    // Random picks need no head between checkpoints; the head of a round depends only on its labels and seed.
+    const head =
+      scored || (!done && order !== 'random')
+        ? fitRoundHead({ features: f.pool, table: known, options: {}, seed: seed * 1000 + labelled.length })
+            .head
+        : undefined;
+    if (scored) {
       const positives = positiveCounts(known.labels, k, known.exclude, known.validation);
       out.push({
         labels: labelled.length,
-        ...scores(set, head.predict(f.held)),
+        ...scores(set, head!.predict(f.held)),
         rareFound: set.rare.reduce((a, c) => a + positives[c]!, 0),
         rows: labelled.slice(),
       });
     }
-    if (labelled.length >= maxLabels) break;
+    if (done) {
+      head?.dispose();
+      return out;
+    }
     // A round stops short at a checkpoint so every ordering is scored at exactly 50, 100, ... labels.
     const next = checkpoints.find((c) => c > labelled.length) ?? maxLabels;
     const count = Math.min(batch, next - labelled.length);
-    const probs = order === 'random' ? undefined : head.predict(f.pool);
-    const embedding = order === 'diverse (badge)' ? head.embed(f.pool) : undefined;
+    const probs = order === 'random' ? undefined : head!.predict(f.pool);
+    const embedding = order === 'diverse (badge)' ? head!.embed(f.pool) : undefined;
     reveal(pickIndices(known, { subset: 'unlabeled', sort: order, count, rng, probs, embedding }).indices);
-    head.dispose();
+    head?.dispose();
   }
-  return out.filter((c) => checkpoints.includes(c.labels));
 }
 
 export interface ReferenceJob {
