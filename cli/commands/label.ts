@@ -42,44 +42,36 @@ export interface LabelOptions {
 
 /** The head options of the flags, checked here so a bad value is named before the loop starts. */
 function headOptions(options: LabelOptions): HeadOptions {
-  const head: HeadOptions = {
-    kind: options.head as HeadOptions['kind'],
-    hidden: options.hidden,
-    epochs: options.headEpochs,
-    entropyWeight: options.entropyWeight,
-    labelSmoothing: options.labelSmoothing,
+  const { head: kind, hidden, headEpochs, entropyWeight, labelSmoothing } = options;
+  if (kind !== undefined && !(HEAD_KINDS as readonly string[]).includes(kind))
+    throw new Error(`--head ${JSON.stringify(kind)} is not a head; use one of: ${HEAD_KINDS.join(', ')}`);
+  if (entropyWeight !== undefined && !(entropyWeight >= 0))
+    throw new Error(`--entropy-weight ${entropyWeight} is out of range: use a number >= 0`);
+  if (labelSmoothing !== undefined && !(labelSmoothing >= 0 && labelSmoothing < 1))
+    throw new Error(`--label-smoothing ${labelSmoothing} is out of range: use a number >= 0 and below 1`);
+  const sgdFlags = {
+    '--hidden': hidden,
+    '--head-epochs': headEpochs,
+    '--entropy-weight': entropyWeight,
+    '--label-smoothing': labelSmoothing,
   };
-  if (head.kind !== undefined && !(HEAD_KINDS as readonly string[]).includes(head.kind))
+  const given = Object.keys(sgdFlags).filter((flag) => sgdFlags[flag as keyof typeof sgdFlags] !== undefined);
+  if ((kind ?? 'logistic') === 'logistic' && given.length > 0)
     throw new Error(
-      `--head ${JSON.stringify(head.kind)} is not a head; use one of: ${HEAD_KINDS.join(', ')}`,
+      `${given.join(', ')} ${given.length === 1 ? 'applies' : 'apply'} to --head linear or mlp, not to the logistic head; add --head linear or --head mlp`,
     );
-  const flags = { entropyWeight: '--entropy-weight', labelSmoothing: '--label-smoothing' } as const;
-  for (const [name, flag] of Object.entries(flags)) {
-    const v = head[name as keyof typeof flags];
-    if (v !== undefined && !(Number.isFinite(v) && v >= 0 && (name !== 'labelSmoothing' || v < 1)))
-      throw new Error(
-        `${flag} ${v} is out of range: use a number >= 0${name === 'labelSmoothing' ? ' and below 1' : ''}`,
-      );
-  }
-  if (head.kind === 'logistic' || head.kind === undefined) {
-    const sgdOnly = Object.entries({
-      '--hidden': head.hidden,
-      '--head-epochs': head.epochs,
-      ...Object.fromEntries(Object.entries(flags).map(([n, f]) => [f, head[n as keyof typeof flags]])),
-    })
-      .filter(([, v]) => v !== undefined)
-      .map(([f]) => f);
-    if (sgdOnly.length > 0)
-      throw new Error(
-        `${sgdOnly.join(', ')} ${sgdOnly.length === 1 ? 'applies' : 'apply'} to --head linear or mlp, not to the logistic head; add --head linear or --head mlp`,
-      );
-  }
+  const head = {
+    kind: kind as HeadOptions['kind'],
+    hidden,
+    epochs: headEpochs,
+    entropyWeight,
+    labelSmoothing,
+  };
   return Object.fromEntries(Object.entries(head).filter(([, v]) => v !== undefined)) as HeadOptions;
 }
 
 /** Images registered per request (the label store takes at most 100 000). */
 const IMAGES_PER_REQUEST = 10_000;
-
 
 /** A queue ordering the workflow accepts: QUERY_SORTS, or a per-class sort of the labeler such as 'maxent: cat'. */
 function checkSort(sort: string | undefined): void {

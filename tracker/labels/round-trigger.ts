@@ -25,8 +25,7 @@ export class RoundTrigger {
       await next();
       if (c.req.method !== 'POST' || c.res.status >= 300) return;
       const path = c.req.path.slice(c.req.path.indexOf('/', 1));
-      const match = LABEL_WRITES.exec(path);
-      if (match) this.notify(decodeURIComponent(path.split('/')[1]!));
+      if (LABEL_WRITES.test(path)) this.notify(decodeURIComponent(path.split('/')[1]!));
     };
   }
 
