@@ -17,10 +17,10 @@ import {
   type RoundHeadState,
 } from '../ml/active/index.ts';
 import { Rng } from '../ml/rng.ts';
-import { unescapeCell } from '../schemas/csv-cells.ts';
+import { unescapeCell } from '../contracts/csv-cells.ts';
 import { StorageError, type Storage } from '../storage/index.ts';
-import { TrackerClient } from '../tracker/client.ts';
-import type { HeadOptions, RoundClassMetrics } from '../workflows/api-labeling.ts';
+import { TrackerClient } from '../tracker-client/client.ts';
+import type { HeadOptions, RoundClassMetrics } from '../contracts/active-learning.ts';
 import { readEmbeddings, type EmbeddingTable } from './embeddings-store.ts';
 import { keepHeartbeating } from './heartbeat.ts';
 

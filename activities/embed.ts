@@ -10,9 +10,9 @@ import { parseInputOptions, type InputOptions } from '../ml/data/index.ts';
 import { loadStepBatch } from '../ml/methods/plan.ts';
 import { assertFullyConvolutional, loadFeatureModel } from '../ml/models/load.ts';
 import { StorageError, type Storage } from '../storage/index.ts';
-import type { RawImage } from '../tracker/events/index.ts';
-import type { EmbedModelInfo, EmbedPlan, ModelRef } from '../workflows/api-labeling.ts';
-import { embeddingsPrefix } from '../workflows/api-labeling.ts';
+import type { RawImage } from '../tensorboard-format/index.ts';
+import type { EmbedModelInfo, EmbedPlan, ModelRef } from '../contracts/embed.ts';
+import { embeddingsPrefix } from '../storage/layout.ts';
 import {
   listParts,
   modelInfoKey,
@@ -24,7 +24,7 @@ import {
   sourceKeysKey,
 } from './embeddings-store.ts';
 import { keepHeartbeating } from './heartbeat.ts';
-import { TrackerClient } from '../tracker/client.ts';
+import { TrackerClient } from '../tracker-client/client.ts';
 
 const IMAGE_EXTENSIONS = /\.(png|jpe?g|tiff?|webp|gif)$/i;
 

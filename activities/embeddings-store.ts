@@ -2,7 +2,7 @@
 // (the row keys, the dimension, and the keys that could not be decoded). The keys file is written after the vectors and
 // is what makes a part exist, so a crash mid-part leaves nothing a reader would trust.
 import type { Storage } from '../storage/index.ts';
-import { embeddingsPrefix } from '../workflows/api-labeling.ts';
+import { embeddingsPrefix } from '../storage/layout.ts';
 
 /** The keys an embedding run listed from its source, one per line. */
 export const sourceKeysKey = (runId: string) => `runs/${runId}/embed/source-keys.txt`;

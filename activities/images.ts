@@ -1,5 +1,5 @@
 import sharp from 'sharp';
-import type { BadFile, BadFileReason, ImageRecord } from '../workflows/api.ts';
+import type { BadFile, BadFileReason, ImageRecord } from '../contracts/ingest.ts';
 
 /** Raster formats the pipeline can decode. sharp also reads SVG and PDF, which are not photos to sort. */
 const RASTER_FORMATS = new Set(['jpeg', 'png', 'webp', 'gif', 'tiff', 'avif', 'heif', 'jp2']);

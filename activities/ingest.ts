@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { StorageError, type ObjectInfo, type Storage } from '../storage/index.ts';
-import { emptyCounts, type BadFile, type IngestCounts } from '../workflows/api.ts';
+import { emptyCounts, type BadFile, type IngestCounts } from '../contracts/ingest.ts';
 import { keepHeartbeating } from './heartbeat.ts';
 import { inspectImage } from './images.ts';
 import { encodeManifestPart, manifestIndexKey, manifestPartKey, type ManifestEntry, type ManifestIndex } from './manifest.ts';

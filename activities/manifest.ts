@@ -1,5 +1,5 @@
 import type { Storage } from '../storage/index.ts';
-import type { BadFile, ImageRecord, IngestCounts } from '../workflows/api.ts';
+import type { BadFile, ImageRecord, IngestCounts } from '../contracts/ingest.ts';
 
 /** One manifest line: an image's properties, or a bad file with its reason. */
 export type ManifestEntry = ({ ok: true } & ImageRecord) | ({ ok: false } & BadFile);

@@ -1,8 +1,8 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { StorageError, type Storage } from '../storage/index.ts';
-import type { PretrainMethod, PretrainPlan } from '../workflows/api.ts';
-import { PRETRAIN_METHODS } from '../workflows/api.ts';
+import type { PretrainMethod, PretrainPlan } from '../contracts/pretrain.ts';
+import { PRETRAIN_METHODS } from '../contracts/pretrain.ts';
 import type { AugmentParams, InputOptions } from '../ml/data/index.ts';
 import { parseRunConfig } from '../ml/methods/run-config.ts';
 import { epochPlan } from '../ml/methods/plan.ts';

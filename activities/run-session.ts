@@ -20,10 +20,10 @@ import type { Trainer } from '../ml/methods/types.ts';
 import { evaluateTestSet } from '../ml/methods/test-set.ts';
 import { assignFeatures, type ClusterFeaturesResult } from '../ml/cluster/index.ts';
 import { Rng, type RngState } from '../ml/rng.ts';
-import { encodePng } from '../tracker/events/index.ts';
-import { TrackerClient } from '../tracker/client.ts';
+import { encodePng } from '../tensorboard-format/index.ts';
+import { TrackerClient } from '../tracker-client/client.ts';
 import type { Storage } from '../storage/index.ts';
-import type { PretrainMethod, PretrainPlan } from '../workflows/api.ts';
+import type { PretrainMethod, PretrainPlan } from '../contracts/pretrain.ts';
 
 export interface RunSpec {
   version: 1;

@@ -7,8 +7,11 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund --omit=dev
 
 COPY tsconfig.json ./
-COPY schemas schemas
+COPY config config
+COPY contracts contracts
 COPY storage storage
+COPY ml ml
+COPY tensorboard-format tensorboard-format
 COPY tracker tracker
 COPY ui ui
 

@@ -18,13 +18,15 @@ COPY scripts/setup-tfjs scripts/setup-tfjs
 RUN python3 -m venv .tools/venv-gpu && PATCHWORK_GPU=1 bash scripts/setup-tfjs
 
 COPY tsconfig.json ./
-COPY schemas schemas
+COPY config config
+COPY contracts contracts
 COPY storage storage
 COPY workflows workflows
 COPY activities activities
 COPY worker worker
 COPY ml ml
-COPY tracker tracker
+COPY tensorboard-format tensorboard-format
+COPY tracker-client tracker-client
 
 ENV PATCHWORK_HOME=/data \
     PATCHWORK_BACKEND=tensorflow-gpu \

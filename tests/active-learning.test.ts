@@ -3,14 +3,8 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { connectClient } from '../worker/client.ts';
 import { activeLearningWorkflow, embedWorkflow } from '../workflows/index.ts';
-import { TASK_QUEUES } from '../workflows/api.ts';
-import {
-  activeLearningStatusQuery,
-  activeLearningWorkflowId,
-  retrainSignal,
-  stopActiveLearningSignal,
-  type ActiveLearningInput,
-} from '../workflows/api-labeling.ts';
+import { TASK_QUEUES } from '../contracts/task-queues.ts';
+import { activeLearningStatusQuery, activeLearningWorkflowId, retrainSignal, stopActiveLearningSignal, type ActiveLearningInput } from '../contracts/active-learning.ts';
 import { binaryEntropy } from '../ml/active/query.ts';
 import { openStorage } from '../storage/index.ts';
 import { LabelStore } from '../tracker/labels/store.ts';

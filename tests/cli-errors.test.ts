@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { settingsToEnv } from '../schemas/settings.ts';
+import { settingsToEnv } from '../config/settings.ts';
 import { runCli } from './helpers/cli.ts';
 import { startStack, type TestStack } from './helpers/stack.ts';
 

@@ -2,12 +2,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { settingsToEnv } from '../schemas/settings.ts';
+import { settingsToEnv } from '../config/settings.ts';
 import { connectClient } from '../worker/client.ts';
-import {
-  activeLearningWorkflowId,
-  stopActiveLearningSignal,
-} from '../workflows/api-labeling.ts';
+import { activeLearningWorkflowId, stopActiveLearningSignal } from '../contracts/active-learning.ts';
 import { runCli } from './helpers/cli.ts';
 import { writeFiles } from './helpers/images.ts';
 import { saveTinyFeatureModel } from './helpers/feature-model.ts';

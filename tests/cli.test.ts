@@ -6,7 +6,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { readServicesFile } from '../schemas/settings.ts';
+import { readServicesFile } from '../config/settings.ts';
 import { goodAndBadFiles, writeFiles } from './helpers/images.ts';
 import { freePort } from './helpers/net.ts';
 import { repoRoot } from './helpers/paths.ts';

@@ -2,7 +2,7 @@
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { join } from 'node:path';
-import { loadSettings } from '../schemas/settings.ts';
+import { loadSettings } from '../config/settings.ts';
 import { trackerHostNames } from './api/access.ts';
 import { createTracker } from './app.ts';
 import { openTrackerDb } from './db/index.ts';

@@ -1,5 +1,5 @@
 import { Client, Connection } from '@temporalio/client';
-import type { Settings } from '../schemas/settings.ts';
+import type { Settings } from '../config/settings.ts';
 
 export async function connectClient(settings: Settings): Promise<Client> {
   let connection: Connection;

@@ -1,5 +1,5 @@
 import { openStorage, type Storage } from '../storage/index.ts';
-import type { Settings } from '../schemas/settings.ts';
+import type { Settings } from '../config/settings.ts';
 
 /** The storage handles activities get: the run store, and a way to open user sources with the same S3 settings. */
 export function storageFor(settings: Settings): { store: Storage; openSource(location: string): Storage } {

@@ -2,8 +2,8 @@
  * Worker process: `node --import tsx worker/main.ts [--queue patchwork-io|patchwork-gpu|all]`.
  * Shuts down gracefully on SIGTERM/SIGINT (the SDK finishes or cancels running activities first).
  */
-import { TASK_QUEUES, type TaskQueue } from '../workflows/api.ts';
-import { loadSettings } from '../schemas/settings.ts';
+import { TASK_QUEUES, type TaskQueue } from '../contracts/task-queues.ts';
+import { loadSettings } from '../config/settings.ts';
 import { createWorker } from './worker.ts';
 
 function queuesFromArgs(argv: string[]): TaskQueue[] {

@@ -1,14 +1,14 @@
 import { NativeConnection, Worker, Runtime, type WorkerOptions } from '@temporalio/worker';
 import os from 'node:os';
 import { join } from 'node:path';
-import { TASK_QUEUES, type TaskQueue } from '../workflows/api.ts';
+import { TASK_QUEUES, type TaskQueue } from '../contracts/task-queues.ts';
 import {
   createActiveLearningActivities,
   createEmbedActivities,
   createIngestActivities,
   createPretrainActivities,
 } from '../activities/index.ts';
-import type { Settings } from '../schemas/settings.ts';
+import type { Settings } from '../config/settings.ts';
 import { ensureWorkflowBundle } from './bundle.ts';
 import { storageFor } from './dependencies.ts';
 

@@ -8,18 +8,8 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { ActiveLearningActivities } from '../activities/active-learning.ts';
-import { TASK_QUEUES } from './api.ts';
-import {
-  activeLearningStatusQuery,
-  labelsChangedSignal,
-  retrainSignal,
-  stopActiveLearningSignal,
-  type ActiveLearningCarried,
-  type ActiveLearningInput,
-  type ActiveLearningResult,
-  type ActiveLearningStatus,
-  type RoundSummary,
-} from './api-labeling.ts';
+import { TASK_QUEUES } from '../contracts/task-queues.ts';
+import { activeLearningStatusQuery, labelsChangedSignal, retrainSignal, stopActiveLearningSignal, type ActiveLearningCarried, type ActiveLearningInput, type ActiveLearningResult, type ActiveLearningStatus, type RoundSummary } from '../contracts/active-learning.ts';
 import { definedOnly } from './options.ts';
 
 const DEFAULTS = {

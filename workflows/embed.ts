@@ -1,14 +1,8 @@
 import { continueAsNew, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { EmbedActivities } from '../activities/embed.ts';
-import { TASK_QUEUES } from './api.ts';
-import {
-  embedProgressQuery,
-  embeddingsPrefix,
-  type EmbedCarried,
-  type EmbedInput,
-  type EmbedProgress,
-  type EmbedResult,
-} from './api-labeling.ts';
+import { TASK_QUEUES } from '../contracts/task-queues.ts';
+import { embedProgressQuery, type EmbedCarried, type EmbedInput, type EmbedProgress, type EmbedResult } from '../contracts/embed.ts';
+import { embeddingsPrefix } from '../storage/layout.ts';
 import { definedOnly } from './options.ts';
 
 const DEFAULTS = {

@@ -1,16 +1,7 @@
 import { continueAsNew, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { IngestActivities } from '../activities/ingest.ts';
-import {
-  BAD_SAMPLE_LIMIT,
-  TASK_QUEUES,
-  addCounts,
-  emptyCounts,
-  ingestProgressQuery,
-  type IngestCarriedState,
-  type IngestInput,
-  type IngestProgress,
-  type IngestSummary,
-} from './api.ts';
+import { BAD_SAMPLE_LIMIT, addCounts, emptyCounts, ingestProgressQuery, type IngestCarriedState, type IngestInput, type IngestProgress, type IngestSummary } from '../contracts/ingest.ts';
+import { TASK_QUEUES } from '../contracts/task-queues.ts';
 import { definedOnly } from './options.ts';
 
 const DEFAULTS = { chunkSize: 500, parallelChunks: 2, chunksPerRun: 40, heartbeatTimeoutMs: 30_000 };

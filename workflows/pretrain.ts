@@ -1,18 +1,8 @@
 import { condition, continueAsNew, executeChild, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { PretrainActivities } from '../activities/pretrain.ts';
 import { embedWorkflow } from './embed.ts';
-import {
-  TASK_QUEUES,
-  pauseSignal,
-  pretrainProgressQuery,
-  resumeSignal,
-  setLearningRateSignal,
-  stopSignal,
-  type PretrainCarried,
-  type PretrainInput,
-  type PretrainProgress,
-  type PretrainResult,
-} from './api.ts';
+import { TASK_QUEUES } from '../contracts/task-queues.ts';
+import { pauseSignal, pretrainProgressQuery, resumeSignal, setLearningRateSignal, stopSignal, type PretrainCarried, type PretrainInput, type PretrainProgress, type PretrainResult } from '../contracts/pretrain.ts';
 import { definedOnly } from './options.ts';
 
 const DEFAULTS = { stepsPerActivity: 50, checkpointEvery: 50, activitiesPerRun: 100, heartbeatTimeoutMs: 60_000, seed: 1 };

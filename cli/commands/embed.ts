@@ -1,10 +1,10 @@
 import { resolve } from 'node:path';
-import { loadSettings } from '../../schemas/settings.ts';
+import { loadSettings } from '../../config/settings.ts';
 import { connectClient } from '../../worker/client.ts';
 import { parseLocation } from '../../storage/index.ts';
 import { embedWorkflow } from '../../workflows/index.ts';
-import { TASK_QUEUES } from '../../workflows/api.ts';
-import { embedProgressQuery } from '../../workflows/api-labeling.ts';
+import { TASK_QUEUES } from '../../contracts/task-queues.ts';
+import { embedProgressQuery } from '../../contracts/embed.ts';
 import { followWithBar } from '../progress.ts';
 
 interface EmbedOptions {

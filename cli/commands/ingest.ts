@@ -1,9 +1,10 @@
 import { resolve } from 'node:path';
-import { loadSettings } from '../../schemas/settings.ts';
+import { loadSettings } from '../../config/settings.ts';
 import { connectClient } from '../../worker/client.ts';
 import { parseLocation } from '../../storage/index.ts';
 import { ingestWorkflow } from '../../workflows/index.ts';
-import { TASK_QUEUES, ingestProgressQuery, type IngestSummary } from '../../workflows/api.ts';
+import { TASK_QUEUES } from '../../contracts/task-queues.ts';
+import { ingestProgressQuery, type IngestSummary } from '../../contracts/ingest.ts';
 import { followWithBar } from '../progress.ts';
 
 interface IngestOptions {

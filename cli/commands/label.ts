@@ -4,24 +4,16 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { sourceKeysKey } from '../../activities/embeddings-store.ts';
-import { loadSettings, type Settings } from '../../schemas/settings.ts';
+import { loadSettings, type Settings } from '../../config/settings.ts';
 import { CLASS_SORTS } from '../../ml/active/query.ts';
 import { HEAD_KINDS, type HeadOptions } from '../../ml/active/head-options.ts';
 import { openStorage, parseLocation } from '../../storage/index.ts';
 import { connectClient } from '../../worker/client.ts';
 import { activeLearningWorkflow, embedWorkflow } from '../../workflows/index.ts';
-import { TASK_QUEUES } from '../../workflows/api.ts';
-import {
-  activeLearningStatusQuery,
-  activeLearningWorkflowId,
-  embedProgressQuery,
-  QUERY_SORTS,
-  retrainSignal,
-  type ActiveLearningCarried,
-  type ActiveLearningStatus,
-  type EmbedResult,
-} from '../../workflows/api-labeling.ts';
-import { checkProject, LabelStoreClient } from '../label-store-client.ts';
+import { TASK_QUEUES } from '../../contracts/task-queues.ts';
+import { activeLearningStatusQuery, activeLearningWorkflowId, QUERY_SORTS, retrainSignal, type ActiveLearningCarried, type ActiveLearningStatus } from '../../contracts/active-learning.ts';
+import { embedProgressQuery, type EmbedResult } from '../../contracts/embed.ts';
+import { checkProject, LabelStoreClient } from '../../tracker-client/label-store.ts';
 import { followWithBar } from '../progress.ts';
 
 export interface LabelOptions {

@@ -2,8 +2,8 @@
 // (filepath, exclude, validation, [viewpath], one column per class with empty, 0 or 1), through the tracker.
 import { readFile, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { loadSettings } from '../../schemas/settings.ts';
-import { checkProject, LabelStoreClient } from '../label-store-client.ts';
+import { loadSettings } from '../../config/settings.ts';
+import { checkProject, LabelStoreClient } from '../../tracker-client/label-store.ts';
 
 export async function labelsExportCommand(project: string, file: string): Promise<void> {
   checkProject(project);

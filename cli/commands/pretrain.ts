@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { loadSettings } from '../../schemas/settings.ts';
+import { loadSettings } from '../../config/settings.ts';
 import { connectClient } from '../../worker/client.ts';
 import { parseLocation } from '../../storage/index.ts';
 import { parseRunConfig } from '../../ml/methods/run-config.ts';
 import { pretrainWorkflow } from '../../workflows/index.ts';
-import { PRETRAIN_METHODS, TASK_QUEUES, pretrainProgressQuery, type PretrainMethod, type PretrainResult } from '../../workflows/api.ts';
+import { PRETRAIN_METHODS, pretrainProgressQuery, type PretrainMethod, type PretrainResult } from '../../contracts/pretrain.ts';
+import { TASK_QUEUES } from '../../contracts/task-queues.ts';
 import { followWithBar } from '../progress.ts';
 
 interface PretrainOptions {

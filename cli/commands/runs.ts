@@ -1,6 +1,6 @@
-import { loadSettings } from '../../schemas/settings.ts';
+import { loadSettings } from '../../config/settings.ts';
 import { connectClient } from '../../worker/client.ts';
-import { pauseSignal, pretrainProgressQuery, resumeSignal, setLearningRateSignal, stopSignal } from '../../workflows/api.ts';
+import { pauseSignal, pretrainProgressQuery, resumeSignal, setLearningRateSignal, stopSignal } from '../../contracts/pretrain.ts';
 
 const KIND: Record<string, string> = {
   ingestWorkflow: 'an ingest run',

@@ -1,14 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadSettings, readServicesFile, servicesFilePath, settingsToEnv, type ServicesFile } from '../../schemas/settings.ts';
+import { loadSettings, readServicesFile, servicesFilePath, settingsToEnv, type ServicesFile } from '../../config/settings.ts';
 import { startTemporalServer, temporalIsServing } from '../services/temporal.ts';
 import { startS3Server } from '../services/minio.ts';
 import { assertPortFree, httpOk, startProcess, waitUntilReady, type ManagedProcess } from '../services/process.ts';
 import { repoRoot } from '../services/binaries.ts';
 import { S3Storage } from '../../storage/index.ts';
 import { ensureWorkflowBundle } from '../../worker/bundle.ts';
-import { TASK_QUEUES } from '../../workflows/api.ts';
+import { TASK_QUEUES } from '../../contracts/task-queues.ts';
 
 interface UpOptions {
   temporalPort: number;

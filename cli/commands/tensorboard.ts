@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadSettings } from '../../schemas/settings.ts';
+import { loadSettings } from '../../config/settings.ts';
 
 const tensorboardBin = fileURLToPath(new URL('../../.tools/venv/bin/tensorboard', import.meta.url));
 

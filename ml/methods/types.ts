@@ -1,10 +1,10 @@
-// The one shape every self-supervised method has, so one activity runs them all (ARCHITECTURE.md).
+// The one shape every self-supervised method has, so one activity runs them all.
 import type { LayersModel, Optimizer } from '@tensorflow/tfjs';
 import type { Batch } from '../data/index.ts';
 import type { Rng } from '../rng.ts';
+import type { MethodName } from './names.ts';
 
-export const METHODS = ['deepcluster', 'iic', 'context-encoder'] as const;
-export type MethodName = (typeof METHODS)[number];
+export { METHODS, type MethodName } from './names.ts';
 
 /** Scalars to log, by tag. */
 export type StepMetrics = Record<string, number>;

@@ -16,12 +16,8 @@ import { parseArgs } from 'node:util';
 import { createRequire } from 'node:module';
 import { connectClient } from '../../worker/client.ts';
 import { activeLearningWorkflow } from '../../workflows/index.ts';
-import { TASK_QUEUES } from '../../workflows/api.ts';
-import {
-  activeLearningStatusQuery,
-  stopActiveLearningSignal,
-  type ActiveLearningInput,
-} from '../../workflows/api-labeling.ts';
+import { TASK_QUEUES } from '../../contracts/task-queues.ts';
+import { activeLearningStatusQuery, stopActiveLearningSignal, type ActiveLearningInput } from '../../contracts/active-learning.ts';
 import { partKeysKey, partVectorsKey, type PartKeys } from '../../activities/embeddings-store.ts';
 import { openStorage } from '../../storage/index.ts';
 import { Rng } from '../../ml/rng.ts';

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { EventFileWriter, readEventFile, scalarSeries } from '../../tracker/events/index.ts';
+import { EventFileWriter, readEventFile, scalarSeries } from '../../tensorboard-format/index.ts';
 
 const { values: args } = parseArgs({
   options: { n: { type: 'string', default: '100000' }, 'tf-n': { type: 'string', default: '20000' } },

@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { TrackerClient } from '../../tracker/client.ts';
-import { readEventFile, scalarSeries } from '../../tracker/events/index.ts';
+import { TrackerClient } from '../../tracker-client/client.ts';
+import { readEventFile, scalarSeries } from '../../tensorboard-format/index.ts';
 import { eventFiles } from '../../tracker/runs/scan.ts';
 import { startTracker } from '../../tests/helpers/tracker.ts';
 

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { startTemporalServer, type TemporalServer } from '../../cli/services/temporal.ts';
 import { startS3Server, type S3Server } from '../../cli/services/minio.ts';
 import { freePort, startProcess, waitUntilReady, type ManagedProcess } from '../../cli/services/process.ts';
-import { loadSettings, settingsToEnv, type Settings } from '../../schemas/settings.ts';
+import { loadSettings, settingsToEnv, type Settings } from '../../config/settings.ts';
 import { ensureWorkflowBundle } from '../../worker/bundle.ts';
 import { repoRoot } from './paths.ts';
 

@@ -3,7 +3,7 @@
 // (the tracker is down by then), spools everything unacknowledged to disk ("persisted") and idles until killed.
 // Usage: node --import tsx tests/helpers/tracker-logger.ts <url> <token> <run> <spoolDir> <steps>
 import { createInterface } from 'node:readline';
-import { TrackerClient } from '../../tracker/client.ts';
+import { TrackerClient } from '../../tracker-client/client.ts';
 
 const [url, token, run, spoolDir, stepsText] = process.argv.slice(2) as [
   string,

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readEventFile, scalarSeries } from '../../tracker/events/index.ts';
+import { readEventFile, scalarSeries } from '../../tensorboard-format/index.ts';
 import { eventFiles } from '../../tracker/runs/scan.ts';
 import { startTestTracker, type TestTracker } from './helpers.ts';
 

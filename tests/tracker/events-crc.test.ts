@@ -2,9 +2,9 @@
 // CRC-32C check value, RFC 3720's 32-zero-byte example, and TensorBoard's masked_crc.rs / record examples).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { crc32cOf, maskedCrc32c, maskCrc } from '../../tracker/events/crc.ts';
-import { frameRecord, parseRecords, RecordCorruptError } from '../../tracker/events/record.ts';
-import { EventProto } from '../../tracker/events/protos.ts';
+import { crc32cOf, maskedCrc32c, maskCrc } from '../../tensorboard-format/crc.ts';
+import { frameRecord, parseRecords, RecordCorruptError } from '../../tensorboard-format/record.ts';
+import { EventProto } from '../../tensorboard-format/protos.ts';
 
 test('crc32c matches the standard check value and RFC 3720', () => {
   assert.equal(crc32cOf(Buffer.from('123456789', 'ascii')), 0xe3069283);

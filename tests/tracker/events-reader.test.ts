@@ -10,7 +10,7 @@ import {
   readEventFile,
   RecordCorruptError,
   scalarSeries,
-} from '../../tracker/events/index.ts';
+} from '../../tensorboard-format/index.ts';
 import { runPythonJson } from '../helpers/python.ts';
 
 const writeWithPython = `

@@ -16,7 +16,7 @@ import {
   tileImages,
   writeProjector,
   type Uint8Image,
-} from '../../tracker/events/index.ts';
+} from '../../tensorboard-format/index.ts';
 import { runPythonJson } from '../helpers/python.ts';
 import { pollUntil, startTensorBoard, type LiveTensorBoard } from '../helpers/tensorboard.ts';
 

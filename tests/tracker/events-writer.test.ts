@@ -14,8 +14,8 @@ import {
   tensorNumbers,
   tensorShape,
   tileImages,
-} from '../../tracker/events/index.ts';
-import { HParamsPluginDataProto } from '../../tracker/events/protos.ts';
+} from '../../tensorboard-format/index.ts';
+import { HParamsPluginDataProto } from '../../tensorboard-format/protos.ts';
 import { pollUntil } from '../helpers/tensorboard.ts';
 
 async function tempDir(): Promise<string> {

@@ -17,7 +17,7 @@ import {
   registerModelSchema,
   runIdSchema,
   startRunSchema,
-} from '../runs/items.ts';
+} from '../../contracts/tracker-runs.ts';
 import { requireToken } from './auth.ts';
 import { parseJsonBody, parseParam } from './validate.ts';
 

@@ -3,7 +3,7 @@
 // Keys and class names that a spreadsheet would run as formulas are escaped (schemas/csv-cells.ts).
 import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
-import { escapeCell, unescapeCell } from '../../schemas/csv-cells.ts';
+import { escapeCell, unescapeCell } from '../../contracts/csv-cells.ts';
 import { LabelStoreError, PROTECTED_COLUMNS, type LabelStore, type LabelValue } from './store.ts';
 
 export function exportCsv(store: LabelStore, projectId: string): string {

@@ -4,7 +4,7 @@
 // workflow's own polling remains the fallback.
 import type { MiddlewareHandler } from 'hono';
 import type { Client } from '@temporalio/client';
-import { activeLearningWorkflowId, labelsChangedSignal } from '../../workflows/api-labeling.ts';
+import { activeLearningWorkflowId, labelsChangedSignal } from '../../contracts/active-learning.ts';
 import type { LabelStore } from './store.ts';
 
 /** Routes after which the label count may have changed. */

@@ -1,7 +1,7 @@
 // The label store: projects, images, classes and tri-state labels in SQLite (WAL), with an append-only history.
 // Every write touches one cell inside one IMMEDIATE transaction that reads the old value and appends the history row,
 // so two labelers (connections, processes) never lose each other's writes and the history chains old -> new exactly.
-import { PROJECT_ID } from '../../schemas/project-id.ts';
+import { PROJECT_ID } from '../../contracts/project-id.ts';
 import Database from 'better-sqlite3';
 import { binaryEntropy } from '../../ml/active/query.ts';
 import { and, asc, desc, eq, inArray, isNull, sql } from 'drizzle-orm';

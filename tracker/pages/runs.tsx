@@ -5,7 +5,7 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import type { RunRegistry } from '../db/registry.ts';
 import type { RunRow } from '../db/schema.ts';
-import { runIdSchema } from '../runs/items.ts';
+import { runIdSchema } from '../../contracts/tracker-runs.ts';
 import { readRunView } from '../runs/read.ts';
 import type { TemporalStatus } from '../temporal-status.ts';
 import { parseParam } from '../api/validate.ts';

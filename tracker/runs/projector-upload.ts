@@ -1,9 +1,9 @@
 // A projector sent over HTTP (POST /api/runs/:run/projector) written next to the run's event files, so workers on
 // other machines can publish embeddings to the tracker's TensorBoard.
-import { writeProjector, type RawImage } from '../events/index.ts';
-import { MAX_SPRITE_PIXELS } from '../events/projector.ts';
+import { writeProjector, type RawImage } from '../../tensorboard-format/index.ts';
+import { MAX_SPRITE_PIXELS } from '../../tensorboard-format/projector.ts';
 import { TrackerError } from './errors.ts';
-import type { ProjectorUpload } from './items.ts';
+import type { ProjectorUpload } from '../../contracts/tracker-runs.ts';
 
 export async function writeUploadedProjector(dir: string, upload: ProjectorUpload): Promise<{ points: number }> {
   const [n, d] = upload.shape;

@@ -1,7 +1,7 @@
 // What the run pages show, read back from a run's event files: every scalar series (after SessionLog START purges,
 // so a resumed run shows one value per step) and the latest image per tag. Cached per run until a file changes.
 import { statSync } from 'node:fs';
-import { readEventFile, tensorNumbers, type EventData } from '../events/index.ts';
+import { readEventFile, tensorNumbers, type EventData } from '../../tensorboard-format/index.ts';
 import { runDir } from './names.ts';
 import { eventFiles } from './scan.ts';
 

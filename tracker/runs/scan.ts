@@ -3,7 +3,7 @@
 // the tracker restarted, so a retried batch never writes a (tag, step) twice.
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { readEventFile } from '../events/index.ts';
+import { readEventFile } from '../../tensorboard-format/index.ts';
 
 export function eventFiles(dir: string): string[] {
   let names: string[];

@@ -16,7 +16,7 @@ import {
   legacyScalarValue,
   textValue,
   type SummaryValueObject,
-} from '../events/index.ts';
+} from '../../tensorboard-format/index.ts';
 import type { RunRegistry, TagKind } from '../db/registry.ts';
 import type { RunRow } from '../db/schema.ts';
 import { TrackerError } from './errors.ts';
@@ -30,7 +30,7 @@ import {
   type RegisterModel,
   type StartRun,
   type StartRunResponse,
-} from './items.ts';
+} from '../../contracts/tracker-runs.ts';
 import { runDir } from './names.ts';
 import { writeUploadedProjector } from './projector-upload.ts';
 import { pngSize } from './png.ts';

@@ -11,7 +11,7 @@ import { Hono } from 'hono';
 import { parseExport } from '../../../activities/active-learning.ts';
 import { LocalStorage } from '../../../storage/index.ts';
 import { exportCsv, importCsv } from '../../../tracker/labels/csv.ts';
-import { escapeCell, unescapeCell } from '../../../schemas/csv-cells.ts';
+import { escapeCell, unescapeCell } from '../../../contracts/csv-cells.ts';
 import { labelsRouter } from '../../../tracker/labels/routes.tsx';
 import { LabelStore } from '../../../tracker/labels/store.ts';
 

@@ -1,7 +1,7 @@
 // Wire format of the ingest API, shared by the server (validation) and the client (types).
 // JSON has no NaN or infinities: scalar values may be the strings "NaN", "Infinity" and "-Infinity".
 import { z } from 'zod';
-import { RUN_ID_PATTERN, RUN_ID_RULE } from './names.ts';
+import { RUN_ID_PATTERN, RUN_ID_RULE } from './run-id.ts';
 
 export const runIdSchema = z.string().regex(RUN_ID_PATTERN, RUN_ID_RULE);
 const tag = z

@@ -3,7 +3,7 @@
 // same run are picked up and sent first.
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Item } from './runs/items.ts';
+import type { Item } from '../contracts/tracker-runs.ts';
 
 export interface SpooledBatch {
   batchId: string;

@@ -2,7 +2,7 @@
 import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
 
-const schemaDir = fileURLToPath(new URL('../../schemas/tensorboard/', import.meta.url));
+const schemaDir = fileURLToPath(new URL('./proto/', import.meta.url));
 const files = [
   'event.proto',
   'summary.proto',

@@ -6,9 +6,9 @@
 import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BatchSpool, type SpooledBatch } from './client-spool.ts';
-import { toWire, type BatchResponse, type FinishRun, type Item, type ProjectorUpload, type RegisterModel, type StartRun, type StartRunResponse } from './runs/items.ts';
-import { isValidRunId, RUN_ID_RULE } from './runs/names.ts';
+import { BatchSpool, type SpooledBatch } from './spool.ts';
+import { toWire, type BatchResponse, type FinishRun, type Item, type ProjectorUpload, type RegisterModel, type StartRun, type StartRunResponse } from '../contracts/tracker-runs.ts';
+import { isValidRunId, RUN_ID_RULE } from '../contracts/run-id.ts';
 
 export interface TrackerClientOptions {
   url: string;

@@ -1,7 +1,7 @@
 // The label store as the CLI reaches it: over the tracker's HTTP API with the bearer token, so the CLI never loads the
 // tracker's database code.
-import { PROJECT_ID } from '../schemas/project-id.ts';
-import type { Settings } from '../schemas/settings.ts';
+import { PROJECT_ID } from '../contracts/project-id.ts';
+import type { Settings } from '../config/settings.ts';
 
 export function checkProject(project: string): void {
   if (!PROJECT_ID.test(project))
