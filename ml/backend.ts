@@ -4,19 +4,10 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { installWasmKernels } from './kernels/wasm/index.ts';
+import { activeBackend, setActiveBackend, type ActiveBackend, type BackendChoice, type Tf } from './tf-instance.ts';
 
-export type Tf = typeof import('@tensorflow/tfjs');
-export type BackendChoice = 'tfjs-node-gpu' | 'tfjs-node' | 'wasm' | 'cpu';
+export { activeTf, activeBackend, type ActiveBackend, type BackendChoice, type Tf } from './tf-instance.ts';
 export type Purpose = 'train' | 'infer';
-
-export interface ActiveBackend {
-  /** The tfjs backend name as tf.getBackend() reports it: 'tensorflow', 'wasm' or 'cpu'. */
-  name: string;
-  /** Which of the candidates was loaded. */
-  choice: BackendChoice;
-  tf: Tf;
-  reason: string;
-}
 
 export interface InitBackendOptions {
   purpose: Purpose;
@@ -45,7 +36,6 @@ export const CPU_TRAINING_REFUSED =
   'anyway, e.g. a tiny test, set PATCHWORK_ALLOW_CPU_TRAINING=1 (or initBackend({ allowCpuTraining: true })).';
 
 const require = createRequire(import.meta.url);
-let active: ActiveBackend | undefined;
 let loadedNativePackage: string | undefined;
 let wasmPathsSet = false;
 const logged = new Set<string>();
@@ -60,16 +50,6 @@ export function parseBackendChoice(value: string, source: string): BackendChoice
   return choice;
 }
 
-/** The tf namespace of the backend chosen by initBackend. Throws if initBackend has not run. */
-export function activeTf(): Tf {
-  if (!active) throw new Error('no tfjs backend yet: call `await initBackend({ purpose })` from ml/backend.ts first');
-  return active.tf;
-}
-
-export function activeBackend(): ActiveBackend | undefined {
-  return active;
-}
-
 export async function initBackend(options: InitBackendOptions): Promise<ActiveBackend> {
   if (options.purpose !== 'train' && options.purpose !== 'infer') {
     throw new Error(`initBackend: purpose must be 'train' or 'infer', got ${String(options.purpose)}`);
@@ -82,6 +62,7 @@ export async function initBackend(options: InitBackendOptions): Promise<ActiveBa
   if (forced === 'cpu' && options.purpose === 'train' && !allowCpuTraining) {
     throw new Error(`${CPU_TRAINING_REFUSED}\n(cpu was forced by ${forcedBy}=${forcedValue})`);
   }
+  const active = activeBackend();
   if (active && (forced === undefined || forced === active.choice)) {
     if (options.purpose === 'train' && active.choice === 'cpu' && !allowCpuTraining) throw new Error(CPU_TRAINING_REFUSED);
     return active;
@@ -110,7 +91,8 @@ export async function initBackend(options: InitBackendOptions): Promise<ActiveBa
   if (!chosen) throw new Error('initBackend: no tfjs backend could be loaded'); // unreachable: cpu always loads
 
   const name = chosen.tf.getBackend();
-  active = { name, ...chosen };
+  const backend: ActiveBackend = { name, ...chosen };
+  setActiveBackend(backend);
   // The wasm backend lacks Conv2DBackpropFilter and has a wrong MaxPoolGrad; ours make every model train on it.
   if (chosen.choice === 'wasm') installWasmKernels();
   const line = `patchwork: tfjs backend ${name} (${chosen.choice}) for ${options.purpose}: ${chosen.reason}`;
@@ -118,7 +100,7 @@ export async function initBackend(options: InitBackendOptions): Promise<ActiveBa
     logged.add(line);
     process.stderr.write(`${line}\n`);
   }
-  return active;
+  return backend;
 }
 
 async function load(choice: BackendChoice): Promise<Tf> {

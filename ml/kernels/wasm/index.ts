@@ -37,7 +37,7 @@
 // is padded back to the phase's shape and summed per phase; the phases are then interleaved again (concat +
 // reshape) and cropped to the input.
 import type { KernelConfig, NamedAttrMap, Tensor, Tensor4D, TensorInfo } from '@tensorflow/tfjs';
-import { activeTf } from '../../backend.ts';
+import { activeTf } from '../../tf-instance.ts';
 
 const BACKEND = 'wasm';
 /** The slice of the wasm backend this file uses (see node_modules/@tensorflow/tfjs-backend-wasm/dist/backend_wasm.js). */
