@@ -60,7 +60,7 @@ export const RULES: Rule[] = [
 
 type Graph = Record<string, string[]>;
 
-async function importGraph(skipTypeImports: boolean): Promise<Graph> {
+export async function importGraph(skipTypeImports: boolean): Promise<Graph> {
   const result = await madge(
     SOURCE_DIRS.map((d) => join(root, d)),
     {

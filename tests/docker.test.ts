@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { repoRoot } from './helpers/paths.ts';
+import { importGraph } from '../scripts/lint.ts';
 
 // No Docker engine runs here, so the files are checked statically: every path they reference must exist.
 const dockerDir = join(repoRoot, 'docker');
@@ -67,5 +68,34 @@ test('every required variable in compose is in env.example and documented in the
   }
   for (const variable of Object.keys(compose.services.worker.environment ?? {})) {
     assert.ok(readme.includes(variable), `${variable} is documented in README.md`);
+  }
+});
+
+test('every Dockerfile copies each source folder its entry point loads', async () => {
+  const graph = await importGraph(true);
+  for (const name of ['worker.Dockerfile', 'worker-gpu.Dockerfile', 'tracker.Dockerfile']) {
+    const instructions = dockerfileInstructions(join(dockerDir, name));
+    const copied = instructions
+      .filter(({ op, args }) => op === 'COPY' && !args.startsWith('--from'))
+      .flatMap(({ args }) => args.split(/\s+/).filter((p) => !p.startsWith('--')).slice(0, -1));
+    const cmd = instructions.find(({ op }) => op === 'CMD');
+    const entry = (JSON.parse(cmd!.args) as string[]).find((a) => a.endsWith('.ts'))!;
+    const loaded = new Set<string>([entry]);
+    const queue = [entry];
+    while (queue.length > 0) {
+      for (const dep of graph[queue.shift()!] ?? []) {
+        if (dep in graph && !loaded.has(dep)) {
+          loaded.add(dep);
+          queue.push(dep);
+        }
+      }
+    }
+    assert.ok(loaded.size > 5, `${name}: the import graph of ${entry} was found`);
+    for (const file of loaded) {
+      assert.ok(
+        copied.some((source) => file === source || file.startsWith(`${source.replace(/\/$/, '')}/`)),
+        `${name}: ${entry} loads ${file}, which no COPY brings into the image`,
+      );
+    }
   }
 });
