@@ -9,7 +9,7 @@ import { openStorage, parseLocation, type Location } from '../../storage/locatio
 import { joinKey, normalizeKey } from '../../storage/keys.ts';
 import type { S3Connection } from '../../storage/s3.ts';
 import type { Storage } from '../../storage/storage.ts';
-import { LabelStoreError } from './store.ts';
+import { LabelStoreError } from './errors.ts';
 import { insideFolder, realPathOf } from './real-paths.ts';
 
 export const isLocationRoot = (root: string) => root.startsWith('/') || root.startsWith('s3://');

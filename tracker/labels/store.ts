@@ -7,6 +7,7 @@ import { binaryEntropy } from '../../ml/active/query.ts';
 import { and, asc, desc, eq, inArray, isNull, sql } from 'drizzle-orm';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { normalizeKey } from '../../storage/keys.ts';
+import { LabelStoreError } from './errors.ts';
 import { checkLocationRoot, isLocationRoot } from './image-sources.ts';
 import { migrate } from './migrate.ts';
 import * as s from './schema.ts';
@@ -16,15 +17,7 @@ export type Flag = 'exclude' | 'validation';
 /** Column names that are not classes in the CSV layout. */
 export const PROTECTED_COLUMNS = ['filepath', 'exclude', 'viewpath', 'validation'] as const;
 
-export class LabelStoreError extends Error {
-  constructor(
-    message: string,
-    readonly status: 400 | 403 | 404 | 409 | 413 | 422 = 400,
-  ) {
-    super(message);
-    this.name = 'LabelStoreError';
-  }
-}
+export { LabelStoreError };
 
 export interface ProjectInfo {
   id: string;

@@ -4,7 +4,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import type { ImageSource } from './image-sources.ts';
-import { LabelStoreError } from './store.ts';
+import { LabelStoreError } from './errors.ts';
 
 export async function thumbnail(source: ImageSource, size: number, cacheDir: string): Promise<Buffer> {
   const name = createHash('sha256').update(`${source.id}\0${size}`).digest('hex');
