@@ -10,7 +10,7 @@ import {
 import type { ActiveLearningActivities } from '../activities/active-learning.ts';
 import { TASK_QUEUES } from '../contracts/task-queues.ts';
 import { activeLearningStatusQuery, labelsChangedSignal, retrainSignal, stopActiveLearningSignal, type ActiveLearningCarried, type ActiveLearningInput, type ActiveLearningResult, type ActiveLearningStatus, type RoundSummary } from '../contracts/active-learning.ts';
-import { definedOnly } from './options.ts';
+import { definedOnly, LONG_ACTIVITY_HEARTBEAT_TIMEOUT_MS } from './options.ts';
 
 const DEFAULTS = {
   minNewLabels: 20,
@@ -19,9 +19,10 @@ const DEFAULTS = {
   queueSize: 100,
   seed: 1,
   roundsPerRun: 50,
-  heartbeatTimeoutMs: 120_000,
   head: {},
 };
+/** labelStatus does not heartbeat: on the I/O queue the heartbeat timeout bounds the whole call. */
+const IO_HEARTBEAT_TIMEOUT_MS = 120_000;
 const NOT_RETRYABLE = ['BadConfigError', 'LabelStoreError', 'NotEnoughLabelsError'];
 /** History events before the workflow continues as new while it waits (each poll adds about ten). */
 const HISTORY_LIMIT = 5_000;
@@ -37,7 +38,7 @@ export async function activeLearningWorkflow(input: ActiveLearningInput): Promis
   const io = proxyActivities<ActiveLearningActivities>({
     taskQueue: TASK_QUEUES.io,
     startToCloseTimeout: '10 minutes',
-    heartbeatTimeout: options.heartbeatTimeoutMs,
+    heartbeatTimeout: input.heartbeatTimeoutMs ?? IO_HEARTBEAT_TIMEOUT_MS,
     retry: {
       initialInterval: '1 second',
       maximumInterval: '1 minute',
@@ -47,7 +48,7 @@ export async function activeLearningWorkflow(input: ActiveLearningInput): Promis
   const compute = proxyActivities<ActiveLearningActivities>({
     taskQueue: TASK_QUEUES.gpu,
     startToCloseTimeout: '6 hours',
-    heartbeatTimeout: options.heartbeatTimeoutMs,
+    heartbeatTimeout: input.heartbeatTimeoutMs ?? LONG_ACTIVITY_HEARTBEAT_TIMEOUT_MS,
     retry: {
       initialInterval: '1 second',
       maximumInterval: '1 minute',

@@ -3,7 +3,7 @@ import type { EmbedActivities } from '../activities/embed.ts';
 import { TASK_QUEUES } from '../contracts/task-queues.ts';
 import { embedProgressQuery, type EmbedCarried, type EmbedInput, type EmbedProgress, type EmbedResult } from '../contracts/embed.ts';
 import { embeddingsPrefix } from '../storage/layout.ts';
-import { definedOnly } from './options.ts';
+import { definedOnly, LONG_ACTIVITY_HEARTBEAT_TIMEOUT_MS } from './options.ts';
 
 const DEFAULTS = {
   chunkSize: 512,
@@ -12,7 +12,7 @@ const DEFAULTS = {
   thumbSize: 32,
   projectorPooling: 'max' as 'max' | 'avg',
   chunksPerRun: 100,
-  heartbeatTimeoutMs: 60_000,
+  heartbeatTimeoutMs: LONG_ACTIVITY_HEARTBEAT_TIMEOUT_MS,
 };
 const NOT_RETRYABLE = ['BadConfigError', 'BadSourceError', 'ModelChangedError', 'PartConflictError'];
 

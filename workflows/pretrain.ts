@@ -3,9 +3,11 @@ import type { PretrainActivities } from '../activities/pretrain.ts';
 import { embedWorkflow } from './embed.ts';
 import { TASK_QUEUES } from '../contracts/task-queues.ts';
 import { pauseSignal, pretrainProgressQuery, resumeSignal, setLearningRateSignal, stopSignal, type PretrainCarried, type PretrainInput, type PretrainProgress, type PretrainResult } from '../contracts/pretrain.ts';
-import { definedOnly } from './options.ts';
+import { definedOnly, LONG_ACTIVITY_HEARTBEAT_TIMEOUT_MS } from './options.ts';
 
-const DEFAULTS = { stepsPerActivity: 50, checkpointEvery: 50, activitiesPerRun: 100, heartbeatTimeoutMs: 60_000, seed: 1 };
+const DEFAULTS = { stepsPerActivity: 50, checkpointEvery: 50, activitiesPerRun: 100, heartbeatTimeoutMs: LONG_ACTIVITY_HEARTBEAT_TIMEOUT_MS, seed: 1 };
+/** The k-means refit computes for long stretches without yielding to the heartbeat timer. */
+const REFIT_HEARTBEAT_TIMEOUT_MS = 60_000;
 const NOT_RETRYABLE = ['BadConfigError', 'BadSourceError'];
 
 /**
@@ -23,12 +25,15 @@ export async function pretrainWorkflow(input: PretrainInput): Promise<PretrainRe
     startToCloseTimeout: '30 minutes',
     retry: { maximumInterval: '1 minute', nonRetryableErrorTypes: NOT_RETRYABLE },
   });
-  const compute = proxyActivities<PretrainActivities>({
-    taskQueue: TASK_QUEUES.gpu,
-    startToCloseTimeout: '24 hours',
-    heartbeatTimeout: options.heartbeatTimeoutMs,
-    retry: { initialInterval: '1 second', maximumInterval: '1 minute', nonRetryableErrorTypes: NOT_RETRYABLE },
-  });
+  const computeWithHeartbeatTimeout = (heartbeatTimeoutMs: number) =>
+    proxyActivities<PretrainActivities>({
+      taskQueue: TASK_QUEUES.gpu,
+      startToCloseTimeout: '24 hours',
+      heartbeatTimeout: heartbeatTimeoutMs,
+      retry: { initialInterval: '1 second', maximumInterval: '1 minute', nonRetryableErrorTypes: NOT_RETRYABLE },
+    });
+  const compute = computeWithHeartbeatTimeout(options.heartbeatTimeoutMs);
+  const refitting = computeWithHeartbeatTimeout(input.heartbeatTimeoutMs ?? REFIT_HEARTBEAT_TIMEOUT_MS);
 
   const state: PretrainCarried =
     input.carried ??
@@ -91,7 +96,7 @@ export async function pretrainWorkflow(input: PretrainInput): Promise<PretrainRe
     progress.epoch = epoch;
     if (plan.refitEvery > 0 && epoch % plan.refitEvery === 0 && state.refittedEpoch < epoch) {
       progress.phase = 'refitting';
-      const refit = await compute.refitClusters({ runId, epoch, step: state.step });
+      const refit = await refitting.refitClusters({ runId, epoch, step: state.step });
       Object.assign(state.lastMetrics, refit);
       state.refittedEpoch = epoch;
       if (!(await atCheckpoint())) break;
