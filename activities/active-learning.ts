@@ -22,6 +22,16 @@ import { StorageError, type Storage } from '../storage/index.ts';
 import { TrackerClient } from '../tracker-client/client.ts';
 import type { HeadOptions, RoundClassMetrics } from '../contracts/active-learning.ts';
 import { readEmbeddings, type EmbeddingTable } from './embeddings-store.ts';
+import {
+  embeddingsPrefix,
+  latestQueueKey,
+  queueKey,
+  roundClassesKey,
+  roundHeadKey,
+  roundKeysKey,
+  roundLabelsKey,
+  roundProbsKey,
+} from '../storage/layout.ts';
 import { keepHeartbeating } from './heartbeat.ts';
 
 export interface ActiveLearningDependencies {
@@ -33,10 +43,6 @@ export interface ActiveLearningDependencies {
 
 const nonRetryable = (type: string, message: string) =>
   ApplicationFailure.create({ type, message, nonRetryable: true });
-
-const roundDir = (runId: string, round: number) => `runs/${runId}/rounds/${String(round).padStart(5, '0')}`;
-export const queueKey = (runId: string, round: number) => `${roundDir(runId, round)}/queue.json`;
-export const latestQueueKey = (runId: string) => `runs/${runId}/queue.json`;
 
 /** A label-store export: one row per image in project order. */
 export interface ExportedLabels {
@@ -193,10 +199,9 @@ export function createActiveLearningActivities(deps: ActiveLearningDependencies)
     return JSON.parse((await deps.store.get(key)).toString('utf8')) as T;
   }
   async function roundInputs(runId: string, round: number, modelHash: string) {
-    const dir = roundDir(runId, round);
-    const { classes } = await readJson<{ classes: string[] }>(`${dir}/classes.json`);
+    const { classes } = await readJson<{ classes: string[] }>(roundClassesKey(runId, round));
     const labels = keepClasses(
-      parseExport((await deps.store.get(`${dir}/labels.csv`)).toString('utf8')),
+      parseExport((await deps.store.get(roundLabelsKey(runId, round))).toString('utf8')),
       classes,
     );
     const embeddings = await readEmbeddings(deps.store, modelHash, () =>
@@ -205,13 +210,13 @@ export function createActiveLearningActivities(deps: ActiveLearningDependencies)
     if (embeddings.keys.length === 0)
       throw nonRetryable(
         'BadConfigError',
-        `no embeddings under embeddings/${modelHash}/ (run embedWorkflow first)`,
+        `no embeddings under ${embeddingsPrefix(modelHash)}/ (run embedWorkflow first)`,
       );
     return align(labels, embeddings);
   }
   async function loadHead(runId: string, round: number): Promise<RoundHead> {
     await initBackend({ purpose: 'train' });
-    return loadRoundHead(await readJson<RoundHeadState>(`${roundDir(runId, round)}/head.json`));
+    return loadRoundHead(await readJson<RoundHeadState>(roundHeadKey(runId, round)));
   }
 
   return {
@@ -236,11 +241,10 @@ export function createActiveLearningActivities(deps: ActiveLearningDependencies)
       let phase = 'exporting';
       const stop = keepHeartbeating(() => ({ round: input.round, phase }));
       try {
-        const dir = roundDir(input.runId, input.round);
         // The round's snapshot: the round's later activities (and their retries) read these labels and classes.
         const current = await trainingLabels(input.project);
-        await deps.store.put(`${dir}/labels.csv`, current.csv);
-        await deps.store.put(`${dir}/classes.json`, JSON.stringify({ classes: current.classes }));
+        await deps.store.put(roundLabelsKey(input.runId, input.round), current.csv);
+        await deps.store.put(roundClassesKey(input.runId, input.round), JSON.stringify({ classes: current.classes }));
         phase = 'reading';
         const { table, features, missing } = await roundInputs(input.runId, input.round, input.modelHash);
         const counts = labelCounts(table);
@@ -254,7 +258,7 @@ export function createActiveLearningActivities(deps: ActiveLearningDependencies)
         let previous: (RoundHeadState & { classes: string[] }) | undefined;
         if (input.previousRound !== undefined) {
           try {
-            previous = await readJson(`${roundDir(input.runId, input.previousRound)}/head.json`);
+            previous = await readJson(roundHeadKey(input.runId, input.previousRound));
           } catch (error) {
             if (!(error instanceof StorageError && error.code === 'NOT_FOUND')) throw error;
           }
@@ -276,7 +280,7 @@ export function createActiveLearningActivities(deps: ActiveLearningDependencies)
         }
         const { head, trainLoss } = fitted;
         await deps.store.put(
-          `${dir}/head.json`,
+          roundHeadKey(input.runId, input.round),
           JSON.stringify({ ...head.toJSON(), classes: table.classes }),
         );
         head.dispose();
@@ -299,9 +303,8 @@ export function createActiveLearningActivities(deps: ActiveLearningDependencies)
         const head = await loadHead(input.runId, input.round);
         const probs = head.predict(features);
         head.dispose();
-        const dir = roundDir(input.runId, input.round);
-        await deps.store.put(`${dir}/probs.f32`, new Uint8Array(probs.buffer));
-        await deps.store.put(`${dir}/keys.json`, JSON.stringify({ keys, classes: table.classes }));
+        await deps.store.put(roundProbsKey(input.runId, input.round), new Uint8Array(probs.buffer));
+        await deps.store.put(roundKeysKey(input.runId, input.round), JSON.stringify({ keys, classes: table.classes }));
         const k = table.classes.length;
         const labelledRow = (i: number) => table.labels.subarray(i * k, i * k + k).some((v) => v !== -1);
         const rowsOf = (validation: number) =>
@@ -346,8 +349,7 @@ export function createActiveLearningActivities(deps: ActiveLearningDependencies)
       const stop = keepHeartbeating(() => ({ round: input.round }));
       try {
         const { keys, table, features } = await roundInputs(input.runId, input.round, input.modelHash);
-        const dir = roundDir(input.runId, input.round);
-        const bytes = await deps.store.get(`${dir}/probs.f32`);
+        const bytes = await deps.store.get(roundProbsKey(input.runId, input.round));
         const probs = new Float32Array(new Uint8Array(bytes).buffer);
         const head = await loadHead(input.runId, input.round);
         const embedding = input.sort === 'diverse (badge)' ? head.embed(features) : undefined;
@@ -395,9 +397,8 @@ export function createActiveLearningActivities(deps: ActiveLearningDependencies)
     }): Promise<void> {
       const stop = keepHeartbeating(() => ({ round: input.round }));
       try {
-        const dir = roundDir(input.runId, input.round);
-        const { keys, classes } = await readJson<{ keys: string[]; classes: string[] }>(`${dir}/keys.json`);
-        const probs = new Float32Array(new Uint8Array(await deps.store.get(`${dir}/probs.f32`)).buffer);
+        const { keys, classes } = await readJson<{ keys: string[]; classes: string[] }>(roundKeysKey(input.runId, input.round));
+        const probs = new Float32Array(new Uint8Array(await deps.store.get(roundProbsKey(input.runId, input.round))).buffer);
         const k = classes.length;
         const slice = 5000;
         for (let start = 0; start < keys.length; start += slice) {

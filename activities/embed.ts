@@ -12,17 +12,17 @@ import { assertFullyConvolutional, loadFeatureModel } from '../ml/models/load.ts
 import { StorageError, type Storage } from '../storage/index.ts';
 import type { RawImage } from '../tensorboard-format/index.ts';
 import type { EmbedModelInfo, EmbedPlan, ModelRef } from '../contracts/embed.ts';
-import { embeddingsPrefix } from '../storage/layout.ts';
 import {
-  listParts,
+  embeddingsPrefix,
+  modelDir,
   modelInfoKey,
+  modelKey,
   partKeysKey,
   partVectorsKey,
-  readEmbeddings,
-  readPartKeys,
-  type PartKeys,
+  pendingKey,
   sourceKeysKey,
-} from './embeddings-store.ts';
+} from '../storage/layout.ts';
+import { listParts, readEmbeddings, readPartKeys, type PartKeys } from './embeddings-store.ts';
 import { keepHeartbeating } from './heartbeat.ts';
 import { TrackerClient } from '../tracker-client/client.ts';
 
@@ -77,19 +77,19 @@ async function loadExtractor(
   let input: InputOptions;
   try {
     if (ref.run) {
-      const prefix = `runs/${ref.run}/model`;
+      const prefix = modelDir(ref.run);
       let json: {
         modelTopology: object;
         weightsManifest: { paths: string[]; weights: never[] }[];
         userDefinedMetadata?: { input?: object };
       };
       try {
-        json = JSON.parse((await deps.store.get(`${prefix}/model.json`)).toString('utf8'));
+        json = JSON.parse((await deps.store.get(modelKey(ref.run))).toString('utf8'));
       } catch (error) {
         if (error instanceof StorageError && error.code === 'NOT_FOUND') {
           throw nonRetryable(
             'BadConfigError',
-            `model.run: no exported model at ${prefix}/model.json (has pretraining run ${ref.run} finished?)`,
+            `model.run: no exported model at ${modelKey(ref.run)} (has pretraining run ${ref.run} finished?)`,
           );
         }
         throw error;
@@ -104,7 +104,7 @@ async function loadExtractor(
       model = await tf.loadLayersModel(
         tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs, weightData }),
       );
-      assertFullyConvolutional(model, input.sobel ? 3 : input.num_channels, `runs/${ref.run}/model`);
+      assertFullyConvolutional(model, input.sobel ? 3 : input.num_channels, prefix);
     } else {
       input = parseInputOptions(inputOverride as never);
       model = await loadFeatureModel(ref.path!, { channels: input.sobel ? 3 : input.num_channels });
@@ -137,7 +137,6 @@ async function listImages(deps: EmbedDependencies, location: string, onKey: () =
   return keys;
 }
 
-export const pendingKey = (runId: string) => `runs/${runId}/embed/pending.txt`;
 const lines = (text: string) => (text === '' ? [] : text.split('\n'));
 
 export function createEmbedActivities(deps: EmbedDependencies) {

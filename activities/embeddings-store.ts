@@ -2,10 +2,9 @@
 // (the row keys, the dimension, and the keys that could not be decoded). The keys file is written after the vectors and
 // is what makes a part exist, so a crash mid-part leaves nothing a reader would trust.
 import type { Storage } from '../storage/index.ts';
-import { embeddingsPrefix } from '../storage/layout.ts';
+import { embeddingsPrefix, PART_KEYS_FILE, partKeysKey, partVectorsKey } from '../storage/layout.ts';
 
-/** The keys an embedding run listed from its source, one per line. */
-export const sourceKeysKey = (runId: string) => `runs/${runId}/embed/source-keys.txt`;
+export { sourceKeysKey, partKeysKey, partVectorsKey } from '../storage/layout.ts';
 
 export interface PartKeys {
   version: 1;
@@ -18,18 +17,11 @@ export interface PartKeys {
   runId: string;
 }
 
-export const partName = (part: number) => `part-${String(part).padStart(5, '0')}`;
-export const partVectorsKey = (hash: string, part: number) =>
-  `${embeddingsPrefix(hash)}/${partName(part)}.f32`;
-export const partKeysKey = (hash: string, part: number) =>
-  `${embeddingsPrefix(hash)}/${partName(part)}.keys.json`;
-export const modelInfoKey = (hash: string) => `${embeddingsPrefix(hash)}/model.json`;
-
 /** Part numbers that have a keys file, ascending. */
 export async function listParts(store: Storage, hash: string): Promise<number[]> {
   const parts: number[] = [];
   for await (const object of store.list(`${embeddingsPrefix(hash)}/`)) {
-    const m = /(?:^|\/)part-(\d+)\.keys\.json$/.exec(object.key);
+    const m = PART_KEYS_FILE.exec(object.key);
     if (m) parts.push(Number(m[1]));
   }
   return parts.sort((a, b) => a - b);

@@ -3,7 +3,8 @@ import { StorageError, type ObjectInfo, type Storage } from '../storage/index.ts
 import { emptyCounts, type BadFile, type IngestCounts } from '../contracts/ingest.ts';
 import { keepHeartbeating } from './heartbeat.ts';
 import { inspectImage } from './images.ts';
-import { encodeManifestPart, manifestIndexKey, manifestPartKey, type ManifestEntry, type ManifestIndex } from './manifest.ts';
+import { encodeManifestPart, type ManifestEntry, type ManifestIndex } from './manifest.ts';
+import { manifestIndexKey, manifestPartKey } from '../storage/layout.ts';
 
 export interface IngestDependencies {
   /** Where runs write their outputs (manifests, checkpoints). */

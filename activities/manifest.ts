@@ -1,5 +1,6 @@
 import type { Storage } from '../storage/index.ts';
 import type { BadFile, ImageRecord, IngestCounts } from '../contracts/ingest.ts';
+import { manifestIndexKey } from '../storage/layout.ts';
 
 /** One manifest line: an image's properties, or a bad file with its reason. */
 export type ManifestEntry = ({ ok: true } & ImageRecord) | ({ ok: false } & BadFile);
@@ -12,11 +13,6 @@ export interface ManifestIndex {
   counts: IngestCounts;
   writtenAt: string;
 }
-
-export const manifestDir = (runId: string) => `runs/${runId}/manifest`;
-export const manifestPartKey = (runId: string, part: number) =>
-  `${manifestDir(runId)}/part-${String(part).padStart(6, '0')}.jsonl`;
-export const manifestIndexKey = (runId: string) => `${manifestDir(runId)}/index.json`;
 
 export function encodeManifestPart(entries: ManifestEntry[]): string {
   return entries.map((entry) => JSON.stringify(entry)).join('\n') + (entries.length > 0 ? '\n' : '');

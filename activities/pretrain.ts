@@ -6,7 +6,8 @@ import { PRETRAIN_METHODS } from '../contracts/pretrain.ts';
 import type { AugmentParams, InputOptions } from '../ml/data/index.ts';
 import { parseRunConfig } from '../ml/methods/run-config.ts';
 import { epochPlan } from '../ml/methods/plan.ts';
-import { openRunSession, type RunSpec, type TrackerSettings, specKey, filesKey, testFilesKey, closeRunSession } from './run-session.ts';
+import { openRunSession, type RunSpec, type TrackerSettings, closeRunSession } from './run-session.ts';
+import { filesKey, specKey, testFilesKey } from '../storage/layout.ts';
 import { keepHeartbeating } from './heartbeat.ts';
 
 const IMAGE_EXTENSIONS = /\.(png|jpe?g|tiff?|webp|gif)$/i;

@@ -24,6 +24,7 @@ import { encodePng } from '../tensorboard-format/index.ts';
 import { TrackerClient } from '../tracker-client/client.ts';
 import type { Storage } from '../storage/index.ts';
 import type { PretrainMethod, PretrainPlan } from '../contracts/pretrain.ts';
+import { checkpointPrefix, filesKey, modelKey, modelWeightsKey, MODEL_WEIGHTS_FILE, pseudoLabelsKey, specKey, testFilesKey } from '../storage/layout.ts';
 
 export interface RunSpec {
   version: 1;
@@ -42,12 +43,6 @@ export interface RunSpec {
   plan: PretrainPlan;
 }
 
-export const specKey = (runId: string) => `runs/${runId}/spec.json`;
-export const filesKey = (runId: string) => `runs/${runId}/files.txt`;
-export const testFilesKey = (runId: string) => `runs/${runId}/test-files.txt`;
-export const checkpointPrefix = (runId: string) => `runs/${runId}/ckpt`;
-export const pseudoLabelsKey = (runId: string, epoch: number) => `runs/${runId}/pseudo/epoch-${String(epoch).padStart(5, '0')}.json`;
-export const modelKey = (runId: string) => `runs/${runId}/model/model.json`;
 
 export interface TrackerSettings {
   url: string;
@@ -446,13 +441,13 @@ export class RunSession {
     );
     const data = artifacts!.weightData!;
     const weights = Buffer.concat((Array.isArray(data) ? data : [data]).map((b) => Buffer.from(b)));
-    await this.deps.store.put(`runs/${this.spec.runId}/model/weights.bin`, weights);
+    await this.deps.store.put(modelWeightsKey(this.spec.runId), weights);
     const modelJson = Buffer.from(
       JSON.stringify({
         modelTopology: artifacts!.modelTopology,
         format: 'layers-model',
         generatedBy: 'patchwork',
-        weightsManifest: [{ paths: ['weights.bin'], weights: artifacts!.weightSpecs }],
+        weightsManifest: [{ paths: [MODEL_WEIGHTS_FILE], weights: artifacts!.weightSpecs }],
         userDefinedMetadata: { method: this.spec.method, step: this.step, stopped, input: this.spec.input },
       }),
     );
