@@ -1,16 +1,17 @@
-// Image input pipeline: decode, augment, Sobel, batches, augmentation plots. Pure compute: callers supply the bytes.
+// Image input pipeline: decode, augment, Sobel, batches on a pool of worker threads, prefetch, augmentation plots. Pure compute: callers supply the bytes.
 export type { Image } from './image.ts';
 export { decodeImage, DecodeError, type DecodeOptions } from './decode.ts';
 export { sobel } from './sobel.ts';
 export { augmentImage, checkAugmentChannels, type AugmentRandom } from './augment.ts';
+export { loadBatch, type Batch, type BatchRequest } from './batch.ts';
+export { BatchPrefetcher, type InputStats, type PrefetchOptions } from './prefetch.ts';
 export {
-  loadBatches,
-  numSteps,
-  type Batch,
-  type BatchSource,
-  type BatchStream,
-  type SkippedImage,
-} from './batches.ts';
+  DecodePool,
+  acquireDecodePool,
+  closeDecodePool,
+  defaultDecodeThreads,
+  type DecodePoolLease,
+} from './decode-pool.ts';
 export { augplot, type AugplotOptions } from './augplot.ts';
 export {
   AUGMENT_DEFAULTS,

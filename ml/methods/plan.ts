@@ -1,8 +1,7 @@
 // Which images each global step trains on, and loading exactly those. Both depend only on (seed, epoch, step), so
 // a run resumed from a checkpoint at step S sees the same batches and augmentations as one that never stopped.
-import type { Batch, InputOptions, AugmentParams } from '../data/index.ts';
-import { augmentImage, decodeImage, sobel } from '../data/index.ts';
-import type { Image } from '../data/image.ts';
+import type { Batch, BatchRequest, DecodePool, InputOptions, AugmentParams } from '../data/index.ts';
+import { BatchPrefetcher, acquireDecodePool, loadBatch } from '../data/index.ts';
 import { Rng } from '../rng.ts';
 
 /** A seed for (run seed, purpose, index) that differs for every combination; purpose keeps streams apart. */
@@ -71,39 +70,55 @@ export interface StepBatchOptions {
 }
 
 /**
- * Decodes one step's images concurrently (num_parallel_calls), augments each with a stream seeded by the step, then
- * applies Sobel (the reference's order). A file that cannot be read or decoded is left out of the batch and reported.
+ * One step's images, decoded and augmented on the decode pool's threads with a stream seeded by the step, then
+ * Sobel-filtered (the reference's order). A file that cannot be read or decoded is left out of the batch and reported.
  */
 export async function loadStepBatch(options: StepBatchOptions): Promise<Batch> {
-  const { input } = options;
-  const decodeOptions = { ...input, sobel: false };
-  const results = new Array<Image | undefined>(options.keys.length);
-  let next = 0;
-  const parallel = Math.max(1, input.num_parallel_calls ?? 4);
-  const worker = async () => {
-    for (let i = next++; i < options.keys.length; i = next++) {
-      const key = options.keys[i];
-      try {
-        results[i] = await decodeImage(await options.read(key), key, decodeOptions);
-      } catch (error) {
-        options.onSkip?.(key, (error as Error).message);
-      }
-    }
+  const lease = acquireDecodePool();
+  try {
+    return await loadBatch(stepRequest(options, lease.pool));
+  } finally {
+    lease.release();
+  }
+}
+
+function stepRequest(options: StepBatchOptions, pool: DecodePool): BatchRequest {
+  return {
+    keys: options.keys,
+    read: options.read,
+    input: options.input,
+    augment: options.augment,
+    augmentSeed: derivedSeed(options.seed, STREAM.augment, options.step),
+    pool,
+    onSkip: options.onSkip,
+    label: `step ${options.step}`,
   };
-  await Promise.all(Array.from({ length: Math.min(parallel, options.keys.length) }, worker));
-  const rng = Rng.fromSeed(derivedSeed(options.seed, STREAM.augment, options.step));
-  const images: Image[] = [];
-  const keys: string[] = [];
-  results.forEach((image, i) => {
-    if (!image) return;
-    let im = options.augment ? augmentImage(image, options.augment, rng) : image;
-    if (input.sobel) im = sobel(im);
-    images.push(im);
-    keys.push(options.keys[i]);
+}
+
+export interface TrainingBatchesOptions extends Omit<StepBatchOptions, 'keys' | 'step'> {
+  /** The keys step `step` trains on, e.g. from stepIndices over the epoch's order. */
+  keysAt: (step: number) => string[];
+  fromStep: number;
+  /** Exclusive. */
+  toStep: number;
+  /** Batches loaded ahead of the one training; default max(2, input.prefetch). */
+  prefetch?: number;
+  /** Threads of the decode pool if this call starts it (default: PATCHWORK_DECODE_THREADS, else cores - 1). */
+  threads?: number;
+}
+
+/**
+ * The batches of steps fromStep..toStep-1 in order (the same as loadStepBatch's), loaded ahead on the decode pool.
+ * stats() gives the time spent waiting for input and the images delivered; close() when training stops, which
+ * releases the pool.
+ */
+export function openTrainingBatches(options: TrainingBatchesOptions): BatchPrefetcher {
+  const lease = acquireDecodePool(options.threads);
+  return new BatchPrefetcher({
+    load: (step) => loadBatch(stepRequest({ ...options, keys: options.keysAt(step), step }, lease.pool)),
+    fromStep: options.fromStep,
+    toStep: options.toStep,
+    depth: options.prefetch ?? Math.max(2, options.input.prefetch),
+    onClose: () => lease.release(),
   });
-  if (images.length === 0) throw new Error(`step ${options.step}: none of its ${options.keys.length} images could be decoded`);
-  const { height, width, channels } = images[0];
-  const data = new Float32Array(images.length * height * width * channels);
-  images.forEach((im, i) => data.set(im.data, i * im.data.length));
-  return { images: data, shape: [images.length, height, width, channels], keys };
 }
