@@ -1,12 +1,13 @@
 // Loading a user's own feature extractor: a tfjs LayersModel (model.json + weight shards) from a local path, a
-// file:// URL or an http(s) URL. It must be fully convolutional (a [B, h, w, k] feature map out, no Dense/Flatten)
-// and take the configured number of channels.
+// file:// URL or an http(s) URL, or a Keras model saved as a local .h5 file. It must be fully convolutional (a
+// [B, h, w, k] feature map out, no Dense/Flatten) and take the configured number of channels.
 import type { LayersModel } from '@tensorflow/tfjs';
 import { statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { activeTf } from '../backend.ts';
 import { checkChannels } from './common.ts';
+import { loadKerasH5 } from './keras-h5.ts';
 
 /** Layer classes that tie a model to one input size or collapse the spatial map. */
 const NOT_FULLY_CONVOLUTIONAL = new Set([
@@ -71,13 +72,17 @@ export async function loadFeatureModel(
 ): Promise<LayersModel> {
   const tf = activeTf();
   const channels = checkChannels('loadFeatureModel', options.channels);
-  const url = modelUrl(pathOrUrl);
   let model: LayersModel;
-  try {
-    model = await tf.loadLayersModel(url);
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    throw new Error(`could not load a tfjs LayersModel from ${pathOrUrl} (${url}): ${message}`);
+  if (/\.(h5|hdf5)$/i.test(pathOrUrl) && !/^https?:\/\//.test(pathOrUrl)) {
+    model = await loadKerasH5(pathOrUrl.replace(/^file:\/\//, ''));
+  } else {
+    const url = modelUrl(pathOrUrl);
+    try {
+      model = await tf.loadLayersModel(url);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      throw new Error(`could not load a tfjs LayersModel from ${pathOrUrl} (${url}): ${message}`);
+    }
   }
   try {
     assertFullyConvolutional(model, channels, pathOrUrl);
