@@ -1,113 +1,70 @@
-// Input pipeline throughput: ml/data (sharp + typed arrays) against tf.data (parallel map, AUTOTUNE) and a plain PIL
-// loop, all doing decode -> bilinear resize -> /255 -> random left-right flip -> random brightness -> clip, measured
-// in the same run on the same files.
-//   npm run bench:pipeline [-- --png 2000 --jpeg 500 --parallel 8]
-// num_parallel_calls defaults to 8 here: reads are I/O, so more in flight than cores keeps the decoders busy.
+// Input pipeline throughput: the pipeline the trainers use (ml/methods/plan.ts openTrainingBatches: reads, then decode,
+// resize, augmentation and batch assembly on the decode pool's worker threads, batches prefetched) against tf.data
+// (parallel map, AUTOTUNE) and a plain PIL loop, all doing decode -> bilinear resize -> /255 -> random left-right flip
+// -> random brightness -> clip, measured in the same run on the same files.
+//   npm run bench:pipeline [-- --png 2000 --jpeg 500 --threads N --parallel 8 --batch 64] [--smoke]
+// --threads: decode-pool threads (default: every core, since nothing trains here; training uses cores - 1).
+// --parallel: reads in flight per batch (num_parallel_calls). --smoke: 200 PNGs, 40 JPEGs, one pass each.
 // Python comes from .tools/venv (tensorflow-cpu, pillow, numpy). Files are cached in $TMPDIR/patchwork-bench-pipeline.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { gunzipSync } from 'node:zlib';
-import sharp from 'sharp';
-import { loadBatches } from '../../ml/data/index.ts';
-import { Rng } from '../../ml/rng.ts';
+import { closeDecodePool, parseInputOptions, resolveAugment } from '../../ml/data/index.ts';
+import { openTrainingBatches } from '../../ml/methods/plan.ts';
+import { FASHION_MNIST_TRAIN, fashionMnistPngs, syntheticJpegs } from './lib/bench-images.ts';
 
 const { values: args } = parseArgs({
   options: {
-    png: { type: 'string', default: '2000' },
-    jpeg: { type: 'string', default: '500' },
+    png: { type: 'string' },
+    jpeg: { type: 'string' },
+    threads: { type: 'string', default: String(availableParallelism()) },
     parallel: { type: 'string', default: '8' },
     batch: { type: 'string', default: '64' },
-    fmnist: { type: 'string', default: '/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz' },
+    fmnist: { type: 'string', default: FASHION_MNIST_TRAIN },
+    smoke: { type: 'boolean', default: false },
   },
 });
-const pngCount = Number(args.png);
-const jpegCount = Number(args.jpeg);
+const pngCount = Number(args.png ?? (args.smoke ? 200 : 2000));
+const jpegCount = Number(args.jpeg ?? (args.smoke ? 40 : 500));
+const threads = Number(args.threads);
 const parallel = Number(args.parallel);
 const batchSize = Number(args.batch);
 const repoRoot = new URL('../..', import.meta.url).pathname;
 const python = join(repoRoot, '.tools/venv/bin/python');
 const workDir = join(tmpdir(), 'patchwork-bench-pipeline');
 /** Every contender reports its best of this many full passes, which filters out other processes' bursts. */
-const REPEATS = 3;
+const REPEATS = args.smoke ? 1 : 3;
 
-async function fashionMnistPngs(dir: string, count: number): Promise<string[]> {
-  mkdirSync(dir, { recursive: true });
-  const names = Array.from({ length: count }, (_, i) => join(dir, `${String(i).padStart(5, '0')}.png`));
-  if (names.every((n) => existsSync(n))) return names;
-  if (!existsSync(args.fmnist))
-    throw new Error(`bench: ${args.fmnist} not found; pass --fmnist <train-images-idx3-ubyte.gz>`);
-  const idx = gunzipSync(readFileSync(args.fmnist));
-  const view = new DataView(idx.buffer, idx.byteOffset, idx.byteLength);
-  if (view.getUint32(0) !== 2051) throw new Error(`bench: ${args.fmnist} is not an idx3 image file`);
-  const [n, rows, cols] = [view.getUint32(4), view.getUint32(8), view.getUint32(12)];
-  if (count > n) throw new Error(`bench: --png ${count} but the file has only ${n} images`);
-  for (let i = 0; i < count; i++) {
-    const pixels = idx.subarray(16 + i * rows * cols, 16 + (i + 1) * rows * cols);
-    await sharp(pixels, { raw: { width: cols, height: rows, channels: 1 } })
-      .toColourspace('b-w')
-      .png()
-      .toFile(names[i]!);
-  }
-  return names;
-}
-
-/** Smooth random colour fields plus fine noise, so the JPEGs carry photo-like detail rather than flat colour. */
-async function syntheticJpegs(dir: string, count: number, size: number): Promise<string[]> {
-  mkdirSync(dir, { recursive: true });
-  const names = Array.from({ length: count }, (_, i) => join(dir, `${String(i).padStart(5, '0')}.jpg`));
-  if (names.every((n) => existsSync(n))) return names;
-  const rng = Rng.fromSeed(7);
-  for (let i = 0; i < count; i++) {
-    const coarse = Uint8Array.from({ length: 16 * 16 * 3 }, () => rng.integer(0, 256));
-    const smooth = await sharp(coarse, { raw: { width: 16, height: 16, channels: 3 } })
-      .resize(size, size, { kernel: 'cubic' })
-      .raw()
-      .toBuffer();
-    for (let j = 0; j < smooth.length; j++)
-      smooth[j] = Math.max(0, Math.min(255, smooth[j]! + rng.integer(-24, 25)));
-    await sharp(smooth, { raw: { width: size, height: size, channels: 3 } })
-      .jpeg({ quality: 90 })
-      .toFile(names[i]!);
-  }
-  return names;
-}
-
-type Read = (key: string) => Promise<Uint8Array>;
-/** What a storage layer would do: every read is async (open, stat, read, close on libuv's thread pool). */
-const readAsync: Read = (key) => readFile(key);
-/** The cheapest read for local files: blocks the main thread briefly, no thread-pool round trips. */
-const readBlocking: Read = async (key) => readFileSync(key);
-
-async function ours(
-  paths: string[],
-  imshape: [number, number],
-  channels: number,
-  read: Read,
-): Promise<number> {
+async function ours(paths: string[], imshape: [number, number], channels: number): Promise<number> {
+  const input = parseInputOptions({ imshape, num_channels: channels, batch_size: batchSize, num_parallel_calls: parallel });
+  const augment = resolveAugment({ left_right_flip: true, max_brightness_delta: 0.2 });
   const run = async (keys: string[]) => {
-    const stream = loadBatches({
-      keys,
-      read,
-      input: {
-        imshape,
-        num_channels: channels,
-        batch_size: batchSize,
-        num_parallel_calls: parallel,
-        prefetch: 2,
+    const steps = Math.ceil(keys.length / batchSize);
+    const batches = openTrainingBatches({
+      keysAt: (step) => keys.slice(step * batchSize, (step + 1) * batchSize),
+      read: (key) => readFile(key),
+      input,
+      augment,
+      seed: 1,
+      fromStep: 0,
+      toStep: steps,
+      threads,
+      onSkip: (key, reason) => {
+        throw new Error(`bench: ${key} skipped: ${reason}`);
       },
-      augment: { left_right_flip: true, max_brightness_delta: 0.2 },
-      rng: Rng.fromSeed(1),
     });
-    let seen = 0;
-    for await (const batch of stream) seen += batch.keys.length;
-    if (stream.skipped.length > 0 || seen !== keys.length)
-      throw new Error(`bench: skipped ${JSON.stringify(stream.skipped)}`);
+    try {
+      let seen = 0;
+      for (let step = 0; step < steps; step++) seen += (await batches.next()).keys.length;
+      if (seen !== keys.length) throw new Error(`bench: ${seen} of ${keys.length} images loaded`);
+    } finally {
+      await batches.close();
+    }
   };
-  await run(paths.slice(0, Math.min(200, paths.length))); // warm-up: sharp/libvips initialisation, JIT
+  await run(paths.slice(0, Math.min(200, paths.length))); // warm-up: pool threads, sharp/libvips initialisation, JIT
   let best = 0;
   for (let rep = 0; rep < REPEATS; rep++) {
     const t0 = process.hrtime.bigint();
@@ -183,39 +140,34 @@ function peers(
   return JSON.parse(res.stdout.trim().split('\n').pop()!) as Record<string, { tfdata: number; pil: number }>;
 }
 
-const pngs = await fashionMnistPngs(join(workDir, 'fmnist-png'), pngCount);
+const pngs = await fashionMnistPngs(join(workDir, 'fmnist-png'), pngCount, args.fmnist);
 const jpegs = await syntheticJpegs(join(workDir, 'jpeg-512'), jpegCount, 512);
 console.log(
   `files in ${workDir}: ${readdirSync(join(workDir, 'fmnist-png')).length} png, ${readdirSync(join(workDir, 'jpeg-512')).length} jpeg`,
 );
 console.log(
-  `ml/data: num_parallel_calls=${parallel}, batch ${batchSize}; cores: ${availableParallelism()}; load ${loadavg()[0]!.toFixed(1)}`,
+  `ours: decode pool of ${threads} thread(s), ${parallel} reads in flight per batch, batch ${batchSize}; cores: ${availableParallelism()}; load ${loadavg()[0]!.toFixed(1)}`,
 );
 
-const oursPng = await ours(pngs, [64, 64], 1, readAsync);
-const oursJpeg = await ours(jpegs, [256, 256], 3, readAsync);
-const oursPngSync = await ours(pngs, [64, 64], 1, readBlocking);
-const oursJpegSync = await ours(jpegs, [256, 256], 3, readBlocking);
+const oursPng = await ours(pngs, [64, 64], 1);
+const oursJpeg = await ours(jpegs, [256, 256], 3);
+await closeDecodePool();
 const py = peers({
   png: { paths: pngs, h: 64, w: 64, channels: 1, png: true, batch: batchSize },
   jpeg: { paths: jpegs, h: 256, w: 256, channels: 3, png: false, batch: batchSize },
 });
 const rows = [
-  ['fashion-mnist png 28->64', oursPng, py.png!.tfdata, py.png!.pil],
-  ['  same, readFileSync', oursPngSync, py.png!.tfdata, py.png!.pil],
-  ['jpeg 512->256', oursJpeg, py.jpeg!.tfdata, py.jpeg!.pil],
-  ['  same, readFileSync', oursJpegSync, py.jpeg!.tfdata, py.jpeg!.pil],
+  [`fashion-mnist png 28->64 (${pngs.length})`, oursPng, py.png!.tfdata, py.png!.pil],
+  [`jpeg 512->256 (${jpegs.length})`, oursJpeg, py.jpeg!.tfdata, py.jpeg!.pil],
 ] as const;
 const fmt = (x: number) => x.toFixed(0).padStart(8);
 console.log(
-  `\n${'case'.padEnd(26)}${'ml/data'.padStart(8)}${'tf.data'.padStart(8)}${'PIL'.padStart(8)}  ratio vs tf.data  vs PIL   (images/s)`,
+  `\n${'case'.padEnd(32)}${'ours'.padStart(8)}${'tf.data'.padStart(8)}${'PIL'.padStart(8)}  ours/tf.data  ours/PIL   (images/s)`,
 );
 for (const [name, o, t, p] of rows) {
-  console.log(
-    `${name.padEnd(26)}${fmt(o)}${fmt(t)}${fmt(p)}  ${(o / t).toFixed(2).padStart(14)}x ${(o / p).toFixed(2).padStart(6)}x`,
-  );
+  console.log(`${name.padEnd(32)}${fmt(o)}${fmt(t)}${fmt(p)}  ${(o / t).toFixed(2).padStart(11)}x ${(o / p).toFixed(2).padStart(8)}x`);
 }
 console.log(
   `load average at the end: ${loadavg()[0]!.toFixed(1)} (the peers ran last; compare runs taken on a quiet machine)`,
 );
-writeFileSync(join(workDir, 'last-result.json'), JSON.stringify({ parallel, batchSize, rows }, null, 2));
+writeFileSync(join(workDir, 'last-result.json'), JSON.stringify({ threads, parallel, batchSize, rows }, null, 2));
