@@ -3,7 +3,7 @@
 // Keras 3 writes its config in a newer dialect; it is rewritten to the Keras 2 form tfjs-layers reads.
 import type { LayersModel, Tensor } from '@tensorflow/tfjs';
 import { openSync, readSync, closeSync } from 'node:fs';
-import h5wasm from 'h5wasm/node';
+import h5wasm, { type Dataset, type File as H5File, type Group } from 'h5wasm/node';
 import { activeTf } from '../backend.ts';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -135,12 +135,12 @@ export async function loadKerasH5(path: string): Promise<LayersModel> {
   }
 }
 
-function setWeights(model: LayersModel, file: h5wasm.File, path: string): void {
+function setWeights(model: LayersModel, file: H5File, path: string): void {
   const tf = activeTf();
-  const root = (file.get('model_weights') as h5wasm.Group | null) ?? file;
+  const root = (file.get('model_weights') as Group | null) ?? file;
   const layerNames = stringList(root.attrs.layer_names?.value);
   for (const layerName of layerNames) {
-    const group = root.get(layerName) as h5wasm.Group | null;
+    const group = root.get(layerName) as Group | null;
     const weightNames = stringList(group?.attrs.weight_names?.value);
     if (!group || weightNames.length === 0) continue;
     let layer;
@@ -151,7 +151,7 @@ function setWeights(model: LayersModel, file: h5wasm.File, path: string): void {
     }
     const byName = new Map<string, Tensor>();
     for (const weightName of weightNames) {
-      const dataset = group.get(weightName) as h5wasm.Dataset | null;
+      const dataset = group.get(weightName) as Dataset | null;
       if (!dataset) throw new Error(`${path}: model_weights/${layerName}/${weightName} is missing`);
       const values = dataset.value as Float32Array | Float64Array;
       byName.set(weightBaseName(weightName), tf.tensor(Float32Array.from(values), dataset.shape ?? []));
