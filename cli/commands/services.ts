@@ -1,14 +1,24 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadSettings, readServicesFile, servicesFilePath, settingsToEnv, type ServicesFile } from '../../config/settings.ts';
-import { startTemporalServer, temporalIsServing } from '../services/temporal.ts';
-import { startS3Server } from '../services/minio.ts';
-import { assertPortFree, httpOk, startProcess, waitUntilReady, type ManagedProcess } from '../services/process.ts';
-import { repoRoot } from '../services/binaries.ts';
+import { temporalIsServing } from '../services/temporal.ts';
+import { assertPortFree, httpOk } from '../services/process.ts';
 import { S3Storage } from '../../storage/index.ts';
 import { ensureWorkflowBundle } from '../../worker/bundle.ts';
-import { TASK_QUEUES } from '../../contracts/task-queues.ts';
+import { writeFileAtomically } from '../services/atomic-file.ts';
+import { stackPlan } from '../services/stack-plan.ts';
+import { planFilePath, readPlan, writePlan, type ServiceSpec, type SupervisorPlan } from '../services/spec.ts';
+import { launchSupervisor, runningSupervisor, stopSupervisor, waitForStack } from '../services/supervisor-launch.ts';
+import {
+  processAlive,
+  processRuns,
+  readSupervisorState,
+  recordedPid,
+  recordedSupervisor,
+  supervisorLogPath,
+  supervisorStatePath,
+} from '../services/supervisor-state.ts';
 
 interface UpOptions {
   temporalPort: number;
@@ -23,151 +33,119 @@ interface UpOptions {
 
 const DEFAULT_BUCKET = 'patchwork';
 
-function alive(pid: number | undefined): boolean {
-  if (!pid) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 function say(message: string): void {
   console.error(message);
 }
 
 export async function upCommand(options: UpOptions): Promise<void> {
-  const env = process.env;
   const home = loadSettings().home;
   const previous = readServicesFile(home);
-  if (previous && [previous.temporal.pid, previous.tracker.pid, ...previous.workers.map((w) => w.pid)].some(alive)) {
-    say(`patchwork is already up (recorded in ${servicesFilePath(home)}); run \`patchwork status\` or \`patchwork down\` first.`);
-    await statusCommand();
-    return;
+  const plan = readPlan(home);
+  if (previous && plan) return completeStack(home, plan);
+  if (previous) {
+    const pids = [previous.temporal.pid, previous.s3?.pid, previous.tracker.pid, previous.tensorboard?.pid, ...previous.workers.map((w) => w.pid)];
+    if (pids.some(processAlive)) {
+      say(`patchwork is already up without a supervisor (recorded in ${servicesFilePath(home)}); run \`patchwork down\`, then \`patchwork up\`.`);
+      await statusCommand();
+      return;
+    }
   }
+  return startStack(home, options);
+}
+
+/** Every service is started by the supervisor; this checks ports first so a taken one is reported before anything runs. */
+async function startStack(home: string, options: UpOptions): Promise<void> {
+  const env = process.env;
   const logDir = join(home, 'logs');
-  const started: ManagedProcess[] = [];
   const record: ServicesFile = {
     startedAt: new Date().toISOString(),
     temporal: { address: env.TEMPORAL_ADDRESS ?? '', namespace: env.TEMPORAL_NAMESPACE ?? 'default' },
-    tracker: { url: env.PATCHWORK_TRACKER_URL ?? '' },
+    tracker: { url: env.PATCHWORK_TRACKER_URL ?? `http://127.0.0.1:${options.trackerPort}` },
     workers: [],
     token: env.PATCHWORK_TOKEN ?? randomBytes(24).toString('base64url'),
     store: env.PATCHWORK_STORE ?? (env.S3_BUCKET ? `s3://${env.S3_BUCKET}` : join(home, 'store')),
   };
+  const startTemporal = !env.TEMPORAL_ADDRESS;
+  const startS3 = !env.S3_ENDPOINT && options.s3;
+  const startTracker = !env.PATCHWORK_TRACKER_URL;
+  if (env.TEMPORAL_ADDRESS) {
+    say(`temporal: using ${env.TEMPORAL_ADDRESS} (TEMPORAL_ADDRESS is set)`);
+    if (!(await temporalIsServing(env.TEMPORAL_ADDRESS).catch(() => false))) {
+      throw new Error(`TEMPORAL_ADDRESS=${env.TEMPORAL_ADDRESS} does not answer; check the address or unset it to start a dev server`);
+    }
+  } else {
+    await assertPortFree('Temporal', options.temporalPort, '--temporal-port');
+    await assertPortFree('the Temporal UI', options.temporalUiPort, '--temporal-ui-port');
+    record.temporal = { ...record.temporal, address: `127.0.0.1:${options.temporalPort}`, uiUrl: `http://127.0.0.1:${options.temporalUiPort}` };
+  }
+  const s3Credentials = { accessKey: 'patchwork', secretKey: randomBytes(18).toString('base64url') };
+  if (env.S3_ENDPOINT) say(`s3: using ${env.S3_ENDPOINT} (S3_ENDPOINT is set)`);
+  else if (startS3) {
+    await assertPortFree('S3', options.s3Port, '--s3-port');
+    await assertPortFree('the S3 console', options.s3ConsolePort, '--s3-console-port');
+    record.s3 = { endpoint: `http://127.0.0.1:${options.s3Port}`, consoleUrl: `http://127.0.0.1:${options.s3ConsolePort}`, ...s3Credentials };
+  }
+  if (env.PATCHWORK_TRACKER_URL) say(`tracker: using ${env.PATCHWORK_TRACKER_URL} (PATCHWORK_TRACKER_URL is set)`);
+  else await assertPortFree('the tracker', options.trackerPort, '--tracker-port');
+  if (options.tensorboard) await assertPortFree('TensorBoard', options.tensorboardPort, '--tensorboard-port');
+
+  // Children see the same settings as later CLI calls will: write the record first, then load from it.
+  writeRecord(home, record);
+  let supervisorPid: number | undefined;
   try {
-    if (env.TEMPORAL_ADDRESS) {
-      say(`temporal: using ${env.TEMPORAL_ADDRESS} (TEMPORAL_ADDRESS is set)`);
-      if (!(await temporalIsServing(env.TEMPORAL_ADDRESS).catch(() => false))) {
-        throw new Error(`TEMPORAL_ADDRESS=${env.TEMPORAL_ADDRESS} does not answer; check the address or unset it to start a dev server`);
-      }
-    } else {
-      await assertPortFree('Temporal', options.temporalPort, '--temporal-port');
-      await assertPortFree('the Temporal UI', options.temporalUiPort, '--temporal-ui-port');
-      say(`temporal: starting the dev server on 127.0.0.1:${options.temporalPort} (state in ${join(home, 'temporal.db')})`);
-      const temporal = await startTemporalServer({
-        port: options.temporalPort,
-        uiPort: options.temporalUiPort,
-        dbFile: join(home, 'temporal.db'),
-        logDir,
-        namespace: record.temporal.namespace,
-        detached: true,
-      });
-      started.push(temporal.process);
-      record.temporal = { ...record.temporal, address: temporal.address, uiUrl: temporal.uiUrl, pid: temporal.process.pid };
-    }
-
-    if (env.S3_ENDPOINT) {
-      say(`s3: using ${env.S3_ENDPOINT} (S3_ENDPOINT is set)`);
-    } else if (options.s3) {
-      await assertPortFree('S3', options.s3Port, '--s3-port');
-      await assertPortFree('the S3 console', options.s3ConsolePort, '--s3-console-port');
-      const credentials = { accessKey: 'patchwork', secretKey: randomBytes(18).toString('base64url') };
-      say(`s3: starting MinIO on 127.0.0.1:${options.s3Port} (data in ${join(home, 's3')})`);
-      const s3 = await startS3Server({
-        port: options.s3Port,
-        consolePort: options.s3ConsolePort,
-        dataDir: join(home, 's3'),
-        logDir,
-        detached: true,
-        ...credentials,
-      });
-      started.push(s3.process);
-      record.s3 = { endpoint: s3.endpoint, consoleUrl: s3.consoleUrl, pid: s3.process.pid, ...credentials };
-      await new S3Storage({ endpoint: s3.endpoint, ...credentials }, DEFAULT_BUCKET).ensureBucket();
-    }
-
-    // Children see the same settings as later CLI calls will: write the record first, then load from it.
-    writeRecord(home, record);
-    const childEnv = { ...process.env, ...settingsToEnv(loadSettings()) };
-
-    if (env.PATCHWORK_TRACKER_URL) {
-      say(`tracker: using ${env.PATCHWORK_TRACKER_URL} (PATCHWORK_TRACKER_URL is set)`);
-    } else {
-      await assertPortFree('the tracker', options.trackerPort, '--tracker-port');
-      const url = `http://127.0.0.1:${options.trackerPort}`;
-      const tracker = startProcess({
-        name: 'tracker',
-        command: process.execPath,
-        args: ['--import', 'tsx', join(repoRoot, 'tracker', 'main.ts'), '--port', String(options.trackerPort)],
-        env: { ...childEnv, PATCHWORK_TRACKER_URL: url },
-        cwd: repoRoot,
-        logFile: join(logDir, 'tracker.log'),
-        detached: true,
-      });
-      started.push(tracker);
-      await waitUntilReady(tracker, () => httpOk(`${url}/health`), 30_000);
-      record.tracker = { url, pid: tracker.pid };
-      writeRecord(home, record);
-    }
-
-    if (options.tensorboard) {
-      await assertPortFree('TensorBoard', options.tensorboardPort, '--tensorboard-port');
-      const logs = join(home, 'tensorboard');
-      mkdirSync(logs, { recursive: true });
-      const url = `http://127.0.0.1:${options.tensorboardPort}`;
-      const tensorboard = startProcess({
-        name: 'tensorboard',
-        command: join(repoRoot, '.tools', 'venv', 'bin', 'tensorboard'),
-        args: ['--logdir', logs, '--host', '127.0.0.1', '--port', String(options.tensorboardPort), '--reload_interval', '5'],
-        cwd: repoRoot,
-        logFile: join(logDir, 'tensorboard.log'),
-        detached: true,
-      });
-      started.push(tensorboard);
-      await waitUntilReady(tensorboard, () => httpOk(`${url}/data/environment`), 60_000);
-      record.tensorboard = { url, pid: tensorboard.pid };
-      writeRecord(home, record);
-    }
-
+    const childEnv = { ...(process.env as Record<string, string>), ...settingsToEnv(loadSettings()) };
+    const services = stackPlan({
+      home,
+      logDir,
+      temporal: startTemporal ? { port: options.temporalPort, uiPort: options.temporalUiPort, namespace: record.temporal.namespace } : undefined,
+      s3: startS3 ? { port: options.s3Port, consolePort: options.s3ConsolePort, ...s3Credentials } : undefined,
+      tracker: startTracker ? { port: options.trackerPort } : undefined,
+      tensorboard: options.tensorboard ? { port: options.tensorboardPort } : undefined,
+      childEnv,
+    });
+    writePlan(home, { services });
     say('workers: building the workflow bundle once');
     await ensureWorkflowBundle(home);
-    const workerEnv = { ...process.env, ...settingsToEnv(loadSettings()) };
-    for (const queue of Object.values(TASK_QUEUES)) {
-      const logFile = join(logDir, `worker-${queue}.log`);
-      const worker = startProcess({
-        name: `worker ${queue}`,
-        command: process.execPath,
-        args: ['--import', 'tsx', join(repoRoot, 'worker', 'main.ts'), '--queue', queue],
-        env: workerEnv,
-        cwd: repoRoot,
-        logFile,
-        detached: true,
-      });
-      started.push(worker);
-      const offset = safeSize(logFile);
-      await waitUntilReady(worker, async () => readFileSync(logFile, 'utf8').slice(offset).includes('polling'), 60_000);
-      record.workers.push({ queue, pid: worker.pid });
-    }
-    writeRecord(home, record);
+    if (startTemporal) say(`temporal: starting the dev server on ${record.temporal.address} (state in ${join(home, 'temporal.db')})`);
+    if (startS3) say(`s3: starting MinIO on ${record.s3!.endpoint} (data in ${join(home, 's3')})`);
+    supervisorPid = launchSupervisor(home);
+    say(`supervisor: started (pid ${supervisorPid}); it restarts a service that exits, logging to ${supervisorLogPath(home)}`);
+    await waitForStack(home, supervisorPid, services, (name) => say(`${name}: up`));
+    if (record.s3) await new S3Storage({ endpoint: record.s3.endpoint, ...s3Credentials }, DEFAULT_BUCKET).ensureBucket();
   } catch (error) {
     say('startup failed; stopping what was started');
-    await Promise.all(started.reverse().map((p) => p.stop('SIGTERM', 5_000)));
-    rmSync(servicesFilePath(home), { force: true });
+    await stopEverything(home);
     throw error;
   }
+  printSummary(home, logDir);
+}
 
+/** A stack recorded earlier: keep what still runs, start only what is missing (and the supervisor). */
+async function completeStack(home: string, plan: SupervisorPlan): Promise<void> {
+  const missing = plan.services.filter((spec) => !processRuns(recordedPid(home, spec.slot), spec.command, spec.args));
+  const supervisor = runningSupervisor(home);
+  const state = readSupervisorState(home);
+  const stuck = plan.services.filter((spec) => ['failed', 'gave-up'].includes(state?.services[spec.name]?.state ?? ''));
+  if (supervisor && missing.length === 0 && stuck.length === 0) {
+    say(`patchwork is already up (recorded in ${servicesFilePath(home)}); nothing to start.`);
+    await statusCommand();
+    return;
+  }
+  let pid = supervisor;
+  if (supervisor && stuck.length === 0) {
+    say(`the supervisor (pid ${supervisor}) is restarting ${missing.map((s) => s.name).join(', ')}; waiting for it`);
+  } else {
+    if (supervisor) await stopSupervisor(home);
+    const names = [...missing.map((s) => s.name), ...(supervisor ? [] : ['the supervisor'])];
+    say(`patchwork is partly up; starting only what is missing: ${names.join(', ')}`);
+    pid = launchSupervisor(home);
+  }
+  await waitForStack(home, pid!, plan.services, (name) => missing.some((s) => s.name === name) && say(`${name}: up`));
+  printSummary(home, join(home, 'logs'));
+}
+
+function printSummary(home: string, logDir: string): void {
+  const record = readServicesFile(home)!;
   console.log('patchwork is up');
   console.log(`  temporal   ${record.temporal.address}${record.temporal.uiUrl ? `  (UI ${record.temporal.uiUrl})` : ''}`);
   if (record.s3) console.log(`  s3         ${record.s3.endpoint}  bucket s3://${DEFAULT_BUCKET}  (console ${record.s3.consoleUrl})`);
@@ -177,61 +155,84 @@ export async function upCommand(options: UpOptions): Promise<void> {
   console.log(`  workers    ${record.workers.map((w) => `${w.queue} (pid ${w.pid})`).join(', ')}`);
   console.log(`  store      ${record.store}`);
   console.log(`  logs       ${logDir}`);
-}
-
-function safeSize(file: string): number {
-  try {
-    return readFileSync(file, 'utf8').length;
-  } catch {
-    return 0;
-  }
+  const supervisor = recordedSupervisor(home);
+  if (supervisor) console.log(`  supervisor pid ${supervisor.pid}, restarts logged in ${supervisor.log}`);
 }
 
 function writeRecord(home: string, record: ServicesFile): void {
-  const path = servicesFilePath(home);
-  writeFileSync(path, JSON.stringify(record, null, 2), { mode: 0o600 });
-  chmodSync(path, 0o600);
+  writeFileAtomically(servicesFilePath(home), JSON.stringify(record, null, 2));
 }
 
-async function waitForExit(pid: number, graceMs: number): Promise<boolean> {
+async function waitForProcessExit(pid: number, graceMs: number): Promise<boolean> {
   const deadline = Date.now() + graceMs;
   while (Date.now() < deadline) {
-    if (!alive(pid)) return true;
+    if (!processAlive(pid)) return true;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  return !alive(pid);
+  return !processAlive(pid);
+}
+
+/** The supervisor first, so it restarts nothing; then the services from the last started to the first. */
+async function stopEverything(home: string, report: (line: string) => void = () => {}): Promise<void> {
+  const supervisorPid = await stopSupervisor(home);
+  if (supervisorPid) report(`stopped supervisor (pid ${supervisorPid})`);
+  const record = readServicesFile(home);
+  const plan = readPlan(home);
+  const specs: ServiceSpec[] = plan?.services ?? [];
+  const order: [string, number | undefined][] = record
+    ? [
+        ...record.workers.map((w) => [`worker ${w.queue}`, w.pid] as [string, number]),
+        ['tracker', record.tracker.pid],
+        ['tensorboard', record.tensorboard?.pid],
+        ['s3', record.s3?.pid],
+        ['temporal', record.temporal.pid],
+      ]
+    : [];
+  for (const [name, pid] of order) {
+    const spec = specs.find((s) => s.name === name);
+    // A pid the plan knows is only stopped while it still runs that service, never a process that reused the pid.
+    if (!pid || !(spec ? processRuns(pid, spec.command, spec.args) : processAlive(pid))) continue;
+    process.kill(pid, 'SIGTERM');
+    if (!(await waitForProcessExit(pid, 15_000))) {
+      say(`${name} (pid ${pid}) did not stop within 15 s; killing it`);
+      process.kill(pid, 'SIGKILL');
+      await waitForProcessExit(pid, 5_000);
+    }
+    report(`stopped ${name} (pid ${pid})`);
+  }
+  for (const file of [servicesFilePath(home), supervisorStatePath(home), planFilePath(home)]) rmSync(file, { force: true });
 }
 
 export async function downCommand(): Promise<void> {
   const home = loadSettings().home;
-  const record = readServicesFile(home);
-  if (!record) {
+  if (!readServicesFile(home)) {
     say(`nothing to stop: no ${servicesFilePath(home)}`);
     return;
   }
-  const order: [string, number | undefined][] = [
-    ...record.workers.map((w) => [`worker ${w.queue}`, w.pid] as [string, number]),
-    ['tracker', record.tracker.pid],
-    ['tensorboard', record.tensorboard?.pid],
-    ['s3', record.s3?.pid],
-    ['temporal', record.temporal.pid],
-  ];
-  for (const [name, pid] of order) {
-    if (!pid || !alive(pid)) continue;
-    process.kill(pid, 'SIGTERM');
-    if (!(await waitForExit(pid, 15_000))) {
-      say(`${name} (pid ${pid}) did not stop within 15 s; killing it`);
-      process.kill(pid, 'SIGKILL');
-      await waitForExit(pid, 5_000);
-    }
-    console.log(`stopped ${name} (pid ${pid})`);
+  await stopEverything(home, (line) => console.log(line));
+}
+
+function supervisionNote(home: string, name: string): string {
+  const status = readSupervisorState(home)?.services[name];
+  if (!status) return '';
+  const restarts = `  restarts=${status.restarts}`;
+  switch (status.state) {
+    case 'backoff':
+      return `${restarts}  (restarting after ${status.lastExit}; next attempt ${status.nextAttemptAt})`;
+    case 'starting':
+      return `${restarts}  (starting)`;
+    case 'gave-up':
+    case 'failed':
+      return `${restarts}  (${status.error?.split('\n')[0]})`;
+    default:
+      return restarts;
   }
-  rmSync(servicesFilePath(home), { force: true });
 }
 
 export async function statusCommand(): Promise<void> {
   const settings = loadSettings();
-  const record = readServicesFile(settings.home);
+  const home = settings.home;
+  const record = readServicesFile(home);
   const rows: [string, boolean, string][] = [];
   const check = async (probe: () => Promise<boolean>) => probe().catch(() => false);
   rows.push([
@@ -246,7 +247,21 @@ export async function statusCommand(): Promise<void> {
   if (record?.tensorboard) {
     rows.push(['tensorboard', await check(() => httpOk(`${record.tensorboard!.url}/data/environment`)), record.tensorboard.url]);
   }
-  for (const worker of record?.workers ?? []) rows.push([`worker ${worker.queue}`, alive(worker.pid), `pid ${worker.pid}`]);
-  for (const [name, ok, where] of rows) console.log(`${ok ? 'up  ' : 'DOWN'}  ${name.padEnd(22)} ${where}`);
-  if (rows.some(([, ok]) => !ok)) process.exitCode = 1;
+  const supervised = readSupervisorState(home);
+  for (const worker of record?.workers ?? []) {
+    const name = `worker ${worker.queue}`;
+    // A worker's process exists before it polls: it counts as up once the supervisor has seen it ready.
+    const ready = (supervised?.services[name]?.state ?? 'up') === 'up';
+    rows.push([name, processAlive(worker.pid) && ready, `pid ${worker.pid}`]);
+  }
+  for (const [name, ok, where] of rows) console.log(`${ok ? 'up  ' : 'DOWN'}  ${name.padEnd(22)} ${where}${supervisionNote(home, name)}`);
+  let healthy = rows.every(([, ok]) => ok);
+  const supervisor = recordedSupervisor(home);
+  if (supervisor && runningSupervisor(home)) {
+    console.log(`supervised by pid ${supervisor.pid}; restarts are logged in ${supervisor.log}`);
+  } else if (record) {
+    console.log(`DOWN  ${'supervisor'.padEnd(22)} nothing restarts a service that exits; run \`patchwork up\` to start it again`);
+    healthy = false;
+  }
+  if (!healthy) process.exitCode = 1;
 }

@@ -2,6 +2,7 @@ import { Connection } from '@temporalio/client';
 import { join } from 'node:path';
 import { findBinary } from './binaries.ts';
 import { startProcess, waitUntilReady, type ManagedProcess } from './process.ts';
+import type { ServiceSpec } from './spec.ts';
 
 export interface TemporalServerOptions {
   port: number;
@@ -22,29 +23,39 @@ export interface TemporalServer {
 export async function temporalIsServing(address: string): Promise<boolean> {
   const connection = await Connection.connect({ address, connectTimeout: 1_000 });
   try {
-    await connection.workflowService.getSystemInfo({}, );
+    await connection.workflowService.getSystemInfo({});
     return true;
   } finally {
     await connection.close();
   }
 }
 
-/** Starts `temporal server start-dev` (the Temporal CLI's single-binary dev server) and waits for its API. */
-export async function startTemporalServer(options: TemporalServerOptions): Promise<TemporalServer> {
-  const binary = findBinary('temporal');
+const READY_TIMEOUT_MS = 90_000;
+
+/** `temporal server start-dev` (the Temporal CLI's single-binary dev server) as a supervised service. */
+export function temporalServerSpec(options: TemporalServerOptions): ServiceSpec {
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(options.port), '--log-level', 'warn'];
   if (options.dbFile) args.push('--db-filename', options.dbFile);
   if (options.uiPort) args.push('--ui-port', String(options.uiPort));
   else args.push('--headless');
   if (options.namespace && options.namespace !== 'default') args.push('--namespace', options.namespace);
-  const child = startProcess({
+  return {
     name: 'temporal',
-    command: binary,
+    command: findBinary('temporal'),
     args,
     logFile: join(options.logDir, 'temporal.log'),
-    detached: options.detached,
-  });
+    ready: { kind: 'temporal', address: `127.0.0.1:${options.port}` },
+    readyTimeoutMs: READY_TIMEOUT_MS,
+    dependsOn: [],
+    slot: { kind: 'temporal' },
+  };
+}
+
+/** Starts the dev server and waits for its API. */
+export async function startTemporalServer(options: TemporalServerOptions): Promise<TemporalServer> {
+  const spec = temporalServerSpec(options);
+  const child = startProcess({ ...spec, detached: options.detached });
   const address = `127.0.0.1:${options.port}`;
-  await waitUntilReady(child, () => temporalIsServing(address), 90_000);
+  await waitUntilReady(child, () => temporalIsServing(address), READY_TIMEOUT_MS);
   return { address, uiUrl: options.uiPort ? `http://127.0.0.1:${options.uiPort}` : undefined, process: child };
 }
