@@ -1,11 +1,11 @@
-// Opens the tracker's SQLite database (WAL) through drizzle and applies the checked-in migrations.
-// Other tracker routers (e.g. the label store) receive this handle and add their own tables by migration.
+// Opens the tracker's run registry database (tracker.db, WAL) through drizzle and applies the checked-in migrations
+// in ./migrations. The label store keeps its own database (labels.db, tracker/labels/connection.ts).
 import Database from 'better-sqlite3';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
-import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { applyMigrations } from './migrate.ts';
 import * as schema from './schema.ts';
 
 export type TrackerDb = BetterSQLite3Database<typeof schema> & { $client: Database.Database };
@@ -27,7 +27,6 @@ export function openTrackerDb(path: string): TrackerDb {
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
-  const db = drizzle(sqlite, { schema });
-  migrate(db, { migrationsFolder: MIGRATIONS_DIR });
-  return db as TrackerDb;
+  applyMigrations(sqlite, MIGRATIONS_DIR);
+  return drizzle(sqlite, { schema }) as TrackerDb;
 }

@@ -1,5 +1,6 @@
-// Drizzle schema of the label store. The tables are created by the hand-written SQL in ./migrations (drizzle-kit needs a
-// network-free setup we do not have in CI), so this file and the newest migration must describe the same tables.
+// Drizzle schema of the label store. The tables are created by the SQL files in ./migrations, applied by drizzle's
+// migrator (migrate.ts); they are written by hand, not generated, so this file and the migrations must describe the same
+// tables (a new numbered migration for every change, never an edit of an applied one's statements).
 import { sql } from 'drizzle-orm';
 import {
   index,

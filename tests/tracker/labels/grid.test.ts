@@ -3,7 +3,7 @@
 // predictions; and the derived columns and counters the picks rely on, after a mixed sequence of writes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pickIndices, sortOptions, subsetOptions, subsetRows } from '../../../ml/active/query.ts';
@@ -326,8 +326,11 @@ test('opening a store made before the 0002 migration fills the new columns and c
   const dir = await mkdtemp(join(tmpdir(), 'labels-migrate-'));
   try {
     const onlyFirst = join(dir, 'migrations');
-    await mkdir(onlyFirst);
+    await mkdir(join(onlyFirst, 'meta'), { recursive: true });
     await copyFile(join(MIGRATIONS_DIR, '0001_init.sql'), join(onlyFirst, '0001_init.sql'));
+    const journal = JSON.parse(await readFile(join(MIGRATIONS_DIR, 'meta', '_journal.json'), 'utf8'));
+    journal.entries = journal.entries.slice(0, 1);
+    await writeFile(join(onlyFirst, 'meta', '_journal.json'), JSON.stringify(journal));
     const path = join(dir, 'labels.db');
     const db = new Database(path);
     migrate(db, onlyFirst);

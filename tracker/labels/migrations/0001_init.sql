@@ -1,10 +1,11 @@
--- Label store, first version. Applied once, in file-name order, by tracker/labels/migrate.ts.
+-- Label store, first version. Migrations are applied in journal order (meta/_journal.json) by tracker/labels/migrate.ts.
 CREATE TABLE label_projects (
   id TEXT PRIMARY KEY NOT NULL,
   name TEXT NOT NULL,
   root TEXT NOT NULL DEFAULT '',
   created_at INTEGER NOT NULL
 );
+--> statement-breakpoint
 CREATE TABLE label_images (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   project_id TEXT NOT NULL REFERENCES label_projects(id) ON DELETE CASCADE,
@@ -15,7 +16,9 @@ CREATE TABLE label_images (
   validation INTEGER NOT NULL DEFAULT 0 CHECK (validation IN (0, 1)),
   UNIQUE (project_id, key)
 );
+--> statement-breakpoint
 CREATE INDEX label_images_project_position ON label_images (project_id, position);
+--> statement-breakpoint
 CREATE TABLE label_classes (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   project_id TEXT NOT NULL REFERENCES label_projects(id) ON DELETE CASCADE,
@@ -24,6 +27,7 @@ CREATE TABLE label_classes (
   retired INTEGER NOT NULL DEFAULT 0 CHECK (retired IN (0, 1)),
   UNIQUE (project_id, name)
 );
+--> statement-breakpoint
 -- One row per known (image, class) cell; no row means "unknown".
 CREATE TABLE label_values (
   image_id INTEGER NOT NULL REFERENCES label_images(id) ON DELETE CASCADE,
@@ -31,6 +35,7 @@ CREATE TABLE label_values (
   value INTEGER NOT NULL CHECK (value IN (0, 1)),
   PRIMARY KEY (image_id, class_id)
 ) WITHOUT ROWID;
+--> statement-breakpoint
 -- Append-only: rows are inserted, never updated or deleted. field is 'label', 'exclude' or 'validation';
 -- old_value/new_value are NULL (unknown), 0 or 1. An undo is a new row whose undoes column names the row it reverts.
 CREATE TABLE label_history (
@@ -45,8 +50,11 @@ CREATE TABLE label_history (
   at INTEGER NOT NULL,
   undoes INTEGER REFERENCES label_history(id)
 );
+--> statement-breakpoint
 CREATE INDEX label_history_project_actor ON label_history (project_id, actor, id);
+--> statement-breakpoint
 CREATE INDEX label_history_undoes ON label_history (undoes);
+--> statement-breakpoint
 -- Latest model output per (image, class), written by the active-learning activities.
 CREATE TABLE label_predictions (
   image_id INTEGER NOT NULL REFERENCES label_images(id) ON DELETE CASCADE,
