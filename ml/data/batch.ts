@@ -36,6 +36,7 @@ export async function loadBatch(request: BatchRequest): Promise<Batch> {
     num_channels: input.num_channels,
     norm: input.norm,
     single_channel: input.single_channel,
+    jpeg_shrink_on_load: input.jpeg_shrink_on_load,
   };
   const decoded = new Array<Promise<Float32Array | undefined>>(keys.length);
   const skip = (key: string, reason: string) => {

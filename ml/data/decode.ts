@@ -6,8 +6,11 @@
 // - TIFFs are not transposed (the original's GDAL path swapped rows and columns).
 // - A 1-channel image with num_channels > 1 is an error unless single_channel is set (the original silently kept one
 //   channel and then could not batch it with RGB images).
-// Not used: JPEG shrink-on-load (DCT scaling). sharp 0.34 exposes it only inside its own resize, never for an exact
-// 2x shrink (lovell/sharp#3066), and its resize kernels do not match tf.image.resize; so JPEGs decode at full size.
+// JPEG shrink-on-load (DCT scaling) is opt-in (`jpeg_shrink_on_load`): sharp offers it only inside its own resize,
+// whose kernels do not match tf.image.resize, so by default JPEGs decode at full size and batches stay exact. With the
+// option, a JPEG larger than imshape on both axes is resized by libvips (linear kernel, after shrink-on-load where
+// the factor allows it: sharp leaves an integer factor f to a reduce after a DCT shrink of f / 2, so an exact 2x
+// shrink gets none) and comes out a little smoother than tf.image.resize would make it.
 // EXIF orientation is ignored, as tf.io.decode_jpeg ignores it.
 import sharp from 'sharp';
 import type { Image } from './image.ts';
@@ -19,6 +22,7 @@ export interface DecodeOptions {
   num_channels: number;
   norm: number;
   single_channel: boolean;
+  jpeg_shrink_on_load?: boolean;
 }
 
 export class DecodeError extends Error {
@@ -53,7 +57,7 @@ function isJpeg(bytes: Uint8Array): boolean {
 async function plan(bytes: Uint8Array): Promise<Plan> {
   // sharp's default output is sRGB, so grey images must ask for b-w to stay one channel. CMYK JPEGs become sRGB.
   if (isJpeg(bytes))
-    return jpegComponents(bytes) === 1 ? { colourspace: 'b-w', eightBit: true } : { eightBit: true };
+    return jpegFrame(bytes)?.components === 1 ? { colourspace: 'b-w', eightBit: true } : { eightBit: true };
   if (isPng(bytes)) {
     const grey = bytes[25] === 0 || bytes[25] === 4;
     if (bytes[24] === 16) return { colourspace: grey ? 'grey16' : 'rgb16' };
@@ -70,34 +74,52 @@ async function plan(bytes: Uint8Array): Promise<Plan> {
   return { colourspace: space, eightBit };
 }
 
-/** Number of colour components in a JPEG's frame header, or 0 if none is found before the scan data. */
-function jpegComponents(bytes: Uint8Array): number {
+/** A JPEG's frame header: size and number of colour components; undefined if none comes before the scan data. */
+function jpegFrame(bytes: Uint8Array): { components: number; height: number; width: number } | undefined {
   let at = 2;
   while (at + 9 < bytes.length) {
-    if (bytes[at] !== 0xff) return 0;
+    if (bytes[at] !== 0xff) return undefined;
     const marker = bytes[at + 1]!;
     if (marker === 0xff) {
       at++; // fill byte
       continue;
     }
     const isFrame = marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
-    if (isFrame) return bytes[at + 9]!;
-    if (marker === 0xda) return 0; // start of scan: no frame header seen
+    if (isFrame) {
+      return {
+        height: (bytes[at + 5]! << 8) | bytes[at + 6]!,
+        width: (bytes[at + 7]! << 8) | bytes[at + 8]!,
+        components: bytes[at + 9]!,
+      };
+    }
+    if (marker === 0xda) return undefined; // start of scan: no frame header seen
     at += 2 + ((bytes[at + 2]! << 8) | bytes[at + 3]!);
   }
-  return 0;
+  return undefined;
 }
 
 /** Small non-interlaced PNGs are decoded in JS (see png.ts); larger ones go to sharp, whose fixed cost is then small. */
 const JS_PNG_MAX_PIXELS = 256 * 256;
 
-async function decodeNative(bytes: Uint8Array): Promise<RawPixels> {
+/** [height, width] to let libvips shrink a JPEG to while decoding, when asked and the JPEG is larger on both axes. */
+function jpegShrinkTarget(bytes: Uint8Array, options: DecodeOptions): readonly [number, number] | undefined {
+  if (!options.jpeg_shrink_on_load || !isJpeg(bytes)) return undefined;
+  const frame = jpegFrame(bytes);
+  const [height, width] = options.imshape;
+  return frame && frame.height > height && frame.width > width ? options.imshape : undefined;
+}
+
+async function decodeNative(bytes: Uint8Array, options: DecodeOptions): Promise<RawPixels> {
   if (isPng(bytes)) {
     const small = decodeSimplePng(bytes, JS_PNG_MAX_PIXELS);
     if (small) return small;
   }
   const p = await plan(bytes);
   let pipeline = sharp(bytes);
+  const shrinkTo = jpegShrinkTarget(bytes, options);
+  if (shrinkTo) {
+    pipeline = pipeline.resize(shrinkTo[1], shrinkTo[0], { fit: 'fill', kernel: 'linear', fastShrinkOnLoad: true });
+  }
   if (p.colourspace) pipeline = pipeline.toColourspace(p.colourspace);
   // 8-bit images come out as bytes (a quarter of the copying); anything deeper is cast to float32 by libvips, on its
   // own thread, so the resize sees only these two array types (see resize.ts).
@@ -135,7 +157,7 @@ export async function decodeImage(bytes: Uint8Array, key: string, options: Decod
   const [height, width] = options.imshape;
   let raw: RawPixels;
   try {
-    raw = await decodeNative(bytes);
+    raw = await decodeNative(bytes, options);
   } catch (err) {
     throw new DecodeError(key, `cannot decode image (${(err as Error).message})`);
   }

@@ -100,13 +100,18 @@ export const inputSchema = z
     num_channels: z.number().int().positive().default(3),
     norm: z.number().finite().positive().default(255),
     batch_size: z.number().int().positive().default(256),
-    /** Concurrent reads+decodes; null picks 2 x CPU cores, at least 4, since reads wait on I/O (the original passed None). */
+    /** Reads in flight per batch (decodes queue on the decode pool's threads); null: 4 (the original passed None). */
     num_parallel_calls: z.number().int().positive().nullable().default(null),
-    /** Finished batches held ahead of the consumer (the original used prefetch(1)). */
+    /** Batches loaded ahead of the training step (the original used prefetch(1)); training loads at least 2 ahead. */
     prefetch: z.number().int().positive().default(1),
     shuffle: z.boolean().default(false),
     sobel: z.boolean().default(false),
     single_channel: z.boolean().default(false),
+    /**
+     * JPEGs larger than imshape are shrunk by libvips while decoding (DCT shrink-on-load, then its linear kernel)
+     * instead of decoded at full size and resized exactly as tf.image.resize; faster, slightly smoother pixels.
+     */
+    jpeg_shrink_on_load: z.boolean().default(false),
   })
   .strict();
 export type InputOptions = z.output<typeof inputSchema>;

@@ -5,6 +5,7 @@
 //   npm run bench:pipeline [-- --png 2000 --jpeg 500 --threads N --parallel 8 --batch 64] [--smoke]
 // --threads: decode-pool threads (default: every core, since nothing trains here; training uses cores - 1).
 // --parallel: reads in flight per batch (num_parallel_calls). --smoke: 200 PNGs, 40 JPEGs, one pass each.
+// --shrink-on-load: one more JPEG row with input.jpeg_shrink_on_load (libvips resizes; not tf.image.resize-exact).
 // Python comes from .tools/venv (tensorflow-cpu, pillow, numpy). Files are cached in $TMPDIR/patchwork-bench-pipeline.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
@@ -25,6 +26,7 @@ const { values: args } = parseArgs({
     batch: { type: 'string', default: '64' },
     fmnist: { type: 'string', default: FASHION_MNIST_TRAIN },
     smoke: { type: 'boolean', default: false },
+    'shrink-on-load': { type: 'boolean', default: false },
   },
 });
 const pngCount = Number(args.png ?? (args.smoke ? 200 : 2000));
@@ -38,8 +40,14 @@ const workDir = join(tmpdir(), 'patchwork-bench-pipeline');
 /** Every contender reports its best of this many full passes, which filters out other processes' bursts. */
 const REPEATS = args.smoke ? 1 : 3;
 
-async function ours(paths: string[], imshape: [number, number], channels: number): Promise<number> {
-  const input = parseInputOptions({ imshape, num_channels: channels, batch_size: batchSize, num_parallel_calls: parallel });
+async function ours(paths: string[], imshape: [number, number], channels: number, shrinkOnLoad = false): Promise<number> {
+  const input = parseInputOptions({
+    imshape,
+    num_channels: channels,
+    batch_size: batchSize,
+    num_parallel_calls: parallel,
+    jpeg_shrink_on_load: shrinkOnLoad,
+  });
   const augment = resolveAugment({ left_right_flip: true, max_brightness_delta: 0.2 });
   const run = async (keys: string[]) => {
     const steps = Math.ceil(keys.length / batchSize);
@@ -151,15 +159,17 @@ console.log(
 
 const oursPng = await ours(pngs, [64, 64], 1);
 const oursJpeg = await ours(jpegs, [256, 256], 3);
+const oursJpegShrunk = args['shrink-on-load'] ? await ours(jpegs, [256, 256], 3, true) : undefined;
 await closeDecodePool();
 const py = peers({
   png: { paths: pngs, h: 64, w: 64, channels: 1, png: true, batch: batchSize },
   jpeg: { paths: jpegs, h: 256, w: 256, channels: 3, png: false, batch: batchSize },
 });
-const rows = [
+const rows: Array<readonly [string, number, number, number]> = [
   [`fashion-mnist png 28->64 (${pngs.length})`, oursPng, py.png!.tfdata, py.png!.pil],
   [`jpeg 512->256 (${jpegs.length})`, oursJpeg, py.jpeg!.tfdata, py.jpeg!.pil],
-] as const;
+];
+if (oursJpegShrunk !== undefined) rows.push(['  same, jpeg_shrink_on_load', oursJpegShrunk, py.jpeg!.tfdata, py.jpeg!.pil]);
 const fmt = (x: number) => x.toFixed(0).padStart(8);
 console.log(
   `\n${'case'.padEnd(32)}${'ours'.padStart(8)}${'tf.data'.padStart(8)}${'PIL'.padStart(8)}  ours/tf.data  ours/PIL   (images/s)`,

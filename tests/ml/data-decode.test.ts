@@ -189,6 +189,45 @@ test('JPEG decodes close to its source (lossy)', async () => {
   );
 });
 
+/** A smooth colour field (gradients), so resizing kernels agree closely and differences show real mistakes. */
+async function smoothJpeg(h: number, w: number, channels: 1 | 3): Promise<Buffer> {
+  const px = Uint8Array.from({ length: h * w * channels }, (_, i) => {
+    const p = Math.floor(i / channels);
+    const [y, x, c] = [Math.floor(p / w), p % w, i % channels];
+    return Math.round(127 + 100 * Math.sin((x + 40 * c) / 37) * Math.cos(y / 53));
+  });
+  let image = raw(px, w, h, channels);
+  if (channels === 1) image = image.toColourspace('b-w');
+  return image.jpeg({ quality: 95 }).toBuffer();
+}
+
+const meanAbsDifference = (a: Float32Array, b: Float32Array) => a.reduce((sum, v, i) => sum + Math.abs(v - b[i]!), 0) / a.length;
+
+test('jpeg_shrink_on_load: a larger JPEG shrinks in libvips to nearly the exact resize; others are untouched', async () => {
+  for (const [h, w, channels, target] of [
+    [600, 520, 3, [64, 48]],
+    [512, 512, 1, [256, 256]],
+  ] as const) {
+    const jpg = await smoothJpeg(h, w, channels);
+    const exact = await decodeImage(jpg, 'big.jpg', opts({ imshape: [...target], num_channels: channels }));
+    const shrunk = await decodeImage(jpg, 'big.jpg', opts({ imshape: [...target], num_channels: channels, jpeg_shrink_on_load: true }));
+    assert.deepEqual([shrunk.height, shrunk.width, shrunk.channels], [target[0], target[1], channels]);
+    const difference = meanAbsDifference(shrunk.data, exact.data);
+    assert.ok(difference > 0 && difference < 0.01, `${h}x${w} -> ${target}: mean difference ${difference}`);
+  }
+  // Not larger on both axes: decoded at full size and resized exactly, as without the option.
+  const wide = await smoothJpeg(40, 300, 3);
+  const exact = await decodeImage(wide, 'wide.jpg', opts({ imshape: [64, 64] }));
+  const withOption = await decodeImage(wide, 'wide.jpg', opts({ imshape: [64, 64], jpeg_shrink_on_load: true }));
+  assert.deepEqual(withOption.data, exact.data);
+  // PNGs ignore it.
+  const png = await raw(Uint8Array.from(pattern(300, 300, 3, 255)), 300, 300, 3).png().toBuffer();
+  assert.deepEqual(
+    (await decodeImage(png, 'a.png', opts({ imshape: [32, 32], jpeg_shrink_on_load: true }))).data,
+    (await decodeImage(png, 'a.png', opts({ imshape: [32, 32] }))).data,
+  );
+});
+
 test('TIFF: 8-bit RGB from sharp, not transposed (the original GDAL path was)', async () => {
   const px = pattern(3, 5, 3, 255);
   const tif = await raw(Uint8Array.from(px), 5, 3, 3).tiff({ compression: 'lzw' }).toBuffer(); // sharp's default is JPEG
