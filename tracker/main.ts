@@ -1,7 +1,8 @@
-/** Tracker process: `node --import tsx tracker/main.ts --port 8787`. Settings come from the environment. */
+/** Tracker process: `node --import tsx tracker/main.ts --port 8787 [--host 127.0.0.1]`. Settings come from the environment. */
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 import { loadSettings } from '../config/settings.ts';
 import { trackerHostNames } from './api/access.ts';
 import { createTracker } from './app.ts';
@@ -13,11 +14,23 @@ import { RoundTrigger } from './labels/round-trigger.ts';
 import { lazyTemporalClient } from './temporal-client.ts';
 import { openStorage } from '../storage/index.ts';
 
-function portFromArgs(argv: string[], fallback: number): number {
-  const i = argv.indexOf('--port');
-  const port = i >= 0 ? Number(argv[i + 1]) : fallback;
-  if (!Number.isInteger(port) || port <= 0 || port > 65535)
-    throw new Error(`--port ${argv[i + 1]} is not a TCP port`);
+/** --port and --host; other arguments are left to Node and tsx. */
+function argsOf(argv: string[]): { port?: string; host?: string } {
+  const { values } = parseArgs({
+    args: argv,
+    options: { port: { type: 'string' }, host: { type: 'string' } },
+    strict: false,
+    allowPositionals: true,
+  });
+  for (const name of ['port', 'host'] as const) {
+    if (values[name] === true) throw new Error(`--${name} needs a value, e.g. --port 8787 --host 127.0.0.1`);
+  }
+  return values as { port?: string; host?: string };
+}
+
+function portFromArgs(value: string | undefined, fallback: number): number {
+  const port = value === undefined ? fallback : Number(value);
+  if (!Number.isInteger(port) || port <= 0 || port > 65535) throw new Error(`--port ${value} is not a TCP port`);
   return port;
 }
 
@@ -29,7 +42,8 @@ const temporalClient = lazyTemporalClient(
 const roundTrigger = (store: LabelStore) => new RoundTrigger(store, temporalClient);
 if (!settings.tracker.token)
   throw new Error('PATCHWORK_TOKEN is not set: the tracker refuses to start without a write token');
-const port = portFromArgs(process.argv.slice(2), Number(new URL(settings.tracker.url).port || 8787));
+const args = argsOf(process.argv.slice(2));
+const port = portFromArgs(args.port, Number(new URL(settings.tracker.url).port || 8787));
 const tracker = createTracker({
   logDir: join(settings.home, 'tensorboard'),
   token: settings.tracker.token,
@@ -38,11 +52,7 @@ const tracker = createTracker({
   temporalNamespace: settings.temporal.namespace,
   tensorboardUrl: process.env.PATCHWORK_TENSORBOARD_URL ?? 'http://127.0.0.1:6006',
   publicRead: process.env.PATCHWORK_PUBLIC_READ === '1',
-  hostNames: trackerHostNames(
-    settings.tracker.url,
-    process.argv.includes('--host') ? process.argv[process.argv.indexOf('--host') + 1] : undefined,
-    process.env.PATCHWORK_TRACKER_HOSTS,
-  ),
+  hostNames: trackerHostNames(settings.tracker.url, args.host, process.env.PATCHWORK_TRACKER_HOSTS),
   routers: [
     {
       path: '/projects',
@@ -70,8 +80,7 @@ const tracker = createTracker({
     },
   ],
 });
-const hostIndex = process.argv.indexOf('--host');
-const hostname = hostIndex >= 0 ? process.argv[hostIndex + 1] : '127.0.0.1';
+const hostname = args.host ?? '127.0.0.1';
 const server = serve({ fetch: tracker.app.fetch, port, hostname }, (info) => {
   console.log(`tracker listening on http://${hostname}:${info.port}`);
 });
