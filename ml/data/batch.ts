@@ -58,6 +58,8 @@ export async function loadBatch(request: BatchRequest): Promise<Batch> {
       decoded[i] = pool
         .decode({ key, bytes, options: decodeOptions })
         .then((result) => (result instanceof Float32Array ? result : skip(key, result.failed)));
+      // Awaited only once every read is done; until then a failed decode must not count as unhandled.
+      decoded[i]!.catch(() => undefined);
     }
   };
   const parallel = Math.max(1, input.num_parallel_calls ?? DEFAULT_PARALLEL_READS);
