@@ -38,7 +38,7 @@ export interface TrackerOptions {
   hostNames?: string[];
   /** How long a session started with ?token= lasts; default 12 hours. */
   sessionTtlMs?: number;
-  /** More routers sharing the database, mounted at `path` (e.g. the label store at /labels). */
+  /** More routers, mounted at `path` (tracker/main.ts mounts the label store at /projects); `create` gets the run database. */
   routers?: { path: string; create: (db: TrackerDb) => Hono }[];
 }
 
@@ -94,9 +94,4 @@ export function createTracker(options: TrackerOptions): Tracker {
       await temporal?.close();
     },
   };
-}
-
-/** Kept for callers that only need the Hono app. */
-export function createTrackerApp(options: TrackerOptions): Hono {
-  return createTracker(options).app;
 }
