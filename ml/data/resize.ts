@@ -84,6 +84,7 @@ function resizeBytes(
   }
 }
 
+// jscpd:ignore-start (the second copy of the loop, kept on purpose: see resizeBilinear)
 function resizeFloats(
   src: Float32Array,
   ys: Taps,
@@ -116,6 +117,8 @@ function resizeFloats(
     }
   }
 }
+
+// jscpd:ignore-end
 
 /** The common case (8-bit grey or RGB, channels kept as they are), unrolled: about 1.5x faster than resizeBytes. */
 function resizeBytesUnrolled(
