@@ -163,13 +163,26 @@ function writeRecord(home: string, record: ServicesFile): void {
   writeFileAtomically(servicesFilePath(home), JSON.stringify(record, null, 2));
 }
 
+function pidExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Waits until the process has exited, then (briefly) until whoever adopted it has reaped it, so that once down
+ * returns no pid it stopped is left even as a zombie.
+ */
 async function waitForProcessExit(pid: number, graceMs: number): Promise<boolean> {
   const deadline = Date.now() + graceMs;
-  while (Date.now() < deadline) {
-    if (!processAlive(pid)) return true;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return !processAlive(pid);
+  while (Date.now() < deadline && processAlive(pid)) await new Promise((resolve) => setTimeout(resolve, 100));
+  if (processAlive(pid)) return false;
+  const reapDeadline = Date.now() + 5_000;
+  while (Date.now() < reapDeadline && pidExists(pid)) await new Promise((resolve) => setTimeout(resolve, 50));
+  return true;
 }
 
 /** The supervisor first, so it restarts nothing; then the services from the last started to the first. */
