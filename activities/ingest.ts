@@ -3,7 +3,7 @@ import { StorageError, type ObjectInfo, type Storage } from '../storage/index.ts
 import { emptyCounts, type BadFile, type IngestCounts } from '../contracts/ingest.ts';
 import { keepHeartbeating } from './heartbeat.ts';
 import { inspectImage } from './images.ts';
-import { encodeManifestPart, type ManifestEntry, type ManifestIndex } from './manifest.ts';
+import { encodeManifestPart, type ManifestEntry, type ManifestIndex } from '../storage/manifest.ts';
 import { manifestIndexKey, manifestPartKey } from '../storage/layout.ts';
 
 export interface IngestDependencies {

@@ -6,8 +6,9 @@ import { PRETRAIN_METHODS } from '../contracts/pretrain.ts';
 import type { AugmentParams, InputOptions } from '../ml/data/index.ts';
 import { parseRunConfig } from '../ml/methods/run-config.ts';
 import { epochPlan } from '../ml/methods/plan.ts';
-import { openRunSession, type RunSpec, type TrackerSettings, closeRunSession } from './run-session.ts';
-import { filesKey, specKey, testFilesKey } from '../storage/layout.ts';
+import { saveRunInputs, type RunSpec } from '../storage/pretrain-run.ts';
+import { openRunSession, closeRunSession } from './run-session.ts';
+import type { TrackerSettings } from './run-log.ts';
 import { keepHeartbeating } from './heartbeat.ts';
 
 const IMAGE_EXTENSIONS = /\.(png|jpe?g|tiff?|webp|gif)$/i;
@@ -87,9 +88,7 @@ export function createPretrainActivities(deps: PretrainDependencies) {
         testImages: input.testImages,
         plan,
       };
-      if (testFiles.length > 0) await deps.store.put(testFilesKey(input.runId), testFiles.join('\n'));
-      await deps.store.put(filesKey(input.runId), files.join('\n'));
-      await deps.store.put(specKey(input.runId), JSON.stringify(spec, null, 2));
+      await saveRunInputs(deps.store, spec, files, testFiles);
       return plan;
     },
 

@@ -13,11 +13,10 @@
 import { createHash } from 'node:crypto';
 import type { LayersModel, Optimizer, Tensor } from '@tensorflow/tfjs';
 import { activeTf } from './backend.ts';
+import { concatBytes, deserializeModel, serializeModel, type ModelStore } from './model-artifacts.ts';
 import type { RngState } from './rng.ts';
 
-export interface CheckpointStore {
-  get(key: string): Promise<Uint8Array>;
-  put(key: string, data: Uint8Array | string): Promise<void>;
+export interface CheckpointStore extends ModelStore {
   /** When present, a missing LATEST means "no checkpoint yet" (loadLatestCheckpoint returns undefined). */
   exists?(key: string): Promise<boolean>;
 }
@@ -97,16 +96,6 @@ export function checkpointKey(prefix: string, step: number): string {
   return `${trimSlash(prefix)}/${step}`;
 }
 
-function concat(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
-}
-
 function tensorBytes(t: Tensor): Uint8Array {
   if (t.dtype !== 'float32' && t.dtype !== 'int32')
     throw new Error(`checkpoint: cannot store a ${t.dtype} tensor`);
@@ -115,25 +104,6 @@ function tensorBytes(t: Tensor): Uint8Array {
 }
 
 type WeightsManifestEntry = import('@tensorflow/tfjs').io.WeightsManifestEntry;
-
-/** Topology, weight specs and all weights as one binary, from tfjs's own serialisation (model.save). */
-async function modelArtifacts(
-  model: LayersModel,
-): Promise<{ topology: unknown; specs: WeightsManifestEntry[]; weights: Uint8Array }> {
-  const tf = activeTf();
-  let captured: import('@tensorflow/tfjs').io.ModelArtifacts | undefined;
-  await model.save(
-    tf.io.withSaveHandler(async (artifacts) => {
-      captured = artifacts;
-      return { modelArtifactsInfo: { dateSaved: new Date(0), modelTopologyType: 'JSON' } };
-    }),
-  );
-  if (!captured?.weightSpecs || captured.weightData === undefined)
-    throw new Error(`checkpoint: model ${model.name} saved no weights`);
-  const data = captured.weightData;
-  const weights = Array.isArray(data) ? concat(data.map((b) => new Uint8Array(b))) : new Uint8Array(data);
-  return { topology: captured.modelTopology, specs: captured.weightSpecs, weights };
-}
 
 export async function saveCheckpoint(
   store: CheckpointStore,
@@ -154,7 +124,7 @@ export async function saveCheckpoint(
   const models: StateFile['models'] = {};
   for (const [name, model] of Object.entries(input.models)) {
     const base = name === 'model' ? '' : `${name}.`;
-    const art = await modelArtifacts(model);
+    const art = await serializeModel(model);
     const modelJson = {
       format: 'layers-model',
       generatedBy: 'patchwork checkpoint',
@@ -190,7 +160,7 @@ export async function saveCheckpoint(
       weights: specs,
     };
   }
-  await put('optimizer.bin', concat(chunks));
+  await put('optimizer.bin', concatBytes(chunks));
 
   const state: StateFile = {
     format: FORMAT,
@@ -206,8 +176,17 @@ export async function saveCheckpoint(
   await store.put(`${key}/state.json`, stateBytes);
   // Last: the pointer. Until this put completes, LATEST still names the previous complete checkpoint.
   const latest: LatestFile = { format: FORMAT, step: input.step, key, stateSha256: sha256(stateBytes) };
-  await store.put(`${trimSlash(prefix)}/LATEST`, utf8(JSON.stringify(latest)));
+  await store.put(latestPointerKey(prefix), utf8(JSON.stringify(latest)));
   return key;
+}
+
+const latestPointerKey = (prefix: string) => `${trimSlash(prefix)}/LATEST`;
+
+/** The step of the newest complete checkpoint under `prefix` (from LATEST alone), 0 when there is none yet. */
+export async function latestCheckpointStep(store: CheckpointStore, prefix: string): Promise<number> {
+  const key = latestPointerKey(prefix);
+  if (store.exists && !(await store.exists(key))) return 0;
+  return (JSON.parse(new TextDecoder().decode(await store.get(key))) as { step: number }).step;
 }
 
 export class CheckpointError extends Error {
@@ -219,7 +198,7 @@ export async function loadLatestCheckpoint(
   store: CheckpointStore,
   prefix: string,
 ): Promise<LoadedCheckpoint | undefined> {
-  const latestKey = `${trimSlash(prefix)}/LATEST`;
+  const latestKey = latestPointerKey(prefix);
   if (store.exists && !(await store.exists(latestKey))) return undefined;
   let latest: LatestFile;
   try {
@@ -285,18 +264,11 @@ export async function loadCheckpointAt(
       modelTopology: object;
       weightsManifest: { weights: WeightsManifestEntry[] }[];
     };
-    const weights = await file(rec.weights);
-    const weightData = weights.buffer.slice(
-      weights.byteOffset,
-      weights.byteOffset + weights.byteLength,
-    ) as ArrayBuffer;
-    models[name] = await tf.loadLayersModel(
-      tf.io.fromMemory({
-        modelTopology: json.modelTopology,
-        weightSpecs: json.weightsManifest[0]!.weights,
-        weightData,
-      }),
-    );
+    models[name] = await deserializeModel({
+      topology: json.modelTopology,
+      specs: json.weightsManifest[0]!.weights,
+      weights: await file(rec.weights),
+    });
   }
 
   const optimizers: Record<string, OptimizerCheckpoint> = {};

@@ -1,10 +1,8 @@
 // Stored embeddings: embeddings/<modelHash>/part-NNNNN.f32 (rows of little-endian float32) and part-NNNNN.keys.json
 // (the row keys, the dimension, and the keys that could not be decoded). The keys file is written after the vectors and
 // is what makes a part exist, so a crash mid-part leaves nothing a reader would trust.
-import type { Storage } from '../storage/index.ts';
-import { embeddingsPrefix, PART_KEYS_FILE, partKeysKey, partVectorsKey } from '../storage/layout.ts';
-
-export { sourceKeysKey, partKeysKey, partVectorsKey } from '../storage/layout.ts';
+import type { Storage } from './storage.ts';
+import { embeddingsPrefix, PART_KEYS_FILE, partKeysKey, partVectorsKey } from './layout.ts';
 
 export interface PartKeys {
   version: 1;
@@ -77,4 +75,28 @@ export async function readEmbeddings(
   const data = new Float32Array(keys.length * dim);
   rows.forEach((r, i) => data.set(r, i * dim));
   return { dim, keys, data, skipped };
+}
+
+/** Keys already embedded (or recorded as undecodable) for a model, and its part numbers. */
+export async function embeddedKeys(store: Storage, hash: string): Promise<{ done: Set<string>; parts: number[] }> {
+  const done = new Set<string>();
+  const parts = await listParts(store, hash);
+  for (const part of parts) {
+    const info = await readPartKeys(store, hash, part);
+    for (const key of info.keys) done.add(key);
+    for (const s of info.skipped) done.add(s.key);
+  }
+  return { done, parts };
+}
+
+/** The embedding run that wrote a part, or undefined when the part does not exist yet. */
+export async function partWriter(store: Storage, hash: string, part: number): Promise<string | undefined> {
+  if (!(await store.exists(partKeysKey(hash, part)))) return undefined;
+  return (await readPartKeys(store, hash, part)).runId;
+}
+
+/** Writes a part: the vectors first, then the keys file that makes it exist. */
+export async function writePart(store: Storage, hash: string, part: number, vectors: Float32Array, info: PartKeys): Promise<void> {
+  await store.put(partVectorsKey(hash, part), new Uint8Array(vectors.buffer, vectors.byteOffset, vectors.byteLength));
+  await store.put(partKeysKey(hash, part), JSON.stringify(info));
 }

@@ -1,6 +1,6 @@
-import type { Storage } from '../storage/index.ts';
+import type { Storage } from './storage.ts';
 import type { BadFile, ImageRecord, IngestCounts } from '../contracts/ingest.ts';
-import { manifestIndexKey } from '../storage/layout.ts';
+import { manifestIndexKey } from './layout.ts';
 
 /** One manifest line: an image's properties, or a bad file with its reason. */
 export type ManifestEntry = ({ ok: true } & ImageRecord) | ({ ok: false } & BadFile);

@@ -7,7 +7,7 @@ import { ingestWorkflow } from '../workflows/index.ts';
 import { TASK_QUEUES } from '../contracts/task-queues.ts';
 import { ingestProgressQuery } from '../contracts/ingest.ts';
 import { openStorage } from '../storage/index.ts';
-import { readManifest } from '../activities/manifest.ts';
+import { readManifest } from '../storage/manifest.ts';
 import { writeFiles, type FixtureFile } from './helpers/images.ts';
 import { startStack, type TestStack } from './helpers/stack.ts';
 

@@ -7,7 +7,7 @@ import { embedWorkflow, pretrainWorkflow } from '../workflows/index.ts';
 import { TASK_QUEUES } from '../contracts/task-queues.ts';
 import { type PretrainInput } from '../contracts/pretrain.ts';
 import type { EmbedInput } from '../contracts/embed.ts';
-import { readEmbeddings } from '../activities/embeddings-store.ts';
+import { readEmbeddings } from '../storage/embeddings.ts';
 import { activeTf, initBackend } from '../ml/backend.ts';
 import { parseInputOptions } from '../ml/data/index.ts';
 import { loadStepBatch } from '../ml/methods/plan.ts';

@@ -6,7 +6,7 @@ import { ingestWorkflow } from '../workflows/index.ts';
 import { TASK_QUEUES } from '../contracts/task-queues.ts';
 import { type IngestSummary } from '../contracts/ingest.ts';
 import { openStorage, S3Storage } from '../storage/index.ts';
-import { readManifest } from '../activities/manifest.ts';
+import { readManifest } from '../storage/manifest.ts';
 import { goodAndBadFiles, writeFiles, type FixtureFile } from './helpers/images.ts';
 import { startStack, type TestStack } from './helpers/stack.ts';
 

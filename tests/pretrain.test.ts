@@ -8,7 +8,7 @@ import { connectClient } from '../worker/client.ts';
 import { pretrainWorkflow } from '../workflows/index.ts';
 import { TASK_QUEUES } from '../contracts/task-queues.ts';
 import { pauseSignal, pretrainProgressQuery, resumeSignal, setLearningRateSignal, stopSignal, type PretrainInput } from '../contracts/pretrain.ts';
-import { readEmbeddings } from '../activities/embeddings-store.ts';
+import { readEmbeddings } from '../storage/embeddings.ts';
 import { activeTf, initBackend } from '../ml/backend.ts';
 import { loadLatestCheckpoint } from '../ml/checkpoint.ts';
 import { openStorage } from '../storage/index.ts';
