@@ -2,9 +2,8 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { StorageError, type Storage } from '../storage/index.ts';
 import type { PretrainMethod, PretrainPlan } from '../contracts/pretrain.ts';
-import { PRETRAIN_METHODS } from '../contracts/pretrain.ts';
 import type { AugmentParams, InputOptions } from '../ml/data/index.ts';
-import { parseRunConfig } from '../ml/methods/run-config.ts';
+import { validatePretrainRequest } from '../ml/methods/run-config.ts';
 import { epochPlan } from '../ml/methods/plan.ts';
 import { saveRunInputs, type RunSpec } from '../storage/pretrain-run.ts';
 import { openRunSession, closeRunSession } from './run-session.ts';
@@ -41,15 +40,11 @@ export function createPretrainActivities(deps: PretrainDependencies) {
       epochs: number;
       seed: number;
     }): Promise<PretrainPlan> {
-      if (!PRETRAIN_METHODS.includes(input.method)) {
-        throw badConfig(`method ${JSON.stringify(input.method)} is not one of ${PRETRAIN_METHODS.join(', ')}`);
-      }
-      if (!Number.isInteger(input.epochs) || input.epochs < 1) throw badConfig(`epochs must be a positive integer, got ${input.epochs}`);
       let inputOptions: InputOptions;
       let augment: AugmentParams | null;
       let methodConfig: Record<string, unknown>;
       try {
-        ({ input: inputOptions, augment, method: methodConfig } = parseRunConfig(input.method, input.config));
+        ({ input: inputOptions, augment, method: methodConfig } = validatePretrainRequest(input));
       } catch (error) {
         throw badConfig((error as Error).message);
       }

@@ -3,9 +3,9 @@ import { resolve } from 'node:path';
 import { loadSettings } from '../../config/settings.ts';
 import { connectClient } from '../../worker/client.ts';
 import { parseLocation } from '../../storage/index.ts';
-import { parseRunConfig } from '../../ml/methods/run-config.ts';
+import { validatePretrainRequest } from '../../ml/methods/run-config.ts';
 import { pretrainWorkflow } from '../../workflows/index.ts';
-import { PRETRAIN_METHODS, pretrainProgressQuery, type PretrainMethod, type PretrainResult } from '../../contracts/pretrain.ts';
+import { pretrainProgressQuery, type PretrainMethod, type PretrainResult } from '../../contracts/pretrain.ts';
 import { TASK_QUEUES } from '../../contracts/task-queues.ts';
 import { followWithBar } from '../progress.ts';
 
@@ -45,15 +45,12 @@ function readConfig(path: string | undefined): Record<string, unknown> {
 
 export async function pretrainCommand(method: string | undefined, options: PretrainOptions): Promise<void> {
   const settings = loadSettings();
-  if (!options.wait) {
-    if (!method || !(PRETRAIN_METHODS as readonly string[]).includes(method)) {
-      throw new Error(`method must be one of ${PRETRAIN_METHODS.join(', ')} (got ${JSON.stringify(method)})`);
-    }
-    if (!options.images) throw new Error('--images <folder|s3://bucket/prefix> is required');
-  }
   // Fail here, before anything connects or starts, with the field named.
   const config = options.wait ? {} : readConfig(options.config);
-  if (!options.wait) parseRunConfig(method!, config);
+  if (!options.wait) {
+    validatePretrainRequest({ method, config, epochs: options.epochs });
+    if (!options.images) throw new Error('--images <folder|s3://bucket/prefix> is required');
+  }
   const client = await connectClient(settings);
   let workflowId: string;
   if (options.wait) {

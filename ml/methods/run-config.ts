@@ -27,6 +27,24 @@ export function parseRunConfig(method: string, config: Record<string, unknown>):
   return { input, augment, method: parseMethodConfig(name, methodRaw) as unknown as Record<string, unknown> };
 }
 
+export interface PretrainRequest {
+  method: unknown;
+  config: Record<string, unknown>;
+  epochs: number;
+}
+
+/**
+ * Every check a pretraining request gets before it runs: the method, the number of epochs and the whole config. The
+ * CLI calls it to fail before it connects, the preparing activity before it lists anything.
+ */
+export function validatePretrainRequest(request: PretrainRequest): RunConfig & { name: MethodName } {
+  const name = checkMethodName(request.method);
+  if (!Number.isInteger(request.epochs) || request.epochs < 1) {
+    throw new Error(`epochs must be a positive integer, got ${request.epochs}`);
+  }
+  return { name, ...parseRunConfig(name, request.config) };
+}
+
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
