@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { connectClient } from '../worker/client.ts';
+import { connectClient } from '../cli/temporal-client.ts';
 import { ingestWorkflow } from '../workflows/index.ts';
 import { TASK_QUEUES } from '../contracts/task-queues.ts';
 import { ingestProgressQuery } from '../contracts/ingest.ts';

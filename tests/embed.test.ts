@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { connectClient } from '../worker/client.ts';
+import { connectClient } from '../cli/temporal-client.ts';
 import { embedWorkflow, pretrainWorkflow } from '../workflows/index.ts';
 import { TASK_QUEUES } from '../contracts/task-queues.ts';
 import { type PretrainInput } from '../contracts/pretrain.ts';

@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { connectClient } from '../worker/client.ts';
+import { connectClient } from '../cli/temporal-client.ts';
 import { ingestWorkflow } from '../workflows/index.ts';
 import { TASK_QUEUES } from '../contracts/task-queues.ts';
 import { type IngestSummary } from '../contracts/ingest.ts';

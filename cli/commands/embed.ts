@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { loadSettings } from '../../config/settings.ts';
-import { connectClient } from '../../worker/client.ts';
+import { connectClient } from '../temporal-client.ts';
 import { parseLocation } from '../../storage/index.ts';
 import { embedWorkflow } from '../../workflows/index.ts';
 import { TASK_QUEUES } from '../../contracts/task-queues.ts';

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { loadSettings } from '../../config/settings.ts';
-import { connectClient } from '../../worker/client.ts';
+import { connectClient } from '../temporal-client.ts';
 import { parseLocation } from '../../storage/index.ts';
 import { validatePretrainRequest } from '../../ml/methods/run-config.ts';
 import { pretrainWorkflow } from '../../workflows/index.ts';

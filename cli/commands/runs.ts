@@ -1,5 +1,5 @@
 import { loadSettings } from '../../config/settings.ts';
-import { connectClient } from '../../worker/client.ts';
+import { connectClient } from '../temporal-client.ts';
 import { pauseSignal, pretrainProgressQuery, resumeSignal, setLearningRateSignal, stopSignal } from '../../contracts/pretrain.ts';
 
 const KIND: Record<string, string> = {
