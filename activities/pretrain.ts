@@ -6,7 +6,7 @@ import type { AugmentParams, InputOptions } from '../ml/data/index.ts';
 import { validatePretrainRequest } from '../ml/methods/run-config.ts';
 import { epochPlan } from '../ml/methods/plan.ts';
 import { saveRunInputs, type RunSpec } from '../storage/pretrain-run.ts';
-import { openRunSession, closeRunSession } from './run-session.ts';
+import { openTrainingSession, closeTrainingSession } from './training-session.ts';
 import type { TrackerSettings } from './run-log.ts';
 import { keepHeartbeating } from './heartbeat.ts';
 
@@ -89,7 +89,7 @@ export function createPretrainActivities(deps: PretrainDependencies) {
 
     /** DeepCluster: features of every image -> PCA -> k-means -> pseudo-labels for the epochs until the next refit. */
     async refitClusters(input: { runId: string; epoch: number; step: number }): Promise<Record<string, number>> {
-      const session = await openRunSession(deps, input.runId);
+      const session = await openTrainingSession(deps, input.runId);
       const stop = keepHeartbeating(() => ({ refitEpoch: input.epoch }));
       try {
         return await session.refit(input.epoch, input.step);
@@ -109,7 +109,7 @@ export function createPretrainActivities(deps: PretrainDependencies) {
       let progress = { step: input.fromStep, checkpointStep: input.fromStep };
       const stop = keepHeartbeating(() => progress);
       try {
-        const session = await openRunSession(deps, input.runId);
+        const session = await openTrainingSession(deps, input.runId);
         return await session.train(input, {
           signal: Context.current().cancellationSignal,
           onProgress: (p) => (progress = p),
@@ -121,7 +121,7 @@ export function createPretrainActivities(deps: PretrainDependencies) {
 
     /** Linear probe on the labelled images with the current features (reference section 7). */
     async evaluateDownstream(input: { runId: string; epoch: number; step: number }): Promise<Record<string, number>> {
-      const session = await openRunSession(deps, input.runId);
+      const session = await openTrainingSession(deps, input.runId);
       const stop = keepHeartbeating(() => ({ evaluateEpoch: input.epoch }));
       try {
         return await session.evaluate(input.epoch, input.step);
@@ -132,7 +132,7 @@ export function createPretrainActivities(deps: PretrainDependencies) {
 
     /** Out-of-sample losses on the run's test images (and Context Encoder inpaintings) at the end of an epoch. */
     async evaluateTestSet(input: { runId: string; epoch: number; step: number }): Promise<Record<string, number>> {
-      const session = await openRunSession(deps, input.runId);
+      const session = await openTrainingSession(deps, input.runId);
       const stop = keepHeartbeating(() => ({ testEpoch: input.epoch }));
       try {
         return await session.evaluateTest(input.epoch, input.step);
@@ -143,10 +143,10 @@ export function createPretrainActivities(deps: PretrainDependencies) {
 
     /** Writes the trained feature extractor to runs/<runId>/model/, registers it with the tracker, ends the run there. */
     async exportModel(input: { runId: string; step: number; stopped: boolean }): Promise<string> {
-      const session = await openRunSession(deps, input.runId);
+      const session = await openTrainingSession(deps, input.runId);
       const stop = keepHeartbeating(() => ({ exporting: input.step }));
       const key = await session.exportModel(input.stopped).finally(stop);
-      await closeRunSession(input.runId);
+      await closeTrainingSession(input.runId);
       return key;
     },
   };

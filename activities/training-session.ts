@@ -40,25 +40,25 @@ interface Deps {
   spoolDir?: string;
 }
 
-const sessions = new Map<string, RunSession>();
+const sessions = new Map<string, TrainingSession>();
 
-export async function openRunSession(deps: Deps, runId: string): Promise<RunSession> {
+export async function openTrainingSession(deps: Deps, runId: string): Promise<TrainingSession> {
   const latest = await latestCheckpointStep(deps.store, checkpointPrefix(runId));
   const cached = sessions.get(runId);
   if (cached && cached.step === latest) return cached;
-  if (cached) await closeRunSession(runId);
-  const session = await RunSession.open(deps, runId);
+  if (cached) await closeTrainingSession(runId);
+  const session = await TrainingSession.open(deps, runId);
   sessions.set(runId, session);
   return session;
 }
 
-export async function closeRunSession(runId: string): Promise<void> {
+export async function closeTrainingSession(runId: string): Promise<void> {
   const session = sessions.get(runId);
   sessions.delete(runId);
   await session?.close();
 }
 
-export class RunSession {
+export class TrainingSession {
   private readonly log: RunLog;
   /** The step the trainer's weights belong to: the next step to train. */
   step = 0;
@@ -73,7 +73,7 @@ export class RunSession {
     this.log = new RunLog(spec.runId, deps.tracker, () => this.hparams(), deps.spoolDir);
   }
 
-  static async open(deps: Deps, runId: string): Promise<RunSession> {
+  static async open(deps: Deps, runId: string): Promise<TrainingSession> {
     const spec = await readRunSpec(deps.store, runId);
     const files = await readFileList(deps.store, runId);
     await initBackend({ purpose: 'train' });
@@ -90,7 +90,7 @@ export class RunSession {
       pairsPerStep: spec.plan.imagesPerStep === undefined ? undefined : spec.input.batch_size,
     });
     if (trainer instanceof DeepClusterTrainer) trainer.setFileList(files);
-    const session = new RunSession(deps, spec, files, trainer, deps.openSource(spec.images));
+    const session = new TrainingSession(deps, spec, files, trainer, deps.openSource(spec.images));
     registerChannelWiseDense();
     const step = await restoreTrainer(deps.store, checkpointPrefix(runId), trainer);
     if (step !== undefined) session.step = step;
