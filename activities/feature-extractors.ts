@@ -2,6 +2,7 @@
 // path or URL. Loaded once per worker process and kept for the next chunks of the same run.
 import { ApplicationFailure } from '@temporalio/activity';
 import type { LayersModel } from '@tensorflow/tfjs';
+import { LRUCache } from 'lru-cache';
 import { initBackend } from '../ml/backend.ts';
 import { parseInputOptions, type InputOptions } from '../ml/data/index.ts';
 import { loadLayersModelFrom, parseLayersModelJson, weightsHash, type LayersModelJson } from '../ml/model-artifacts.ts';
@@ -21,8 +22,14 @@ const nonRetryable = (type: string, message: string) => ApplicationFailure.creat
 
 export const refName = (ref: ModelRef) => (ref.run ? `run:${ref.run}` : `path:${ref.path}`);
 
-/** Loaded extractors per worker process, so consecutive chunks skip reloading. */
-const cache = new Map<string, LoadedExtractor>();
+/** Extractors a worker keeps loaded; embedding runs one model at a time, so a few cover runs that alternate. */
+const CACHED_EXTRACTORS = 4;
+
+/** Loaded extractors per worker process, so consecutive chunks skip reloading; the least recently used is freed. */
+const cache = new LRUCache<string, LoadedExtractor>({
+  max: CACHED_EXTRACTORS,
+  dispose: (extractor) => extractor.model.dispose(),
+});
 
 /** A pretraining run's exported model.json; a run that has not exported one is a configuration error. */
 async function readExportedModelJson(store: Storage, run: string): Promise<LayersModelJson> {

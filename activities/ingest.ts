@@ -1,4 +1,5 @@
 import { ApplicationFailure } from '@temporalio/activity';
+import pLimit from 'p-limit';
 import { StorageError, type ObjectInfo, type Storage } from '../storage/index.ts';
 import { emptyCounts, type BadFile, type IngestCounts } from '../contracts/ingest.ts';
 import { keepHeartbeating } from './heartbeat.ts';
@@ -65,15 +66,15 @@ export function createIngestActivities(deps: IngestDependencies) {
       let done = 0;
       const stop = keepHeartbeating(() => ({ part: input.part, done, of: input.files.length }));
       try {
-        let next = 0;
-        const worker = async () => {
-          for (let i = next++; i < input.files.length; i = next++) {
-            const file = input.files[i];
-            entries[i] = await inspectOne(storage, file, maxPixels);
-            done++;
-          }
-        };
-        await Promise.all(Array.from({ length: INSPECT_CONCURRENCY }, worker));
+        const limit = pLimit(INSPECT_CONCURRENCY);
+        await Promise.all(
+          input.files.map((file, i) =>
+            limit(async () => {
+              entries[i] = await inspectOne(storage, file, maxPixels);
+              done++;
+            }),
+          ),
+        );
         await deps.store.put(manifestPartKey(input.runId, input.part), encodeManifestPart(entries));
       } finally {
         stop();

@@ -1,6 +1,8 @@
+import pRetry from 'p-retry';
 import { isTransient } from './errors.ts';
 
 export interface RetryOptions {
+  /** Tries in all, the first one included. */
   attempts: number;
   initialDelayMs: number;
   maxDelayMs: number;
@@ -8,16 +10,14 @@ export interface RetryOptions {
 
 export const defaultRetry: RetryOptions = { attempts: 5, initialDelayMs: 100, maxDelayMs: 3_000 };
 
-/** Retries transient failures with exponential backoff and full jitter; other errors pass straight through. */
-export async function withRetry<T>(operation: () => Promise<T>, options: RetryOptions = defaultRetry): Promise<T> {
-  let delay = options.initialDelayMs;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await operation();
-    } catch (error) {
-      if (attempt >= options.attempts || !isTransient(error)) throw error;
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * delay));
-      delay = Math.min(delay * 2, options.maxDelayMs);
-    }
-  }
+/** Retries transient failures with exponential, randomised backoff; other errors pass straight through. */
+export function withRetry<T>(operation: () => Promise<T>, options: RetryOptions = defaultRetry): Promise<T> {
+  return pRetry(operation, {
+    retries: Math.max(options.attempts - 1, 0),
+    factor: 2,
+    minTimeout: options.initialDelayMs,
+    maxTimeout: options.maxDelayMs,
+    randomize: true,
+    shouldRetry: ({ error }) => isTransient(error),
+  });
 }
