@@ -27,8 +27,11 @@ export interface TestStack {
   settings: Settings;
   temporal?: TemporalServer;
   s3?: S3Server;
-  startWorker(queue?: string): Promise<ManagedProcess>;
+  /** `home` gives the worker a PATCHWORK_HOME of its own (a machine that shares no disk with the others). */
+  startWorker(queue?: string, options?: { home?: string }): Promise<ManagedProcess>;
   restartTemporal(): Promise<void>;
+  /** Stops MinIO and starts it again on the same port and data folder. */
+  restartS3(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -41,6 +44,10 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
   let temporal: TemporalServer | undefined;
   let s3: S3Server | undefined;
   const temporalPort = await freePort();
+  const s3Port = await freePort();
+  const startS3 = async () => {
+    s3 = await startS3Server({ port: s3Port, dataDir: join(home, 's3'), logDir, ...S3_TEST_CREDENTIALS });
+  };
   const startTemporal = async () => {
     temporal = await startTemporalServer({ port: temporalPort, dbFile: options.persistTemporal ? join(home, 'temporal.db') : undefined, logDir });
   };
@@ -50,13 +57,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
   try {
     const starting: Promise<unknown>[] = [];
     if (options.temporal) starting.push(startTemporal());
-    if (options.s3) {
-      starting.push(
-        (async () => {
-          s3 = await startS3Server({ port: await freePort(), dataDir: join(home, 's3'), logDir, ...S3_TEST_CREDENTIALS });
-        })(),
-      );
-    }
+    if (options.s3) starting.push(startS3());
     await Promise.all(starting);
   } catch (error) {
     await stopAll();
@@ -77,15 +78,17 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
     get temporal() {
       return temporal;
     },
-    s3,
-    async startWorker(queue = 'all') {
+    get s3() {
+      return s3;
+    },
+    async startWorker(queue = 'all', workerOptions = {}) {
       const logFile = join(logDir, `worker-${processes.length}.log`);
       const worker = startProcess({
         name: `worker ${queue}`,
         command: process.execPath,
         args: ['--import', 'tsx', join(repoRoot, 'worker', 'main.ts'), '--queue', queue],
         cwd: repoRoot,
-        env: { ...process.env, ...settingsToEnv(settings) },
+        env: { ...process.env, ...settingsToEnv(settings), ...(workerOptions.home ? { PATCHWORK_HOME: workerOptions.home } : {}) },
         logFile,
       });
       processes.push(worker);
@@ -95,6 +98,10 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
     async restartTemporal() {
       await temporal?.process.stop('SIGTERM', 10_000);
       await startTemporal();
+    },
+    async restartS3() {
+      await s3?.process.stop('SIGTERM', 10_000);
+      await startS3();
     },
     async stop() {
       await stopAll();
