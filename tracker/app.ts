@@ -6,15 +6,14 @@
 //   /static            htmx and styles                                      tracker/pages/static.ts
 //   extra routers      e.g. the label store at /projects (tracker/main.ts mounts it)
 import { Hono } from 'hono';
-import { HTTPException } from 'hono/http-exception';
 import { hostCheck, readAccess, securityHeaders } from './api/access.ts';
+import { answerError } from './api/errors.ts';
 import { runsApi } from './api/runs.ts';
 import { openTrackerDb, type TrackerDb } from './db/index.ts';
 import { RunRegistry } from './db/registry.ts';
 import { DEFAULT_SESSION_TTL_MS, SessionSigner } from './labels/session.ts';
 import { runPages } from './pages/runs.tsx';
 import { staticFiles } from './pages/static.ts';
-import { TrackerError } from './runs/errors.ts';
 import { RunSessions } from './runs/sessions.ts';
 import { TemporalStatus } from './temporal-status.ts';
 
@@ -39,7 +38,7 @@ export interface TrackerOptions {
   /** How long a session started with ?token= lasts; default 12 hours. */
   sessionTtlMs?: number;
   /** More routers, mounted at `path` (tracker/main.ts mounts the label store at /projects); `create` gets the run database. */
-  routers?: { path: string; create: (db: TrackerDb) => Hono }[];
+  routers?: { path: string; create: (db: TrackerDb) => Hono<any, any, any> }[];
 }
 
 export interface Tracker {
@@ -61,12 +60,7 @@ export function createTracker(options: TrackerOptions): Tracker {
   pruning.unref();
   const temporal = options.temporalAddress ? new TemporalStatus(options.temporalAddress, options.temporalNamespace) : undefined;
   const app = new Hono();
-  app.onError((error, c) => {
-    if (error instanceof TrackerError) return c.json({ error: error.message }, error.status);
-    if (error instanceof HTTPException) return error.getResponse();
-    console.error(error);
-    return c.json({ error: 'internal error; the tracker log has the details' }, 500);
-  });
+  app.onError(answerError);
   app.use('*', securityHeaders());
   app.use('*', hostCheck(options.hostNames, options.token));
   app.use(

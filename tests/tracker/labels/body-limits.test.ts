@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Hono } from 'hono';
 import { LocalStorage } from '../../../storage/index.ts';
+import { answerError } from '../../../tracker/api/errors.ts';
 import { labelsRouter } from '../../../tracker/labels/routes.tsx';
 import { LabelStore } from '../../../tracker/labels/store.ts';
 
@@ -21,7 +22,7 @@ before(async () => {
   store = LabelStore.open(join(dir, 'labels.db'));
   store.createProject('p');
   // The default limits: 32 MiB of JSON, 64 MiB of CSV.
-  app = new Hono().route(
+  app = new Hono().onError(answerError).route(
     '/projects',
     labelsRouter({ store, storage: new LocalStorage(dir), token: TOKEN, cacheDir: join(dir, 'thumbs') }),
   );

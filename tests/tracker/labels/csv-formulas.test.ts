@@ -12,6 +12,7 @@ import { parseExport } from '../../../activities/active-learning.ts';
 import { LocalStorage } from '../../../storage/index.ts';
 import { exportCsv, importCsv } from '../../../tracker/labels/csv.ts';
 import { escapeCell, unescapeCell } from '../../../contracts/csv-cells.ts';
+import { answerError } from '../../../tracker/api/errors.ts';
 import { labelsRouter } from '../../../tracker/labels/routes.tsx';
 import { LabelStore } from '../../../tracker/labels/store.ts';
 
@@ -43,7 +44,7 @@ test('keys and class names that start a formula are exported with a leading quot
     for (const c of classes) store.addClass('p', c);
     keys.forEach((key, i) => store.setLabel('p', key, classes[i % classes.length]!, (i % 2) as 0 | 1, 'u'));
 
-    const app = new Hono().route(
+    const app = new Hono().onError(answerError).route(
       '/projects',
       labelsRouter({ store, storage: new LocalStorage(dir), token: TOKEN, cacheDir: join(dir, 'thumbs') }),
     );

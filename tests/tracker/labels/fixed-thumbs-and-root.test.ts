@@ -9,6 +9,7 @@ import { Hono } from 'hono';
 import sharp from 'sharp';
 import { LocalStorage } from '../../../storage/index.ts';
 import { imageRootsFromEnv } from '../../../tracker/labels/image-sources.ts';
+import { answerError } from '../../../tracker/api/errors.ts';
 import { labelsRouter, THUMB_SIZES } from '../../../tracker/labels/routes.tsx';
 import { LabelStore } from '../../../tracker/labels/store.ts';
 import { makeImage } from '../../helpers/images.ts';
@@ -24,7 +25,7 @@ before(async () => {
   await writeFile(join(dir, 'images', 'a.png'), await makeImage('png', 40, 20, 3, 1));
   await symlink('/', join(dir, 'everything'));
   store = LabelStore.open(join(dir, 'labels.db'));
-  app = new Hono().route(
+  app = new Hono().onError(answerError).route(
     '/projects',
     labelsRouter({
       store,

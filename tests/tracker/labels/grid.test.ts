@@ -12,7 +12,7 @@ import { Rng } from '../../../ml/rng.ts';
 import { GridPicker, QUEUE_SORT } from '../../../tracker/labels/grid.ts';
 import { migrate, MIGRATIONS_DIR } from '../../../tracker/labels/migrate.ts';
 import { setQueue } from '../../../tracker/labels/queue.ts';
-import { toLabelTable } from '../../../tracker/labels/routes.tsx';
+import { toLabelTable } from '../../../tracker/labels/label-table.ts';
 import { LabelStore, type ClassCounts } from '../../../tracker/labels/store.ts';
 
 const N = 60;

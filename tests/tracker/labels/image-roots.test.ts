@@ -9,6 +9,7 @@ import { Hono } from 'hono';
 import sharp from 'sharp';
 import { LocalStorage, S3Storage } from '../../../storage/index.ts';
 import { imageRootsFromEnv } from '../../../tracker/labels/image-sources.ts';
+import { answerError } from '../../../tracker/api/errors.ts';
 import { labelsRouter } from '../../../tracker/labels/routes.tsx';
 import { LabelStore } from '../../../tracker/labels/store.ts';
 import { makeImage } from '../../helpers/images.ts';
@@ -38,7 +39,7 @@ after(async () => {
 });
 
 function appWith(allowedRoots?: string[]) {
-  return new Hono().route(
+  return new Hono().onError(answerError).route(
     '/projects',
     labelsRouter({
       store,

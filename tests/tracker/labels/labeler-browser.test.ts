@@ -8,6 +8,7 @@ import { Hono } from 'hono';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import sharp from 'sharp';
 import { LocalStorage } from '../../../storage/index.ts';
+import { answerError } from '../../../tracker/api/errors.ts';
 import { labelsRouter } from '../../../tracker/labels/routes.tsx';
 import { LabelStore } from '../../../tracker/labels/store.ts';
 import { makeImage } from '../../helpers/images.ts';
@@ -49,7 +50,7 @@ before(async () => {
       [0.5, 0.5],
     ],
   );
-  const app = new Hono().route(
+  const app = new Hono().onError(answerError).route(
     '/projects',
     labelsRouter({ store, storage: new LocalStorage(images), token: TOKEN, cacheDir: join(dir, 'thumbs') }),
   );

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Hono } from 'hono';
 import { LocalStorage } from '../../../storage/index.ts';
+import { answerError } from '../../../tracker/api/errors.ts';
 import { labelsRouter } from '../../../tracker/labels/routes.tsx';
 import { LabelStore } from '../../../tracker/labels/store.ts';
 
@@ -23,7 +24,7 @@ before(async () => {
     ['a.png', 'b.png', 'c.png', 'd.png'].map((key) => ({ key })),
   );
   store.addClass('p', 'cat');
-  app = new Hono().route(
+  app = new Hono().onError(answerError).route(
     '/projects',
     labelsRouter({ store, storage: new LocalStorage(dir), token: TOKEN, cacheDir: join(dir, 'thumbs') }),
   );

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Hono } from 'hono';
 import { LocalStorage } from '../../../storage/index.ts';
+import { answerError } from '../../../tracker/api/errors.ts';
 import { labelsRouter } from '../../../tracker/labels/routes.tsx';
 import { LabelStore } from '../../../tracker/labels/store.ts';
 import { makeImage } from '../../helpers/images.ts';
@@ -42,7 +43,7 @@ after(async () => {
 });
 
 function appWith(allowedRoots?: string[]) {
-  return new Hono().route(
+  return new Hono().onError(answerError).route(
     '/projects',
     labelsRouter({
       store,
