@@ -21,6 +21,11 @@ export interface KMeansOptions {
   init?: Float32Array;
   /** Standard deviation of the noise added to a repaired empty cluster's borrowed centroid (reference: 0.1). */
   emptyClusterNoise?: number;
+  /**
+   * Called after every Lloyd iteration, synchronously: long fits block the event loop, so a caller that must show
+   * signs of life (an activity heartbeat) does it from here.
+   */
+  onIteration?: (progress: { run: number; iteration: number }) => void;
 }
 
 export interface KMeansState {
@@ -74,7 +79,8 @@ export class KMeans {
     let best: KMeansFit | undefined;
     for (let run = 0; run < (options.init ? 1 : nInit); run++) {
       const init = options.init ?? kMeansPlusPlus(x, k, initSampleSize, rng);
-      const result = lloyd(x, init, { k, d, n, maxIter, shiftLimit, noise }, rng);
+      const onIteration = options.onIteration ? (iteration: number) => options.onIteration!({ run, iteration }) : undefined;
+      const result = lloyd(x, init, { k, d, n, maxIter, shiftLimit, noise, onIteration }, rng);
       if (!best || result.inertia < best.inertia) best = result;
     }
     return best!;
@@ -106,6 +112,18 @@ export class KMeans {
     labels.dispose();
     return out;
   }
+}
+
+/** A uniform random subset of m of the row indices 0..n-1 (partial Fisher-Yates), in draw order. */
+export function sampleRows(n: number, m: number, rng: Rng): Int32Array {
+  const picks = Int32Array.from({ length: n }, (_, i) => i);
+  for (let i = 0; i < m; i++) {
+    const j = rng.integer(i, n);
+    const t = picks[i]!;
+    picks[i] = picks[j]!;
+    picks[j] = t;
+  }
+  return picks.slice(0, m);
 }
 
 function positiveInteger(name: string, value: number): number {
@@ -164,15 +182,8 @@ function kMeansPlusPlus(x: Tensor2D, k: number, sampleSize: number, rng: Rng): F
   if (m >= n) {
     sampleTensor = tf.clone(x);
   } else {
-    const picks = Int32Array.from({ length: n }, (_, i) => i);
-    // Partial Fisher-Yates: the first m entries become a uniform random subset.
-    for (let i = 0; i < m; i++) {
-      const j = rng.integer(i, n);
-      const t = picks[i]!;
-      picks[i] = picks[j]!;
-      picks[j] = t;
-    }
-    sampleTensor = tf.tidy(() => tf.gather(x, tf.tensor1d(picks.subarray(0, m), 'int32')));
+    const picks = sampleRows(n, m, rng);
+    sampleTensor = tf.tidy(() => tf.gather(x, tf.tensor1d(picks, 'int32')));
   }
   const sample = sampleTensor.dataSync() as Float32Array;
   const norms = readTidy(() => tf.sum(tf.square(sampleTensor), 1));
@@ -239,6 +250,7 @@ interface LloydConfig {
   maxIter: number;
   shiftLimit: number;
   noise: number;
+  onIteration?: (iteration: number) => void;
 }
 
 function lloyd(x: Tensor2D, init: Float32Array, cfg: LloydConfig, rng: Rng): KMeansFit {
@@ -277,6 +289,7 @@ function lloyd(x: Tensor2D, init: Float32Array, cfg: LloydConfig, rng: Rng): KMe
       const shift = cfg.shiftLimit > 0 ? readTidy(() => tf.sum(tf.squaredDifference(next, centroids)))[0]! : Infinity;
       centroids.dispose();
       centroids = next;
+      cfg.onIteration?.(iterations);
       if (shift <= cfg.shiftLimit) break;
     }
     // Final labels come from nearest-centroid prediction against the final centroids (reference section 5).

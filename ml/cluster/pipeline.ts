@@ -1,13 +1,19 @@
 import type { Tensor2D } from '@tensorflow/tfjs';
 import { activeTf } from '../backend.ts';
 import type { Rng } from '../rng.ts';
-import { KMeans, type KMeansOptions, type KMeansState } from './kmeans.ts';
+import { KMeans, sampleRows, type KMeansOptions, type KMeansState } from './kmeans.ts';
 import { Pca, type PcaState } from './pca.ts';
 import { l2NormalizeRows, StandardScaler, type StandardScalerState } from './scaler.ts';
 
 export interface ClusterFeaturesOptions extends KMeansOptions {
   /** PCA output size (reference: pca_dim = 256); capped at the feature dimension. */
   pcaDim: number;
+  /**
+   * The scaler, PCA and k-means are fitted on at most this many rows per cluster (a seeded random subset), then every
+   * row is assigned in blocks, so memory and time of a refit stop growing with the source. faiss does the same
+   * (max_points_per_centroid = 256). Default 256.
+   */
+  maxRowsPerCluster?: number;
 }
 
 export interface ClusterFeaturesResult {
@@ -22,23 +28,32 @@ export interface ClusterFeaturesResult {
 /** DeepCluster's clustering step (reference section 5): z-score, whitened PCA, L2-normalise rows, k-means. */
 export function clusterFeatures(features: Tensor2D, options: ClusterFeaturesOptions, rng: Rng): ClusterFeaturesResult {
   const tf = activeTf();
-  const scaler = StandardScaler.fit(features);
-  const scaled = scaler.transform(features);
+  const n = features.shape[0];
+  const maxRowsPerCluster = options.maxRowsPerCluster ?? 256;
+  if (!Number.isInteger(maxRowsPerCluster) || maxRowsPerCluster < 1) {
+    throw new Error(`clusterFeatures: maxRowsPerCluster must be a positive integer, got ${maxRowsPerCluster}`);
+  }
+  const trainRows = Math.min(n, options.k * maxRowsPerCluster);
+  const sample =
+    trainRows < n ? tf.tidy(() => tf.gather(features, tf.tensor1d(sampleRows(n, trainRows, rng), 'int32'))) : features;
+  const scaler = StandardScaler.fit(sample);
+  const scaled = scaler.transform(sample);
+  if (sample !== features) sample.dispose();
   const pca = Pca.fit(scaled, { nComponents: Math.min(options.pcaDim, ...scaled.shape), whiten: true });
   const reduced = tf.tidy(() => l2NormalizeRows(pca.transform(scaled)));
   scaled.dispose();
+  let fit;
   try {
-    const fit = KMeans.fit(reduced, options, rng);
-    return {
-      labels: fit.labels,
-      inertia: fit.inertia,
-      iterations: fit.iterations,
-      emptyClustersRepaired: fit.emptyClustersRepaired,
-      state: { scaler: scaler.toJSON(), pca: pca.toJSON(), kmeans: fit.model.toJSON() },
-    };
+    fit = KMeans.fit(reduced, options, rng);
   } finally {
     reduced.dispose();
   }
+  const state = { scaler: scaler.toJSON(), pca: pca.toJSON(), kmeans: fit.model.toJSON() };
+  if (trainRows === n) {
+    return { labels: fit.labels, inertia: fit.inertia, iterations: fit.iterations, emptyClustersRepaired: fit.emptyClustersRepaired, state };
+  }
+  const labels = assignFeatures(features, state);
+  return { labels, inertia: fit.inertia, iterations: fit.iterations, emptyClustersRepaired: fit.emptyClustersRepaired, state };
 }
 
 /** Labels for new rows with a fitted clusterFeatures state. */

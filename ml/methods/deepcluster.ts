@@ -4,7 +4,7 @@
 import type { LayersModel, Optimizer, Scalar, SymbolicTensor, Tensor, Tensor2D, layers } from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { activeTf } from '../backend.ts';
-import { clusterFeatures, normalizedMutualInformation, type ClusterFeaturesResult } from '../cluster/index.ts';
+import { clusterFeatures, normalizedMutualInformation, type ClusterFeaturesOptions, type ClusterFeaturesResult } from '../cluster/index.ts';
 import type { Batch } from '../data/index.ts';
 import { parseOrThrow } from '../data/options.ts';
 import { bnAlexNetFcn } from '../models/index.ts';
@@ -120,9 +120,14 @@ export class DeepClusterTrainer implements Trainer {
   refit(
     features: Tensor2D,
     rng: Rng,
+    onIteration?: ClusterFeaturesOptions['onIteration'],
   ): { labels: number[]; nmi: number; sizes: number[]; inertia: number; state: ClusterFeaturesResult['state'] } {
     const { config } = this.options;
-    const result = clusterFeatures(features, { k: config.k, pcaDim: config.pca_dim, maxIter: config.kmeans_max_iter, nInit: 3 }, rng);
+    const result = clusterFeatures(
+      features,
+      { k: config.k, pcaDim: config.pca_dim, maxIter: config.kmeans_max_iter, nInit: 3, onIteration },
+      rng,
+    );
     const previous = this.state.labels;
     const labels = Array.from(result.labels);
     const nmi = previous.length === labels.length ? normalizedMutualInformation(previous, labels) : Number.NaN;
