@@ -32,7 +32,7 @@ function options() {
 }
 
 const SMALL_DEEPCLUSTER = { input: { imshape: [32, 32], batch_size: 8 }, k: 4, pca_dim: 8, dense: [32], lr: 0.01, lr_decay: 0 };
-const EPOCHS = 5;
+const EPOCHS = 15;
 const PROJECT = 'chaos';
 const CLASSES = ['stripes', 'round'];
 const log = (line: string) => console.error(`${new Date().toISOString()} ${line}`);
@@ -123,6 +123,8 @@ async function main(): Promise<number> {
     const target = { trackerUrl: settings.tracker.url, token: settings.tracker.token!, project: PROJECT, keys: [], classes: CLASSES };
     lost.push(...(await checkLabels(target, labels.acked)));
     await follower.close();
+    const labelStatus = await patchwork('label', PROJECT, '--status');
+    const labelRounds = Number(labelStatus.out.match(/(\d+) rounds? done/)?.[1] ?? 0);
 
     const perKind = Object.fromEntries(faultKinds.map((kind) => [kind, faults.filter((f) => f.kind === kind).length])) as Record<FaultKind, number>;
     const summary = {
@@ -135,6 +137,7 @@ async function main(): Promise<number> {
       stepsChecked: runs.reduce((sum, r) => sum + (r.steps ?? 0), 0),
       checkpointsLoaded,
       incompleteCheckpointFolders: incompleteCheckpoints.length,
+      labelRounds,
       labelWritesAcknowledged: labels.acked.length,
       labelWriteAttemptsRefused: labels.failedAttempts,
       stackNotRecovered: unrecovered,
