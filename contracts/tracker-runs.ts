@@ -86,6 +86,18 @@ export const startRunSchema = z
     startStep: step.optional(),
     hparams: hparamsSchema.optional(),
     /**
+     * The columns of TensorBoard's HParams dashboard: hparam names and metric tags. TensorBoard takes the first
+     * experiment it finds in the log dir, so every run of one kind should declare the same (all names any run of that
+     * kind has); without one it shows every scalar tag as a metric.
+     */
+    experiment: z
+      .object({
+        hparams: z.array(z.string().min(1).max(256)).max(1000),
+        metrics: z.array(tag).min(1, 'experiment.metrics: declare at least one metric tag').max(100),
+      })
+      .strict()
+      .optional(),
+    /**
      * Continue without discarding anything: no SessionLog START is written and every (tag, step) the run already
      * has is skipped, at any step. For workers that resume from a checkpoint and re-send steps they may have logged
      * before (deterministic training re-sends the same values). Cannot be combined with startStep.

@@ -88,6 +88,7 @@ export class TrackerClient {
       workflowId: options.workflowId,
       startStep: options.startStep,
       hparams: options.hparams,
+      experiment: options.experiment,
       skipLogged: options.skipLogged,
     };
     const deadline = Date.now() + (options.startTimeoutMs ?? 300_000);

@@ -9,6 +9,7 @@ import {
   bucketize,
   EventFileWriter,
   HPARAMS_TAGS,
+  hparamsExperimentValue,
   hparamsSessionEndValue,
   hparamsSessionStartValue,
   histogramValue,
@@ -92,7 +93,7 @@ export class RunSessions {
       const session: Session = { writer, startStep, lastStep };
       this.sessions.set(input.run, session);
       if (input.hparams) {
-        writer.addValues(startStep, [hparamsSessionStartValue(input.hparams)]);
+        writer.addValues(startStep, [...experimentValues(input), hparamsSessionStartValue(input.hparams)]);
         lastStep.set(HPARAMS_TAGS.sessionStart, startStep);
       }
       await writer.flush();
@@ -116,7 +117,7 @@ export class RunSessions {
     const writer = await this.openWriter(dir, 0, false);
     this.sessions.set(input.run, { writer, startStep: 0, lastStep });
     if (input.hparams && !lastStep.has(HPARAMS_TAGS.sessionStart)) {
-      writer.addValues(0, [hparamsSessionStartValue(input.hparams)]);
+      writer.addValues(0, [...experimentValues(input), hparamsSessionStartValue(input.hparams)]);
       lastStep.set(HPARAMS_TAGS.sessionStart, 0);
     }
     await writer.flush();
@@ -367,4 +368,11 @@ export class RunSessions {
     });
     return next;
   }
+}
+
+/** The HParams experiment (dashboard columns) a run declares, written once next to its session start. */
+function experimentValues(input: StartRun) {
+  if (!input.experiment) return [];
+  const { hparams, metrics } = input.experiment;
+  return [hparamsExperimentValue({ hparams: hparams.map((name) => ({ name })), metrics: metrics.map((tag) => ({ tag })) })];
 }
