@@ -8,12 +8,11 @@ import { StorageError, type Storage } from '../storage/index.ts';
 import { embeddedKeys, partWriter, readEmbeddings, writePart, type PartKeys } from '../storage/embeddings.ts';
 import { embeddingsPrefix, modelInfoKey, partKeysKey, pendingKey, sourceKeysKey } from '../storage/layout.ts';
 import { readExisting } from '../storage/read.ts';
+import { listImageKeys } from '../storage/image-keys.ts';
 import type { EmbedModelInfo, EmbedPlan, ModelRef } from '../contracts/embed.ts';
 import { loadExtractor, loadExtractorOf, refName, type LoadedExtractor } from './feature-extractors.ts';
 import { keepHeartbeating } from './heartbeat.ts';
 import { keyMetadata, publishProjector, thumbnails } from './projector.ts';
-
-const IMAGE_EXTENSIONS = /\.(png|jpe?g|tiff?|webp|gif)$/i;
 
 export interface EmbedDependencies {
   store: Storage;
@@ -29,19 +28,14 @@ const nonRetryable = (type: string, message: string) =>
   ApplicationFailure.create({ type, message, nonRetryable: true });
 
 async function listImages(deps: EmbedDependencies, location: string, onKey: () => void): Promise<string[]> {
-  const keys: string[] = [];
   try {
-    for await (const object of deps.openSource(location).list()) {
-      if (IMAGE_EXTENSIONS.test(object.key)) keys.push(object.key);
-      onKey();
-    }
+    return await listImageKeys(deps.openSource(location), onKey);
   } catch (error) {
     if (error instanceof StorageError && error.code !== 'UNREACHABLE' && error.code !== 'IO') {
       throw nonRetryable('BadSourceError', error.message);
     }
     throw error;
   }
-  return keys;
 }
 
 const lines = (text: string) => (text === '' ? [] : text.split('\n'));

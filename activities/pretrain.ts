@@ -1,16 +1,16 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { parse as parseCsv } from 'csv-parse/sync';
 import { StorageError, type Storage } from '../storage/index.ts';
 import type { PretrainMethod, PretrainPlan } from '../contracts/pretrain.ts';
 import type { AugmentParams, InputOptions } from '../ml/data/index.ts';
 import { validatePretrainRequest } from '../ml/methods/run-config.ts';
 import { epochPlan } from '../ml/methods/plan.ts';
+import { parseProbeLabels } from '../ml/eval/probe-labels.ts';
+import { listImageKeys } from '../storage/image-keys.ts';
 import { saveRunInputs, type RunSpec } from '../storage/pretrain-run.ts';
 import { openTrainingSession, closeTrainingSession } from './training-session.ts';
 import type { TrackerSettings } from './run-log.ts';
 import { keepHeartbeating } from './heartbeat.ts';
 
-const IMAGE_EXTENSIONS = /\.(png|jpe?g|tiff?|webp|gif)$/i;
 /** Test images used for out-of-sample losses: the first ones in key order (the set stays fixed for the run). */
 export const MAX_TEST_IMAGES = 256;
 
@@ -156,12 +156,13 @@ export type PretrainActivities = ReturnType<typeof createPretrainActivities>;
 
 /** Image keys under a folder or s3:// location; a missing or empty source is a BadSourceError naming the option. */
 async function listImages(deps: PretrainDependencies, location: string, option: string): Promise<string[]> {
-  const files: string[] = [];
+  let files: string[];
   try {
     const source = deps.openSource(location);
-    const stop = keepHeartbeating(() => ({ listed: files.length, option }));
+    let listed = 0;
+    const stop = keepHeartbeating(() => ({ listed, option }));
     try {
-      for await (const object of source.list()) if (IMAGE_EXTENSIONS.test(object.key)) files.push(object.key);
+      files = await listImageKeys(source, (images) => (listed = images));
     } finally {
       stop();
     }
@@ -186,20 +187,9 @@ async function readLabels(deps: PretrainDependencies, location: string, files: s
   } catch (error) {
     throw badConfig(`cannot read labels ${location}: ${(error as Error).message}`);
   }
-  let rows: Record<string, string>[];
   try {
-    rows = parseCsv(text, { columns: true, skip_empty_lines: true, trim: true });
+    return parseProbeLabels(text, files, location);
   } catch (error) {
-    throw badConfig(`labels ${location} is not valid CSV: ${(error as Error).message}`);
+    throw badConfig((error as Error).message);
   }
-  if (rows.length === 0 || !('filepath' in rows[0]) || !('label' in rows[0])) {
-    throw badConfig(`labels ${location} needs a header with the columns filepath and label`);
-  }
-  const known = new Set(files);
-  const labels: Record<string, string> = {};
-  for (const row of rows) if (known.has(row.filepath) && row.label !== '') labels[row.filepath] = row.label;
-  if (Object.keys(labels).length < 3) {
-    throw badConfig(`labels ${location}: only ${Object.keys(labels).length} of its filepaths are images of this run (they must be relative to the image source)`);
-  }
-  return labels;
 }
