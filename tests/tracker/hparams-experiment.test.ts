@@ -22,7 +22,7 @@ describe('HParams experiment declared at run start', () => {
   before(async () => {
     home = await mkdtemp(join(tmpdir(), 'patchwork-hparams-'));
     tracker = await startTracker(join(home, 'tracker'));
-    const runs = [
+    const runs: { run: string; hparams: Record<string, string | number> }[] = [
       { run: 'dc', hparams: { method: 'deepcluster', batch_size: 64, k: 100, pca_dim: 256 } },
       { run: 'iic', hparams: { method: 'iic', batch_size: 64, k: 10, k_oc: 50, h: 5 } },
     ];
