@@ -1,0 +1,20 @@
+// The columns of TensorBoard's HParams dashboard for pretraining runs. TensorBoard takes the first experiment it finds
+// in the log dir, so every run declares the same: the settings common to all methods and every method's own.
+import { METHODS } from './names.ts';
+import { parseMethodConfig } from './index.ts';
+
+/** The metric of the dashboard: the downstream linear probe's accuracy, as the original declared it. */
+export const PRETRAIN_METRIC_TAGS = ['downstream/linear_classification_accuracy'];
+
+const COMMON_HPARAMS = ['method', 'batch_size', 'sobel', 'augment'];
+
+/** Every name a pretraining run can log as an hparam: common settings, then each method's scalar options. */
+export function pretrainHparamNames(): string[] {
+  const names = new Set(COMMON_HPARAMS);
+  for (const method of METHODS) {
+    for (const [key, value] of Object.entries(parseMethodConfig(method, {}))) {
+      if (value === null || ['number', 'string', 'boolean'].includes(typeof value)) names.add(key);
+    }
+  }
+  return [...names];
+}
