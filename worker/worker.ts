@@ -63,22 +63,17 @@ export async function createWorker(settings: Settings, queue: TaskQueue): Promis
   });
 }
 
-/** Both queues register every activity; each workflow picks the queue an activity runs on. */
+/**
+ * Both queues register every activity; each workflow picks the queue an activity runs on. Pretraining, embedding and
+ * labeling rounds log through the tracker (metrics, images, projectors), spooling to disk while it is away.
+ */
 function allActivities(settings: Settings) {
+  const storage = storageFor(settings);
+  const logging = { tracker: settings.tracker, spoolDir: join(settings.home, 'spool') };
   return {
-    ...createIngestActivities(storageFor(settings)),
-    ...createPretrainActivities(pretrainDeps(settings)),
-    ...createEmbedActivities(pretrainDeps(settings)),
-    ...createActiveLearningActivities({ store: storageFor(settings).store, tracker: settings.tracker, spoolDir: join(settings.home, 'spool') }),
-  };
-}
-
-/** Pretraining and embedding log through the tracker (metrics, images, projectors). */
-function pretrainDeps(settings: Settings) {
-  return {
-    ...storageFor(settings),
-    logDir: join(settings.home, 'tensorboard'),
-    tracker: settings.tracker,
-    spoolDir: join(settings.home, 'spool'),
+    ...createIngestActivities(storage),
+    ...createPretrainActivities({ ...storage, ...logging }),
+    ...createEmbedActivities({ ...storage, ...logging }),
+    ...createActiveLearningActivities({ store: storage.store, ...logging }),
   };
 }
