@@ -7,6 +7,7 @@ import { controlCommand, runsCommand, setLearningRateCommand } from './commands/
 import { tensorboardCommand } from './commands/tensorboard.ts';
 import { labelCommand, retrainCommand } from './commands/label.ts';
 import { labelsExportCommand, labelsImportCommand } from './commands/labels-csv.ts';
+import { augplotCommand } from './commands/augplot.ts';
 import { errorMessage } from './errors.ts';
 
 function positiveInt(value: string): number {
@@ -122,6 +123,18 @@ labels
   .argument('<project>')
   .argument('<file>')
   .action(labelsImportCommand);
+program
+  .command('augplot')
+  .description('draw what an augmentation config does to your images as a PNG grid')
+  .requiredOption('--config <file.json>', 'a pretraining config (its "augment" and "input") or the augment settings alone')
+  .requiredOption('--images <location>', 'one image file (4 x 4 grid), or a folder or s3://bucket/prefix (5 random images)')
+  .option('--out <file.png>', 'where to write the PNG', 'augplot.png')
+  .option('--seed <n>', 'random seed for the picks and augmentations', (v) => {
+    const n = Number(v);
+    if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError(`${v} is not a whole number >= 0`);
+    return n;
+  }, 0)
+  .action(augplotCommand);
 program
   .command('retrain')
   .description("start a round of a project's active-learning loop now")

@@ -13,6 +13,32 @@ export interface AugplotOptions {
   gap?: number;
 }
 
+/**
+ * The original's view of one image: a side x side grid, the original top left, then side*side - 1 augmentations
+ * filled row by row (4 x 4 by default).
+ */
+export async function augplotOne(
+  image: Image,
+  params: AugmentOption,
+  options: { rng: AugmentRandom; side?: number; gap?: number },
+): Promise<Uint8Array> {
+  const side = options.side ?? 4;
+  if (!Number.isInteger(side) || side < 1) throw new Error(`augplot: side must be a positive integer, got ${side}`);
+  const augment = resolveAugment(params);
+  const gap = options.gap ?? 2;
+  const sheetW = side * image.width + (side - 1) * gap;
+  const sheetH = side * image.height + (side - 1) * gap;
+  const sheet = new Uint8Array(sheetW * sheetH * 3);
+  for (let cell = 0; cell < side * side; cell++) {
+    const copy: Image = { ...image, data: image.data.slice() };
+    const shown = cell === 0 || !augment ? copy : augmentImage(copy, augment, options.rng);
+    const row = Math.floor(cell / side);
+    const col = cell % side;
+    paste(sheet, sheetW, shown, row * (image.height + gap), col * (image.width + gap));
+  }
+  return encodeSheet(sheet, sheetW, sheetH);
+}
+
 /** Renders [0,1] float images (1, 3 or more channels; extra channels beyond RGB are not shown) as PNG bytes. */
 export async function augplot(
   images: readonly Image[],
@@ -38,7 +64,11 @@ export async function augplot(
       paste(sheet, sheetW, shown, row * (cellH + gap), col * (cellW + gap));
     }
   });
-  const png = await sharp(sheet, { raw: { width: sheetW, height: sheetH, channels: 3 } })
+  return encodeSheet(sheet, sheetW, sheetH);
+}
+
+async function encodeSheet(sheet: Uint8Array, width: number, height: number): Promise<Uint8Array> {
+  const png = await sharp(sheet, { raw: { width, height, channels: 3 } })
     .png()
     .toBuffer();
   return new Uint8Array(png.buffer, png.byteOffset, png.byteLength);

@@ -12,7 +12,7 @@ export {
   defaultDecodeThreads,
   type DecodePoolLease,
 } from './decode-pool.ts';
-export { augplot, type AugplotOptions } from './augplot.ts';
+export { augplot, augplotOne, type AugplotOptions } from './augplot.ts';
 export {
   AUGMENT_DEFAULTS,
   AUGMENT_KEYS,
