@@ -84,8 +84,6 @@ function parseClasses(text: string | undefined): string[] {
   return [...new Set(names)];
 }
 
-/** The label store's JSON API on the tracker, with the bearer token. Errors name the request and the fix. */
-
 /** The project's image root as the tracker stores it: an absolute folder or s3://bucket/prefix, no trailing slash. */
 function projectRoot(images: string): string {
   const where = parseLocation(images);
@@ -139,27 +137,27 @@ async function ensureProject(
   keys: string[],
   classes: string[],
 ) {
-  const { projects } = await labels.request<{ projects: { id: string }[] }>('GET', '');
+  const { projects } = await labels.projects();
   if (!projects.some((p) => p.id === project)) {
     const root = projectRoot(images);
-    await labels.request('POST', '', { id: project, root });
+    await labels.createProject({ id: project, root });
     console.log(`created project ${project} (images under ${root})`);
   }
   let added = 0;
   for (let start = 0; start < keys.length; start += IMAGES_PER_REQUEST) {
-    const images = keys.slice(start, start + IMAGES_PER_REQUEST).map((key) => ({ key }));
-    added += (await labels.request<{ added: number }>('POST', `/${project}/images`, { images })).added;
+    added += await labels.addImages(
+      project,
+      keys.slice(start, start + IMAGES_PER_REQUEST).map((key) => ({ key })),
+    );
   }
-  const existing = (
-    await labels.request<{ classes: { name: string; retired: boolean }[] }>('GET', `/${project}/classes`)
-  ).classes;
+  const existing = await labels.classes(project);
   for (const name of classes) {
     const known = existing.find((c) => c.name === name);
-    if (!known) await labels.request('POST', `/${project}/classes`, { name });
+    if (!known) await labels.addClass(project, name);
     else if (known.retired)
       console.log(`note: class ${name} is retired; restore it in the labeler to train it again`);
   }
-  const total = (await labels.request<{ classes: unknown[] }>('GET', `/${project}/classes`)).classes.length;
+  const total = (await labels.classes(project)).length;
   console.log(`project ${project}: ${keys.length} images (${added} new), ${total} classes`);
   if (total === 0)
     console.log('note: the project has no classes yet: add them with --classes a,b,c or in the labeler');

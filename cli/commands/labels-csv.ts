@@ -8,7 +8,7 @@ import { checkProject, LabelStoreClient } from '../../tracker-client/label-store
 export async function labelsExportCommand(project: string, file: string): Promise<void> {
   checkProject(project);
   const labels = await LabelStoreClient.connect(loadSettings());
-  const csv = await labels.text('GET', `/${encodeURIComponent(project)}/export.csv`);
+  const csv = await labels.exportCsv(project);
   if (file === '-') {
     process.stdout.write(csv);
     return;
@@ -29,9 +29,7 @@ export async function labelsImportCommand(project: string, file: string): Promis
     );
   }
   const labels = await LabelStoreClient.connect(loadSettings());
-  const summary = JSON.parse(
-    await labels.text('POST', `/${encodeURIComponent(project)}/import.csv`, csv, 'text/csv'),
-  ) as { rows: number; newImages: number; newClasses: string[]; changes: number };
+  const summary = await labels.importCsv(project, csv);
   console.log(
     `imported ${summary.rows} rows into ${project}: ${summary.changes} values changed, ${summary.newImages} new images` +
       (summary.newClasses.length > 0 ? `, new classes ${summary.newClasses.join(', ')}` : ''),
