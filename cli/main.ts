@@ -7,7 +7,6 @@ import { controlCommand, runsCommand, setLearningRateCommand } from './commands/
 import { tensorboardCommand } from './commands/tensorboard.ts';
 import { labelCommand, retrainCommand } from './commands/label.ts';
 import { labelsExportCommand, labelsImportCommand } from './commands/labels-csv.ts';
-import { augplotCommand } from './commands/augplot.ts';
 import { errorMessage } from './errors.ts';
 
 function positiveInt(value: string): number {
@@ -134,7 +133,8 @@ program
     if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError(`${v} is not a whole number >= 0`);
     return n;
   }, 0)
-  .action(augplotCommand);
+  // Loaded on use: it pulls in the image pipeline, which other commands do not need at start.
+  .action(async (options) => (await import('./commands/augplot.ts')).augplotCommand(options));
 program
   .command('retrain')
   .description("start a round of a project's active-learning loop now")
