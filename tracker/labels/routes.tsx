@@ -5,7 +5,7 @@ import { Hono } from 'hono';
 import { projectParam, writeAccess } from './http/access.ts';
 import { labelsContext, type LabelsDeps, type LabelsEnv } from './http/context.ts';
 import { csvRoutes } from './http/csv-routes.ts';
-import { labelerStatic, thumbnails } from './http/images.ts';
+import { labelerStatic, thumbnails } from './http/thumbnails.ts';
 import { labelerPage } from './http/page.tsx';
 import { projectsApi } from './http/projects-api.ts';
 import { labelWrites } from './http/writes.tsx';
