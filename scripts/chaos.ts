@@ -32,7 +32,7 @@ function options() {
 }
 
 const SMALL_DEEPCLUSTER = { input: { imshape: [32, 32], batch_size: 8 }, k: 4, pca_dim: 8, dense: [32], lr: 0.01, lr_decay: 0 };
-const EPOCHS = 15;
+const EPOCHS = 5;
 const PROJECT = 'chaos';
 const CLASSES = ['stripes', 'round'];
 const log = (line: string) => console.error(`${new Date().toISOString()} ${line}`);
@@ -55,10 +55,10 @@ async function main(): Promise<number> {
     if (up.code !== 0) throw new Error(`patchwork up failed:\n${up.err}`);
     const settings = loadSettings(env);
     const images = join(root, 'images');
-    const files = await patternImages(32, 32);
+    const files = await patternImages(96, 32);
     await writeFiles(images, files);
     const model = await saveTinyFeatureModel(join(root, 'model'));
-    const label = await patchwork('label', PROJECT, '--images', images, '--model', model, '--classes', CLASSES.join(','), '--every', '60');
+    const label = await patchwork('label', PROJECT, '--images', images, '--model', model, '--classes', CLASSES.join(','), '--every', '20');
     if (label.code !== 0) throw new Error(`patchwork label failed:\n${label.err}`);
 
     const random = new Random(seed);
@@ -68,6 +68,7 @@ async function main(): Promise<number> {
     const runs: { id: string; status?: string; steps?: number }[] = [];
     const faults: Fault[] = [];
     let unrecovered = 0;
+    const kinds: FaultKind[] = [];
 
     const pretraining = (async () => {
       while (!over()) {
@@ -95,7 +96,9 @@ async function main(): Promise<number> {
           log('the stack did not come back up within 5 minutes; no more faults');
           return;
         }
-        const fault = injectFault(home, random.pick(faultKinds), random);
+        // Kinds in shuffled rounds: every kind is hit once before any is hit again.
+        if (kinds.length === 0) kinds.push(...random.shuffle(faultKinds));
+        const fault = injectFault(home, kinds.pop()!, random);
         if (fault) {
           faults.push(fault);
           log(`fault ${faults.length}: SIGKILL ${fault.service} (pid ${fault.pid})`);

@@ -46,9 +46,10 @@ async function writeOnce(target: Target, key: string, className: string, value: 
 /** Labels until `until()` says stop, one write every `paceMs`; a write that fails is retried before the next one. */
 export async function runLabeler(target: Target, random: Random, until: () => boolean, paceMs: number): Promise<LabelerTotals> {
   const totals: LabelerTotals = { acked: [], failedAttempts: 0 };
+  // Every cell once in a seeded order first, so the labeling loop sees new labels (and starts rounds), then overwrites.
+  const fresh = random.shuffle(target.keys.flatMap((key) => target.classes.map((className) => [key, className] as const)));
   while (!until()) {
-    const key = random.pick(target.keys);
-    const className = random.pick(target.classes);
+    const [key, className] = fresh.pop() ?? [random.pick(target.keys), random.pick(target.classes)];
     const value = random.next() < 0.5 ? '0' : '1';
     // The same write again until it is acknowledged: a write applied whose answer was lost then shows up as one more
     // history row with the same value, which the check allows; the cell's final value is still the last acked one.

@@ -21,4 +21,14 @@ export class Random {
   between(low: number, high: number): number {
     return low + this.next() * (high - low);
   }
+
+  /** A new array with the items in a seeded random order (Fisher-Yates). */
+  shuffle<T>(items: readonly T[]): T[] {
+    const out = [...items];
+    for (let i = out.length - 1; i > 0; i--) {
+      const j = Math.floor(this.next() * (i + 1));
+      [out[i], out[j]] = [out[j]!, out[i]!];
+    }
+    return out;
+  }
 }
