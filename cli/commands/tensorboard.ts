@@ -2,10 +2,8 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { loadSettings } from '../../config/settings.ts';
-
-const tensorboardBin = fileURLToPath(new URL('../../.tools/venv/bin/tensorboard', import.meta.url));
+import { tensorboardBin } from '../services/stack-plan.ts';
 
 export async function tensorboardCommand(options: { port: number; host: string; loadFast: boolean }): Promise<void> {
   if (!existsSync(tensorboardBin)) {

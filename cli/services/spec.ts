@@ -3,7 +3,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { httpOk } from './process.ts';
 import { writeFileAtomically } from './atomic-file.ts';
 
 const readinessSchema = z.discriminatedUnion('kind', [
@@ -65,34 +64,5 @@ export function fileSize(path: string): number {
     return statSync(path).size;
   } catch {
     return 0;
-  }
-}
-
-function logSince(path: string, offset: number): string {
-  try {
-    return readFileSync(path).subarray(offset).toString('utf8');
-  } catch {
-    return '';
-  }
-}
-
-/**
- * A probe for one start of the service: a log-line readiness only counts lines written after `logOffset`, so an
- * earlier run's "polling" line does not make a restarted worker look ready.
- */
-export function readinessProbe(spec: ServiceSpec, pid: number, logOffset: number): () => Promise<boolean> {
-  const ready = spec.ready;
-  switch (ready.kind) {
-    case 'http':
-      return () => httpOk(ready.url);
-    case 'temporal':
-      return async () => {
-        const { temporalIsServing } = await import('./temporal.ts');
-        return temporalIsServing(ready.address);
-      };
-    case 'log': {
-      const text = ready.text.replace('{pid}', String(pid));
-      return async () => logSince(spec.logFile, logOffset).includes(text);
-    }
   }
 }

@@ -4,7 +4,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { fileSize, readinessProbe, type ServiceSpec, type SupervisorPlan } from './spec.ts';
+import { fileSize, type ServiceSpec, type SupervisorPlan } from './spec.ts';
+import { readinessProbe } from './readiness.ts';
 import {
   processRuns,
   readSupervisorState,
