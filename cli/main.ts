@@ -87,7 +87,7 @@ program
   .option('--id <workflowId>', 'workflow id (default: embed-<time>)')
   .action(embedCommand);
 
-program
+const label = program
   .command('label')
   .description(
     "set a labeling project up (images, classes), embed its images and start or attach to its active-learning loop",
@@ -95,7 +95,7 @@ program
   .argument('<project>', 'project id (a-z 0-9 - _)')
   .option('--images <location>', 'a folder or s3://bucket/prefix of the images to label')
   .option('--run <runId>', "a pretraining run's exported model as the feature extractor")
-  .option('--model <path>', 'a tfjs model.json (path or URL) instead')
+  .option('--model <path>', 'a tfjs model.json (path or URL) or a Keras .h5 file instead')
   .option('--classes <names>', 'classes to add, separated by commas (more can be added in the labeler)')
   .option('--every <n>', 'new labels that start a round without `patchwork retrain` (default 20)', positiveInt)
   .option('--queue-size <n>', 'images in each published queue (default 100)', positiveInt)
@@ -107,6 +107,13 @@ program
   .option('--label-smoothing <eps>', 'linear/mlp heads: label smoothing in [0, 1) (default 0)', Number)
   .option('--status', "print the loop's rounds, labels and queue instead")
   .action(labelCommand);
+label
+  .command('diff')
+  .description('what changed between two rounds: labels added, per-class AUC, queue turnover, biggest probability moves')
+  .argument('<project>')
+  .requiredOption('--rounds <a b...>', 'two round numbers')
+  .option('--json', 'print the diff as JSON')
+  .action(async (project, options) => (await import('./commands/label-rounds.ts')).labelDiffCommand(project, options));
 const labels = program
   .command('labels')
   .description("a labeling project's labels as CSV in the original's layout (filepath, exclude, validation, classes)");
