@@ -16,7 +16,7 @@
 //     adv = -mean log clip(D(G(x~)), eps, 1-eps) on the raw decoder output (D in inference mode).
 //   Discriminator loss (summed over the batch, D in training mode, G in inference mode):
 //     -sum log clip(D(x)) - sum log clip(1 - D(G(x~))).
-// - ChannelWiseDense is a custom layer registered with tf.serialization.registerClass (see registerChannelWiseDense).
+// - ChannelWiseDense (ml/models/channel-wise-dense.ts) is a custom layer registered with tf.serialization.registerClass.
 import type {
   LayersModel,
   Optimizer,
@@ -35,7 +35,9 @@ import {
   contextEncoderDiscriminator,
   contextEncoderEncoder,
 } from '../models/index.ts';
+import { channelWiseDense, registerChannelWiseDense } from '../models/channel-wise-dense.ts';
 import { Rng } from '../rng.ts';
+import { centerMaskBox, defaultBorderPx, maskMaps, randomMaskBoxes, type MaskBox } from './context-encoder-masks.ts';
 import type { StepMetrics, Trainer } from './types.ts';
 
 const EPS = 1e-7;
@@ -57,135 +59,8 @@ export function parseContextEncoderConfig(value: unknown): ContextEncoderConfig 
   return parseOrThrow(contextEncoderSchema, value ?? {}, 'context-encoder');
 }
 
-// ---------------------------------------------------------------------------------------------------------------
-// ChannelWiseDense
-
-export const CHANNEL_WISE_DENSE = 'ChannelWiseDense';
-type LayerClass = new (args?: { name?: string; seed?: number }) => InstanceType<Tf['layers']['Layer']>;
-const layerClasses = new WeakMap<object, LayerClass>();
-
-/**
- * Defines (once per tfjs namespace) and registers the ChannelWiseDense layer class: per channel c, a dense map over
- * the h*w positions, out[b, :, c] = relu(x[b, :, c] . W[c]) with W [C, hw, hw] ~ U(-0.05, 0.05), no bias. Call before
- * loading a saved model that contains one (creating a ContextEncoderTrainer also calls it).
- */
-export function registerChannelWiseDense(): LayerClass {
-  const tf = activeTf();
-  const known = layerClasses.get(tf);
-  if (known) return known;
-  class ChannelWiseDense extends tf.layers.Layer {
-    static className = CHANNEL_WISE_DENSE;
-    private kernel?: ReturnType<InstanceType<Tf['layers']['Layer']>['addWeight']>;
-    private readonly seed?: number;
-
-    constructor(args: { name?: string; seed?: number } = {}) {
-      super(args);
-      this.seed = args.seed;
-    }
-
-    override build(inputShape: (number | null)[] | (number | null)[][]): void {
-      const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as (number | null)[];
-      const [, h, w, c] = shape;
-      if (shape.length !== 4 || h == null || w == null || c == null) {
-        throw new Error(`ChannelWiseDense needs a static [batch, h, w, c] input, got [${shape.join(', ')}]`);
-      }
-      const hw = h * w;
-      this.kernel = this.addWeight(
-        'kernel',
-        [c, hw, hw],
-        'float32',
-        tf.initializers.randomUniform({ minval: -0.05, maxval: 0.05, seed: this.seed }),
-      );
-      this.built = true;
-    }
-
-    override computeOutputShape(inputShape: (number | null)[] | (number | null)[][]) {
-      return inputShape;
-    }
-
-    override call(inputs: Tensor | Tensor[]): Tensor {
-      return tf.tidy(() => {
-        const x = (Array.isArray(inputs) ? inputs[0]! : inputs) as Tensor4D;
-        const [b, h, w, c] = x.shape;
-        const perChannel = tf.transpose(tf.reshape(x, [b, h * w, c]), [2, 0, 1]); // [c, b, hw]
-        const y = tf.matMul(perChannel, this.kernel!.read()); // [c, b, hw]
-        return tf.relu(tf.reshape(tf.transpose(y, [1, 2, 0]), [b, h, w, c]));
-      });
-    }
-
-    override getConfig() {
-      const config = super.getConfig();
-      if (this.seed !== undefined) config.seed = this.seed;
-      return config;
-    }
-  }
-  tf.serialization.registerClass(ChannelWiseDense);
-  layerClasses.set(tf, ChannelWiseDense as unknown as LayerClass);
-  return ChannelWiseDense as unknown as LayerClass;
-}
-
-export function channelWiseDense(args: { name?: string; seed?: number } = {}) {
-  const Layer = registerChannelWiseDense();
-  return new Layer(args);
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Masks
-
-/** A rectangle [y, y + h) x [x, x + w). */
-export interface MaskBox {
-  y: number;
-  x: number;
-  h: number;
-  w: number;
-}
-
-/** n training masks: floor(H/2) x floor(W/2), top-left uniform in [0, floor(H/2)) x [0, floor(W/2)). */
-export function randomMaskBoxes(rng: Rng, n: number, height: number, width: number): MaskBox[] {
-  const h = Math.floor(height / 2);
-  const w = Math.floor(width / 2);
-  if (h < 1 || w < 1)
-    throw new Error(`context encoder: images must be at least 2x2 for a mask, got ${height}x${width}`);
-  return Array.from({ length: n }, () => ({ y: rng.integer(0, h), x: rng.integer(0, w), h, w }));
-}
-
-/** The fixed test mask: rows [floor(H/4), floor(3H/4)) and columns [floor(W/4), floor(3W/4)). */
-export function centerMaskBox(height: number, width: number): MaskBox {
-  const y = Math.floor(0.25 * height);
-  const x = Math.floor(0.25 * width);
-  return { y, x, h: Math.floor(0.75 * height) - y, w: Math.floor(0.75 * width) - x };
-}
-
-export function defaultBorderPx(box: Pick<MaskBox, 'h' | 'w'>): number {
-  return Math.max(1, Math.round(0.07 * Math.min(box.h, box.w)));
-}
-
-/**
- * Per image, [H, W] maps: `mask` (1 inside the box) and `weights`: 0 outside, `borderWeight` on the box's outermost
- * `borderPx` rows and columns (masked pixels fewer than borderPx pixels in from the edge), 1 elsewhere inside.
- */
-export function maskMaps(
-  boxes: MaskBox[],
-  height: number,
-  width: number,
-  borderWeight: number,
-  borderPx: number,
-) {
-  const plane = height * width;
-  const mask = new Float32Array(boxes.length * plane);
-  const weights = new Float32Array(boxes.length * plane);
-  boxes.forEach((box, b) => {
-    for (let y = box.y; y < box.y + box.h; y++) {
-      for (let x = box.x; x < box.x + box.w; x++) {
-        const depth = Math.min(y - box.y, box.y + box.h - 1 - y, x - box.x, box.x + box.w - 1 - x); // 0 on the edge
-        const at = b * plane + y * width + x;
-        mask[at] = 1;
-        weights[at] = depth < borderPx ? borderWeight : 1;
-      }
-    }
-  });
-  return { mask, weights };
-}
+export { CHANNEL_WISE_DENSE, channelWiseDense, registerChannelWiseDense } from '../models/channel-wise-dense.ts';
+export { centerMaskBox, defaultBorderPx, maskMaps, randomMaskBoxes, type MaskBox } from './context-encoder-masks.ts';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Trainer
