@@ -13,7 +13,7 @@ import { DeepClusterTrainer, IicTrainer, createTrainer, registerChannelWiseDense
 import { gatherRowsInChunks, type BatchRows } from '../ml/eval/chunked-features.ts';
 import { linearProbe, pooledFeatures, splitLabels } from '../ml/eval/linear-probe.ts';
 import { exportLayersModel } from '../ml/model-artifacts.ts';
-import { STREAM, derivedSeed, epochOrder, loadStepBatch, stepIndices } from '../ml/methods/plan.ts';
+import { STREAM, derivedSeed, epochOrder, loadStepBatch, openTrainingBatches, stepIndices } from '../ml/methods/plan.ts';
 import { restoreTrainer, saveTrainerCheckpoint } from '../ml/methods/trainer-checkpoint.ts';
 import type { Trainer } from '../ml/methods/types.ts';
 import { evaluateTestSet } from '../ml/methods/test-set.ts';
@@ -117,40 +117,50 @@ export class TrainingSession {
     const log = await this.log.open();
     const totals: Record<string, number> = {};
     let count = 0;
-    const batchAt = (step: number) =>
-      loadStepBatch({
-        keys: stepIndices(order, step - epoch * plan.stepsPerEpoch, this.imagesPerStep).map((i) => this.files[i]),
-        read: this.read,
-        input: inputOptions,
-        augment: this.spec.augment,
-        seed: this.spec.seed,
-        step,
-      });
-    let next = this.step < input.toStep ? batchAt(this.step) : undefined;
+    // Later steps decode on the pool while this one trains.
+    const batches = openTrainingBatches({
+      keysAt: (step) => stepIndices(order, step - epoch * plan.stepsPerEpoch, this.imagesPerStep).map((i) => this.files[i]),
+      read: this.read,
+      input: inputOptions,
+      augment: this.spec.augment,
+      seed: this.spec.seed,
+      fromStep: this.step,
+      toStep: input.toStep,
+    });
     let checkpointStep = this.step;
     control.onProgress({ step: this.step, checkpointStep });
-    while (this.step < input.toStep) {
-      if (control.signal.aborted) throw control.signal.reason ?? new Error('cancelled');
-      const batch = await next!;
-      const step = this.step;
-      next = step + 1 < input.toStep ? batchAt(step + 1) : undefined;
-      const metrics = await this.trainer.trainStep(batch, step);
-      for (const [tag, value] of Object.entries(metrics)) {
-        log.scalar(`train/${tag}`, step, value);
-        totals[tag] = (totals[tag] ?? 0) + value;
+    try {
+      while (this.step < input.toStep) {
+        if (control.signal.aborted) throw control.signal.reason ?? new Error('cancelled');
+        const batch = await batches.next();
+        const step = this.step;
+        const metrics = await this.trainer.trainStep(batch, step);
+        for (const [tag, value] of Object.entries(metrics)) {
+          log.scalar(`train/${tag}`, step, value);
+          totals[tag] = (totals[tag] ?? 0) + value;
+        }
+        if (this.trainer instanceof IicTrainer) {
+          for (const [head, sizes] of Object.entries(this.trainer.lastClusterSizes)) log.histogram(`iic/${head}_cluster_sizes`, step, sizes);
+        }
+        count++;
+        this.step = step + 1;
+        if (this.step === input.toStep) {
+          const perf = batches.stats();
+          log.scalar('perf/input_wait_fraction', step, perf.inputWaitFraction);
+          log.scalar('perf/images_per_second', step, perf.imagesPerSecond);
+        }
+        if (this.step % input.checkpointEvery === 0 || this.step === input.toStep) {
+          // Logs first: a retry resumes from this checkpoint and re-sends only the steps after it.
+          await this.log.flush();
+          const started = performance.now();
+          await this.checkpoint(epoch);
+          log.scalar('perf/checkpoint_seconds', step, (performance.now() - started) / 1000);
+          checkpointStep = this.step;
+        }
+        control.onProgress({ step: this.step, checkpointStep });
       }
-      if (this.trainer instanceof IicTrainer) {
-        for (const [head, sizes] of Object.entries(this.trainer.lastClusterSizes)) log.histogram(`iic/${head}_cluster_sizes`, step, sizes);
-      }
-      count++;
-      this.step = step + 1;
-      if (this.step % input.checkpointEvery === 0 || this.step === input.toStep) {
-        // Logs first: a retry resumes from this checkpoint and re-sends only the steps after it.
-        await this.log.flush();
-        await this.checkpoint(epoch);
-        checkpointStep = this.step;
-      }
-      control.onProgress({ step: this.step, checkpointStep });
+    } finally {
+      await batches.close();
     }
     const metrics = Object.fromEntries(Object.entries(totals).map(([tag, sum]) => [tag, sum / Math.max(count, 1)]));
     return { step: this.step, metrics };
@@ -184,14 +194,15 @@ export class TrainingSession {
     });
   }
 
-  async refit(epoch: number, step: number): Promise<Record<string, number>> {
+  /** `onIteration` is called after each k-means iteration, which blocks the event loop: heartbeat from there. */
+  async refit(epoch: number, step: number, onIteration?: () => void): Promise<Record<string, number>> {
     const trainer = this.trainer;
     if (!(trainer instanceof DeepClusterTrainer)) throw new Error('refit is a DeepCluster step');
     const rows = await this.featuresOf(this.files, (batch) => trainer.embedBatch(batch));
     const features: Tensor2D = activeTf().tensor2d(rows.features, [rows.ids.length, rows.dim]);
     const previous = epoch > 0 ? await readPseudoLabelsIfAny(this.deps.store, this.spec.runId, epoch - this.spec.plan.refitEvery) : undefined;
     trainer.state.labels = previous?.labels ?? [];
-    const result = trainer.refit(features, Rng.fromSeed(derivedSeed(this.spec.seed, STREAM.refit, epoch)));
+    const result = trainer.refit(features, Rng.fromSeed(derivedSeed(this.spec.seed, STREAM.refit, epoch)), onIteration);
     features.dispose();
     const testLabels = await this.assignTestImages(trainer, result.state);
     // Images that failed to decode keep label 0 but never get sampled if they keep failing; map back to file order.

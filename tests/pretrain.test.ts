@@ -97,6 +97,11 @@ describe('pretrainWorkflow on real Temporal', () => {
     assert.deepEqual(testNmi?.map(([step]) => step), [6], 'NMI of the test assignments from the second refit on');
     assert.ok(testNmi[0][1] >= 0 && testNmi[0][1] <= 1 + 1e-9, `test NMI in [0, 1]: ${testNmi}`);
     assert.equal(existsSync(join(stack.home, 'tensorboard', 'pretrain-dc')), false, 'the worker wrote no event files of its own');
+    const waits = scalars['perf/input_wait_fraction'];
+    assert.ok(waits?.length >= 1 && waits.every(([, v]) => v >= 0 && v <= 1), `input wait fraction per chunk: ${waits}`);
+    assert.ok(scalars['perf/images_per_second']?.every(([, v]) => v > 0), 'images per second per chunk');
+    const checkpointSeconds = scalars['perf/checkpoint_seconds'];
+    assert.ok(checkpointSeconds?.length >= 2 && checkpointSeconds.every(([, v]) => v > 0), `seconds per checkpoint: ${checkpointSeconds}`);
 
     // The export is registered with the tracker: key, size and a hash that matches the files in the store.
     const run = (await (await fetch(`${tracker.url}/api/runs/pretrain-dc`, { headers: { authorization: `Bearer ${tracker.token}` } })).json()) as { status: string; model?: { key: string; sha256: string; bytes: number; step: number } };
