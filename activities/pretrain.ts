@@ -92,7 +92,7 @@ export function createPretrainActivities(deps: PretrainDependencies) {
       const session = await openTrainingSession(deps, input.runId);
       const stop = keepHeartbeating(() => ({ refitEpoch: input.epoch }));
       try {
-        return await session.refit(input.epoch, input.step);
+        return await session.refit(input.epoch, input.step, () => Context.current().heartbeat({ refitEpoch: input.epoch }));
       } finally {
         stop();
       }
