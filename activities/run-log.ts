@@ -2,6 +2,7 @@
 // the tracker's URL and token. The run is continued with skipLogged: steps a killed worker logged after its last
 // checkpoint are re-sent by the next worker and skipped by the tracker (training is deterministic from a checkpoint,
 // so they are the same values).
+import { PRETRAIN_METRIC_TAGS, pretrainHparamNames } from '../ml/methods/hparam-names.ts';
 import { encodePng } from '../tensorboard-format/index.ts';
 import { TrackerClient } from '../tracker-client/client.ts';
 
@@ -42,6 +43,8 @@ export class RunLog {
         workflowId: runId,
         skipLogged: true,
         hparams: this.hparams(),
+        // The same columns for every pretraining run: TensorBoard shows the first experiment it finds.
+        experiment: { hparams: pretrainHparamNames(), metrics: PRETRAIN_METRIC_TAGS },
         spoolDir: this.spoolDir,
         startTimeoutMs: 60_000,
       });
