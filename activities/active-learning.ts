@@ -25,11 +25,9 @@ import {
   saveRoundLabels,
 } from '../storage/rounds.ts';
 import { TrackerClient } from '../tracker-client/client.ts';
+import { LabelStoreClient, LabelStoreRequestError } from '../tracker-client/label-store.ts';
 import type { HeadOptions, RoundClassMetrics } from '../contracts/active-learning.ts';
 import { keepHeartbeating } from './heartbeat.ts';
-
-// Kept for callers that still parse label exports through this module.
-export { parseExport } from '../ml/active/table.ts';
 
 export interface ActiveLearningDependencies {
   store: Storage;
@@ -41,60 +39,40 @@ export interface ActiveLearningDependencies {
 const nonRetryable = (type: string, message: string) =>
   ApplicationFailure.create({ type, message, nonRetryable: true });
 
-/** The label store's HTTP API on the tracker: the labels a round trains on, and where it publishes its results. */
-function labelStoreOverHttp(tracker: ActiveLearningDependencies['tracker']) {
-  async function labelStore(method: 'GET' | 'PUT', path: string, body?: unknown): Promise<Response> {
-    const headers: Record<string, string> = {};
-    if (tracker.token) headers.authorization = `Bearer ${tracker.token}`;
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    const url = `${tracker.url.replace(/\/+$/, '')}/projects${path}`;
-    const response = await fetch(url, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    if (response.ok) return response;
-    const text = await response.text();
-    const message = `${method} ${url}: ${response.status} ${text.slice(0, 500)}`;
-    // A missing project, a wrong token or a refused payload will not change on a retry; a tracker restart will.
-    if ([400, 401, 403, 404, 409].includes(response.status)) throw nonRetryable('LabelStoreError', message);
-    throw new Error(message);
-  }
-  const exportLabels = async (project: string) =>
-    (await labelStore('GET', `/${encodeURIComponent(project)}/export.csv`)).text();
-  /** The project's classes that are not retired, in column order. */
-  async function activeClasses(project: string): Promise<string[]> {
-    const body = (await (await labelStore('GET', `/${encodeURIComponent(project)}/classes`)).json()) as {
-      classes: { name: string; retired: boolean }[];
-    };
-    return body.classes.filter((c) => !c.retired).map((c) => c.name);
+/** The label store on the tracker: the labels a round trains on, and where it publishes its results. */
+function labelStoreOf(tracker: ActiveLearningDependencies['tracker']) {
+  const client = new LabelStoreClient(tracker);
+  // A missing project, a wrong token or a refused payload will not change on a retry; a tracker restart will.
+  async function call<T>(request: () => Promise<T>): Promise<T> {
+    try {
+      return await request();
+    } catch (error) {
+      if (error instanceof LabelStoreRequestError && [400, 401, 403, 404, 409].includes(error.status)) {
+        throw nonRetryable('LabelStoreError', error.message);
+      }
+      throw error;
+    }
   }
   /** The export restricted to the classes that are not retired. */
-  async function trainingLabels(
-    project: string,
-  ): Promise<{ csv: string; classes: string[]; labels: ExportedLabels }> {
+  async function trainingLabels(project: string): Promise<{ csv: string; classes: string[]; labels: ExportedLabels }> {
     // Classes first: a class retired between the two reads is then still in the export, and dropped here.
-    const classes = await activeClasses(project);
-    const csv = await exportLabels(project);
+    const classes = await call(() => client.activeClasses(project));
+    const csv = await call(() => client.exportCsv(project));
     return { csv, classes, labels: keepClasses(parseExport(csv), classes) };
   }
-  /** PUT /projects/:p/predictions, in slices. */
+  /** Predictions in slices, so no request body nears the tracker's limit. */
   async function putPredictions(project: string, predictions: { keys: string[]; classes: string[]; probs: Float32Array }) {
     const { keys, classes, probs } = predictions;
     const k = classes.length;
     const slice = 5000;
     for (let start = 0; start < keys.length; start += slice) {
       const part = keys.slice(start, start + slice);
-      await labelStore('PUT', `/${encodeURIComponent(project)}/predictions`, {
-        keys: part,
-        classes,
-        probs: part.map((_, j) => Array.from(probs.subarray((start + j) * k, (start + j + 1) * k))),
-      });
+      const rows = part.map((_, j) => Array.from(probs.subarray((start + j) * k, (start + j + 1) * k)));
+      await call(() => client.putPredictions(project, { keys: part, classes, probs: rows }));
     }
   }
-  async function putQueue(project: string, queue: { round: number; sort: string; keys: string[] }) {
-    await labelStore('PUT', `/${encodeURIComponent(project)}/queue`, queue);
-  }
+  const putQueue = (project: string, queue: { round: number; sort: string; keys: string[] }) =>
+    call(() => client.putQueue(project, queue));
   return { trainingLabels, putPredictions, putQueue };
 }
 
@@ -132,7 +110,7 @@ async function logRoundMetrics(deps: ActiveLearningDependencies, runId: string, 
 }
 
 export function createActiveLearningActivities(deps: ActiveLearningDependencies) {
-  const labels = labelStoreOverHttp(deps.tracker);
+  const labels = labelStoreOf(deps.tracker);
 
   /** The round's labels (as its first activity stored them) aligned with the model's embeddings. */
   async function roundInputs(runId: string, round: number, modelHash: string) {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import fc from 'fast-check';
 import { Hono } from 'hono';
-import { parseExport } from '../../../activities/active-learning.ts';
+import { parseExport } from '../../../ml/active/table.ts';
 import { LocalStorage } from '../../../storage/index.ts';
 import { exportCsv, importCsv } from '../../../tracker/labels/csv.ts';
 import { escapeCell, unescapeCell } from '../../../contracts/csv-cells.ts';
