@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { settingsToEnv } from '../config/settings.ts';
-import { connectClient } from '../worker/client.ts';
+import { connectClient } from '../cli/temporal-client.ts';
 import { activeLearningWorkflowId, stopActiveLearningSignal } from '../contracts/active-learning.ts';
 import { runCli } from './helpers/cli.ts';
 import { writeFiles } from './helpers/images.ts';

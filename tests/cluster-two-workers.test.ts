@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ManagedProcess } from '../cli/services/process.ts';
-import { connectClient } from '../worker/client.ts';
+import { connectClient } from '../cli/temporal-client.ts';
 import { pretrainWorkflow } from '../workflows/index.ts';
 import { TASK_QUEUES } from '../contracts/task-queues.ts';
 import { pretrainProgressQuery } from '../contracts/pretrain.ts';

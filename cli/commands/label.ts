@@ -3,12 +3,12 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { sourceKeysKey } from '../../activities/embeddings-store.ts';
+import { modelKey, sourceKeysKey } from '../../storage/layout.ts';
 import { loadSettings, type Settings } from '../../config/settings.ts';
 import { CLASS_SORTS } from '../../ml/active/query.ts';
 import { HEAD_KINDS, type HeadOptions } from '../../ml/active/head-options.ts';
 import { openStorage, parseLocation } from '../../storage/index.ts';
-import { connectClient } from '../../worker/client.ts';
+import { connectClient } from '../temporal-client.ts';
 import { activeLearningWorkflow, embedWorkflow } from '../../workflows/index.ts';
 import { TASK_QUEUES } from '../../contracts/task-queues.ts';
 import { activeLearningStatusQuery, activeLearningWorkflowId, QUERY_SORTS, retrainSignal, type ActiveLearningCarried, type ActiveLearningStatus } from '../../contracts/active-learning.ts';
@@ -100,9 +100,9 @@ async function embedImages(
   options: LabelOptions,
 ) {
   const store = openStorage(settings.store, settings.s3);
-  if (options.run && !(await store.exists(`runs/${options.run}/model/model.json`)))
+  if (options.run && !(await store.exists(modelKey(options.run))))
     throw new Error(
-      `--run ${options.run}: no exported model at runs/${options.run}/model/model.json in the store ${settings.store}. Check the run id with \`patchwork runs\`; a pretraining run exports its model when it finishes.`,
+      `--run ${options.run}: no exported model at ${modelKey(options.run)} in the store ${settings.store}. Check the run id with \`patchwork runs\`; a pretraining run exports its model when it finishes.`,
     );
   const model = options.run
     ? { run: options.run }
