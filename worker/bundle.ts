@@ -1,23 +1,41 @@
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const workflowsDir = fileURLToPath(new URL('../workflows', import.meta.url));
 const require = createRequire(import.meta.url);
 
-/** Hash of every workflow source file and the SDK version: the bundle is rebuilt only when one changes. */
+/** Relative imports and re-exports that survive into the bundle (`import type` statements vanish). */
+const RELATIVE_IMPORT = /(?:^|\n)\s*(?:import(?!\s+type\b)|export)\b[^'";]*?['"](\.{1,2}\/[^'"]+)['"]/g;
+
+/** Every repository file the workflow bundle is built from: workflows/index.ts and what it imports, transitively. */
+export async function bundleSources(): Promise<string[]> {
+  const seen = new Set<string>();
+  const queue = [join(workflowsDir, 'index.ts')];
+  while (queue.length > 0) {
+    const file = queue.pop()!;
+    if (seen.has(file)) continue;
+    seen.add(file);
+    const text = await readFile(file, 'utf8');
+    for (const match of text.matchAll(RELATIVE_IMPORT)) {
+      const target = resolve(dirname(file), match[1]!);
+      queue.push((await stat(target)).isDirectory() ? join(target, 'index.ts') : target);
+    }
+  }
+  return [...seen].sort();
+}
+
+/** Hash of the bundle's source files and the SDK version: the bundle is rebuilt only when one changes. */
 async function workflowSourceHash(): Promise<string> {
   const hash = createHash('sha256');
   hash.update(String(require('@temporalio/worker/package.json').version));
-  for (const name of (await readdir(workflowsDir)).sort()) {
-    if (!name.endsWith('.ts')) continue;
-    hash.update(name);
-    hash.update(await readFile(join(workflowsDir, name)));
+  for (const file of await bundleSources()) {
+    hash.update(relative(workflowsDir, file));
+    hash.update(await readFile(file));
   }
-  // Activities' types are imported by workflows, but type-only imports vanish from the bundle.
   return hash.digest('hex').slice(0, 16);
 }
 
