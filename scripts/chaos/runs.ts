@@ -4,7 +4,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import type { Settings } from '../../config/settings.ts';
-import { connectClient } from '../../worker/client.ts';
+import { connectClient } from '../../cli/temporal-client.ts';
 import { pretrainWorkflow } from '../../workflows/index.ts';
 import { TASK_QUEUES } from '../../contracts/task-queues.ts';
 import type { PretrainInput } from '../../contracts/pretrain.ts';
