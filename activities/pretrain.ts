@@ -119,7 +119,7 @@ export function createPretrainActivities(deps: PretrainDependencies) {
       }
     },
 
-    /** Linear probe on the labelled images with the current features (reference section 7). */
+    /** Linear probe on the labelled images with the current features. */
     async evaluateDownstream(input: { runId: string; epoch: number; step: number }): Promise<Record<string, number>> {
       const session = await openTrainingSession(deps, input.runId);
       const stop = keepHeartbeating(() => ({ evaluateEpoch: input.epoch }));

@@ -227,7 +227,7 @@ export class TrainingSession {
   }
 
   /**
-   * Downstream monitoring (reference section 7): a linear probe on globally average-pooled features of the labelled
+   * Downstream monitoring: a linear probe on globally average-pooled features of the labelled
    * images, deterministic 2:1 split; logs accuracy, the confusion matrix and, once per event file, the hparams.
    */
   async evaluate(_epoch: number, step: number): Promise<Record<string, number>> {

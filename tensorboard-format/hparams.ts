@@ -1,5 +1,5 @@
 // HParams plugin summaries: one experiment (columns), session_start_info (this run's values), session_end_info.
-// Tags and encoding per tensorboard-format.md section 5.
+// Tags and encoding as TensorBoard's hparams plugin reads them.
 import { DT, HParamsPluginDataProto } from './protos.ts';
 import { checkTag, pluginMetadata, type SummaryValueObject } from './summary-values.ts';
 

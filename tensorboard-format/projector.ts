@@ -1,4 +1,4 @@
-// Projector output for one run directory (tensorboard-format.md section 6): no events, just files next to a
+// Projector output for one run directory: no events, just files next to a
 // projector_config.pbtxt. TensorBoard refuses asset paths that leave the pbtxt's directory, so everything lives
 // under <runDir>/projector/<name>/.
 import { mkdir, writeFile } from 'node:fs/promises';

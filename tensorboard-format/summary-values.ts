@@ -1,6 +1,6 @@
 // Builders for Summary.Value objects in the "modern" (tensor + plugin metadata) forms current TensorBoard writers
 // emit. Each returns a plain object for protobufjs `fromObject`; metadata goes on every value because readers decide
-// a series' plugin from the first value they happen to see (tensorboard-format.md section 3).
+// a series' plugin from the first value they happen to see.
 import { DT } from './protos.ts';
 
 export interface SummaryValueObject {
@@ -55,7 +55,7 @@ export function scalarValue(tag: string, value: number, description?: string): S
 /**
  * Scalar in the legacy `simple_value` form (float32, no metadata). Every reader shows it as a scalar, and the standalone
  * `EventAccumulator` purges it on SessionLog START (it never purges `Tensors()`, where the modern form lives), so
- * after a resume all three readers show one value per step (tensorboard-format.md section 7).
+ * after a resume all three readers show one value per step.
  */
 export function legacyScalarValue(tag: string, value: number): SummaryValueObject {
   checkTag(tag);

@@ -1,5 +1,5 @@
-// Appends TensorBoard events for one run directory to one new file per process session (tensorboard-format.md
-// sections 1, 2 and 7). Records are buffered and written in batches; a record is never split across write calls.
+// Appends TensorBoard events for one run directory to one new file per process session.
+// Records are buffered and written in batches; a record is never split across write calls.
 import { mkdirSync, readdirSync, realpathSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { hostname } from 'node:os';

@@ -6,20 +6,20 @@ import { assertMatrix } from './validate.ts';
 
 export interface KMeansOptions {
   k: number;
-  /** Lloyd iterations per run at most (reference: kmeans_max_iter = 100). */
+  /** Lloyd iterations per run at most (the original: kmeans_max_iter = 100). */
   maxIter?: number;
   /** Stop when the squared centroid shift falls below tol x mean feature variance (scikit-learn's rule); 0 = never. */
   tol?: number;
-  /** Independent runs; the one with the lowest inertia wins (reference: n_init = 3). */
+  /** Independent runs; the one with the lowest inertia wins (the original: n_init = 3). */
   nInit?: number;
   /**
-   * k-means++ runs on a random subset of this many rows, as scikit-learn's MiniBatchKMeans (the reference) does with
+   * k-means++ runs on a random subset of this many rows, as scikit-learn's MiniBatchKMeans (which the original used) does with
    * init_size; Lloyd iterations then use every row. Default max(3k, 3072), capped at the number of rows.
    */
   initSampleSize?: number;
   /** Explicit initial centroids, k x d row-major (skips k-means++; nInit is then 1). */
   init?: Float32Array;
-  /** Standard deviation of the noise added to a repaired empty cluster's borrowed centroid (reference: 0.1). */
+  /** Standard deviation of the noise added to a repaired empty cluster's borrowed centroid (the original: 0.1). */
   emptyClusterNoise?: number;
   /**
    * Called after every Lloyd iteration, synchronously: long fits block the event loop, so a caller that must show
@@ -292,7 +292,7 @@ function lloyd(x: Tensor2D, init: Float32Array, cfg: LloydConfig, rng: Rng): KMe
       cfg.onIteration?.(iterations);
       if (shift <= cfg.shiftLimit) break;
     }
-    // Final labels come from nearest-centroid prediction against the final centroids (reference section 5).
+    // Final labels come from nearest-centroid prediction against the final centroids.
     let { labels, inertia } = assign(x, centroids, true);
     let labelsHost = labels.dataSync() as Int32Array;
     labels.dispose();

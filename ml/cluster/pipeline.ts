@@ -6,7 +6,7 @@ import { Pca, type PcaState } from './pca.ts';
 import { l2NormalizeRows, StandardScaler, type StandardScalerState } from './scaler.ts';
 
 export interface ClusterFeaturesOptions extends KMeansOptions {
-  /** PCA output size (reference: pca_dim = 256); capped at the feature dimension. */
+  /** PCA output size (the original: pca_dim = 256); capped at the feature dimension. */
   pcaDim: number;
   /**
    * The scaler, PCA and k-means are fitted on at most this many rows per cluster (a seeded random subset), then every
@@ -25,7 +25,7 @@ export interface ClusterFeaturesResult {
   state: { scaler: StandardScalerState; pca: PcaState; kmeans: KMeansState };
 }
 
-/** DeepCluster's clustering step (reference section 5): z-score, whitened PCA, L2-normalise rows, k-means. */
+/** DeepCluster's clustering step: z-score, whitened PCA, L2-normalise rows, k-means. */
 export function clusterFeatures(features: Tensor2D, options: ClusterFeaturesOptions, rng: Rng): ClusterFeaturesResult {
   const tf = activeTf();
   const n = features.shape[0];

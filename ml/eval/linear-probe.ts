@@ -200,7 +200,7 @@ export async function linearProbe(
   return { accuracy: correct / nTest, labels, predictions, counts, confusion, image: { data, shape } };
 }
 
-/** What to log after a probe: the reference's scalar and image tags, plus the hparams with that metric. */
+/** What to log after a probe: the original's scalar and image tags, plus the hparams with that metric. */
 export function linearProbeReport(
   result: LinearProbeResult,
   hparams: Record<string, string | number | boolean>,

@@ -1,4 +1,4 @@
-// DeepCluster (Caron et al. 2018) as the reference describes it (section 5): FCN -> flatten -> [dropout, dense, relu]*
+// DeepCluster (Caron et al. 2018) as the original implements it: FCN -> flatten -> [dropout, dense, relu]*
 // -> dense(k) logits, trained with softmax cross-entropy on k-means pseudo-labels of the last hidden layer's
 // pre-ReLU activations, refit once per epoch; an epoch is about mult * N images drawn uniformly over clusters.
 import type { LayersModel, Optimizer, Scalar, SymbolicTensor, Tensor, Tensor2D, layers } from '@tensorflow/tfjs';
@@ -138,7 +138,7 @@ export class DeepClusterTrainer implements Trainer {
     return { labels, nmi, sizes, inertia: result.inertia, state: result.state };
   }
 
-  /** Re-initialises logit_out (kernel and bias, Glorot-uniform as the reference does) once per refit epoch. */
+  /** Re-initialises logit_out (kernel and bias, Glorot-uniform as the original does) once per refit epoch. */
   resetHeadIfNeeded(epoch: number, rng: Rng = this.rng): void {
     if (this.state.headEpoch >= epoch) return;
     const tf = activeTf();
@@ -159,7 +159,7 @@ export class DeepClusterTrainer implements Trainer {
 
   /**
    * The epoch's sample: for every non-empty cluster, `mult * floor(N / K)` indices drawn with replacement, then
-   * shuffled (reference: stratified_training_dataset). Indices point into the run's file list.
+   * shuffled (the original: stratified_training_dataset). Indices point into the run's file list.
    */
   epochSample(rng: Rng): number[] {
     const labels = this.state.labels;

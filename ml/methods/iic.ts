@@ -1,7 +1,7 @@
 // Invariant Information Clustering (Ji et al. 2019), after the original's implementation, with its bugs fixed:
 //
 // - Pairs: view 1 is each image of the batch as it arrives; view 2 is `augmentImage` of a copy of it, drawn from the
-//   trainer's own rng. Feed IIC *unaugmented* batches (pipeline `augment: false`) to get the reference's intended
+//   trainer's own rng. Feed IIC *unaugmented* batches (pipeline `augment: false`) to get the original's intended
 //   (plain, augmented) pairs; with pipeline augmentation on, view 1 is augmented and view 2 is augmented twice. Each
 //   image is repeated `r` times, every repeat with its own view 2; with `pairsPerStep` (a run's batch_size) the
 //   repeats are cut to that many pairs, as the original's batches of its repeated stream. Unlike the original (tf.data
@@ -333,7 +333,7 @@ export class IicTrainer implements Trainer {
       groupSums[group].entropy += entropy[0]! / config.h;
       groupSums[group].conditional += conditional[0]! / config.h;
     }
-    // The reference's tags: model_loss / entropy / conditional_entropy and oc_* for the over-clustering group.
+    // The original's tags: model_loss / entropy / conditional_entropy and oc_* for the over-clustering group.
     metrics.model_loss = groupSums.main.loss;
     metrics.entropy = groupSums.main.entropy;
     metrics.conditional_entropy = groupSums.main.conditional;

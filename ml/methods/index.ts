@@ -70,7 +70,7 @@ export interface CreateTrainerOptions {
   rng?: Rng;
   /** The run's seed: the default `rng` and DeepCluster's per-step dropout masks derive from it. */
   seed?: number;
-  /** IIC's augmentation for the second view (default: the reference's `augment: true` parameters). */
+  /** IIC's augmentation for the second view (default: the original's `augment: true` parameters). */
   augment?: AugmentParams;
   /** IIC: pairs per training step (a run's batch_size); default every image of a batch r times. */
   pairsPerStep?: number;

@@ -17,7 +17,7 @@ export const STREAM = { epochOrder: 1, augment: 2, trainer: 3, refit: 4, dropout
 /**
  * Steps per epoch, images loaded per step and, for DeepCluster, epochs between k-means refits.
  * - DeepCluster: `mult` scales the epoch (its cluster-uniform sample holds about mult * N images), so it refits once
- *   per epoch: every mult * N samples, as the reference's trainer does.
+ *   per epoch: every mult * N samples, as the original's trainer does.
  * - IIC: a step trains on batch_size pairs, as the original's batches of its r-times-repeated stream: ceil(B / r)
  *   images, each repeated r times (the last one cut short), so an epoch shows every image once.
  * Other methods never refit (refitEvery 0).
@@ -71,7 +71,7 @@ export interface StepBatchOptions {
 
 /**
  * One step's images, decoded and augmented on the decode pool's threads with a stream seeded by the step, then
- * Sobel-filtered (the reference's order). A file that cannot be read or decoded is left out of the batch and reported.
+ * Sobel-filtered (the original's order). A file that cannot be read or decoded is left out of the batch and reported.
  */
 export async function loadStepBatch(options: StepBatchOptions): Promise<Batch> {
   const lease = acquireDecodePool();

@@ -70,7 +70,7 @@ async function deepCluster(trainer: DeepClusterTrainer, test: Batch, options: Te
   const n = test.shape[0];
   const scalars: Record<string, number> = { test_crossentropy: loss / n, test_pseudo_label_accuracy: correct / n };
   const previous = options.previousPseudoLabels;
-  // The reference's test_nmi: how much the test images' clusters moved since the previous refit.
+  // The original's test_nmi: how much the test images' clusters moved since the previous refit.
   if (previous && previous.length === labels.length) scalars.test_nmi = normalizedMutualInformation(previous, labels);
   return { scalars, images: {}, histograms: {} };
 }
@@ -118,7 +118,7 @@ async function iic(trainer: IicTrainer, test: Batch, options: TestSetOptions): P
 }
 
 /**
- * The reference's P_head_i image: the symmetrised joint of the two views' cluster assignments (no clamp, no
+ * The original's P_head_i image: the symmetrised joint of the two views' cluster assignments (no clamp, no
  * renormalisation) divided by its maximum, as a k x k gray image.
  */
 async function jointImage(z1: Tensor2D, z2: Tensor2D): Promise<{ data: Uint8Array; height: number; width: number }> {
