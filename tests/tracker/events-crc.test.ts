@@ -1,5 +1,5 @@
-// CRC32C, masking and TFRecord framing against published vectors (tensorboard-format.md section 2: the standard
-// CRC-32C check value, RFC 3720's 32-zero-byte example, and TensorBoard's masked_crc.rs / record examples).
+// CRC32C, masking and TFRecord framing against published vectors (the standard CRC-32C check value,
+// RFC 3720's 32-zero-byte example, and TensorBoard's masked_crc.rs / record examples).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { crc32cOf, maskedCrc32c, maskCrc } from '../../tensorboard-format/crc.ts';
