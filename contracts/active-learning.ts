@@ -1,6 +1,7 @@
 // Inputs, outputs, signals and queries of the active-learning workflow. Bundled into the workflow sandbox: deterministic.
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { HeadOptions } from '../ml/active/head-options.ts';
+import type { RoundClassMetrics } from '../ml/active/round-evaluation.ts';
 
 
 export const QUERY_SORTS = [
@@ -34,15 +35,7 @@ export interface ActiveLearningInput {
   carried?: ActiveLearningCarried;
 }
 
-export interface RoundClassMetrics {
-  name: string;
-  positives: number;
-  negatives: number;
-  /** null where undefined (no positives or no negatives): JSON has no NaN. */
-  auc: number | null;
-  precision: number | null;
-  recall: number | null;
-}
+export type { RoundClassMetrics };
 
 export interface RoundSummary {
   round: number;

@@ -3,16 +3,19 @@
 import { classMetrics, meanAuc } from './metrics.ts';
 import type { LabelTable } from './table.ts';
 
+export interface RoundClassMetrics {
+  name: string;
+  positives: number;
+  negatives: number;
+  /** null where undefined (no positives or no negatives): JSON has no NaN. */
+  auc: number | null;
+  precision: number | null;
+  recall: number | null;
+}
+
 export interface RoundEvaluation {
   evaluatedOn: 'validation' | 'train';
-  classes: {
-    name: string;
-    positives: number;
-    negatives: number;
-    auc: number | null;
-    precision: number | null;
-    recall: number | null;
-  }[];
+  classes: RoundClassMetrics[];
   meanAuc: number | null;
 }
 
