@@ -20,7 +20,7 @@ import { evaluateTestSet } from '../ml/methods/test-set.ts';
 import { assignFeatures, type ClusterFeaturesResult } from '../ml/cluster/index.ts';
 import { Rng } from '../ml/rng.ts';
 import type { Storage } from '../storage/index.ts';
-import { checkpointPrefix, modelKey, modelWeightsKey } from '../storage/layout.ts';
+import { checkpointPrefix, methodModelKey, methodModelWeightsKey, modelKey, modelWeightsKey } from '../storage/layout.ts';
 import {
   readFileList,
   readPseudoLabels,
@@ -314,14 +314,23 @@ export class TrainingSession {
     return values;
   }
 
-  /** Writes the feature extractor to runs/<runId>/model/, registers it with the tracker and ends the tracker run. */
+  /**
+   * Writes the feature extractor to runs/<runId>/model/ with the method's other networks beside it, registers the
+   * extractor with the tracker and ends the tracker run.
+   */
   async exportModel(stopped: boolean): Promise<string> {
-    const key = modelKey(this.spec.runId);
+    const { runId } = this.spec;
+    const metadata = { method: this.spec.method, step: this.step, stopped, input: this.spec.input };
+    for (const [name, model] of Object.entries(this.trainer.exportedModels())) {
+      const keys = { model: methodModelKey(runId, name), weights: methodModelWeightsKey(runId, name) };
+      await exportLayersModel(this.deps.store, keys, model, { ...metadata, part: name });
+    }
+    const key = modelKey(runId);
     const { sha256, bytes } = await exportLayersModel(
       this.deps.store,
-      { model: key, weights: modelWeightsKey(this.spec.runId) },
+      { model: key, weights: modelWeightsKey(runId) },
       this.trainer.featureExtractor(),
-      { method: this.spec.method, step: this.step, stopped, input: this.spec.input },
+      metadata,
     );
     await this.log.finish({ key, sha256, bytes, step: this.step });
     return key;

@@ -24,6 +24,9 @@ export const modelKey = (runId: string) => `${modelDir(runId)}/model.json`;
 /** The exported model's weights file, as model.json's weightsManifest names it (relative to modelDir). */
 export const MODEL_WEIGHTS_FILE = 'weights.bin';
 export const modelWeightsKey = (runId: string) => `${modelDir(runId)}/${MODEL_WEIGHTS_FILE}`;
+/** The method's other trained networks next to the extractor (DeepCluster's full model, the Context Encoder's parts). */
+export const methodModelKey = (runId: string, name: string) => `${modelDir(runId)}/${name}.model.json`;
+export const methodModelWeightsKey = (runId: string, name: string) => `${modelDir(runId)}/${name}.weights.bin`;
 
 // Embedding runs: the keys listed from the source, and those still to embed.
 export const sourceKeysKey = (runId: string) => `${runDir(runId)}/embed/source-keys.txt`;

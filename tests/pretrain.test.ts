@@ -11,6 +11,9 @@ import { pauseSignal, pretrainProgressQuery, resumeSignal, setLearningRateSignal
 import { readEmbeddings } from '../storage/embeddings.ts';
 import { activeTf, initBackend } from '../ml/backend.ts';
 import { loadLatestCheckpoint } from '../ml/checkpoint.ts';
+import { loadLayersModelFrom, parseLayersModelJson, weightsHash } from '../ml/model-artifacts.ts';
+import { registerChannelWiseDense } from '../ml/methods/index.ts';
+import { methodModelKey } from '../storage/layout.ts';
 import { openStorage } from '../storage/index.ts';
 import { writeFiles } from './helpers/images.ts';
 import { eventAccumulatorImages, eventAccumulatorScalars, patternImages } from './helpers/pretrain.ts';
@@ -129,6 +132,9 @@ describe('pretrainWorkflow on real Temporal', () => {
     const fromCheckpoint = fcn.getLayer('conv1').getWeights()[0].dataSync();
     const fromExport = exported.getLayer('conv1').getWeights()[0].dataSync();
     assert.deepEqual(Buffer.from(fromCheckpoint.buffer), Buffer.from(fromExport.buffer), 'identical conv1 weights');
+    // DeepCluster's full network (extractor and head) is exported too, and loads with the checkpoint's weights.
+    const full = await loadExportedPart(stack.settings.store, 'pretrain-dc', 'full');
+    assert.equal(weightsHash(full), weightsHash(checkpoint!.models.model));
   });
 
   for (const [method, config, testTag] of [
@@ -143,6 +149,11 @@ describe('pretrainWorkflow on real Temporal', () => {
       assert.deepEqual(scalars[testTag]?.map(([step]) => step), [3, 6], `${testTag} at each epoch end: ${Object.keys(scalars)}`);
       assert.ok(scalars[testTag].every(([, v]) => Number.isFinite(v)), `${testTag} finite`);
       if (method === 'context-encoder') {
+        // The inpainter and the discriminator are exported beside the encoder, each loadable again.
+        registerChannelWiseDense();
+        const checkpoint = await loadLatestCheckpoint(openStorage(stack.settings.store), `runs/${id}/ckpt`);
+        assert.equal(weightsHash(await loadExportedPart(stack.settings.store, id, 'inpainter')), weightsHash(checkpoint!.models.model));
+        assert.equal(weightsHash(await loadExportedPart(stack.settings.store, id, 'discriminator')), weightsHash(checkpoint!.models.discriminator!));
         // One grid per epoch: a row per test image (6), masked input | inpainted | original side by side.
         const images = await eventAccumulatorImages(join(tracker.logDir, id));
         assert.deepEqual(images['test/inpaints'], [[3, 3 * 32, 6 * 32], [6, 3 * 32, 6 * 32]]);
@@ -246,6 +257,14 @@ describe('pretraining survives a killed worker and a Temporal restart', () => {
     assert.deepEqual(loss.map(([step]) => step), Array.from({ length: 48 }, (_, i) => i), 'TensorBoard shows one value per step');
   });
 });
+
+/** A method network a run exported next to its extractor (runs/<run>/model/<name>.model.json). */
+async function loadExportedPart(location: string, runId: string, name: string) {
+  await initBackend({ purpose: 'infer' });
+  const store = openStorage(location);
+  const key = methodModelKey(runId, name);
+  return loadLayersModelFrom(store, key, parseLayersModelJson(await store.get(key)));
+}
 
 /** Files of the checkpoints at steps 1..upTo, with size and modification time, by path. */
 async function checkpointFiles(dir: string, upTo: number): Promise<Record<string, string>> {

@@ -153,6 +153,10 @@ export class ContextEncoderTrainer implements Trainer {
     };
   }
 
+  exportedModels(): Record<string, LayersModel> {
+    return { inpainter: this.inpainter, discriminator: this.discriminator };
+  }
+
   featureExtractor(): LayersModel {
     return this.fcn;
   }

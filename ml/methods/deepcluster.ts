@@ -85,6 +85,10 @@ export class DeepClusterTrainer implements Trainer {
     return { models: { model: this.full }, optimizers: { sgd: this.optimizer } };
   }
 
+  exportedModels(): Record<string, LayersModel> {
+    return { full: this.full };
+  }
+
   featureExtractor(): LayersModel {
     return this.fcn;
   }

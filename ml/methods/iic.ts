@@ -190,6 +190,10 @@ export class IicTrainer implements Trainer {
     };
   }
 
+  exportedModels(): Record<string, LayersModel> {
+    return { full: this.full };
+  }
+
   featureExtractor(): LayersModel {
     return this.fcn;
   }

@@ -20,6 +20,8 @@ export interface Trainer {
   parts(): { models: Record<string, LayersModel>; optimizers: Record<string, Optimizer> };
   /** The fully convolutional feature extractor being trained (what `embed` and downstream tests use). */
   featureExtractor(): LayersModel;
+  /** Every trained network a finished run exports besides the extractor, by the name the original saved it under. */
+  exportedModels(): Record<string, LayersModel>;
   /** One optimizer step on one batch; `step` is the global step (0-based) the batch belongs to. */
   trainStep(batch: Batch, step: number): Promise<StepMetrics>;
   /** Learning rate in effect at `step` (after any decay and any override). */
