@@ -98,7 +98,7 @@ async function main(): Promise<number> {
         }
         // Kinds in shuffled rounds: every kind is hit once before any is hit again.
         if (kinds.length === 0) kinds.push(...random.shuffle(faultKinds));
-        const fault = injectFault(home, kinds.pop()!, random);
+        const fault = injectFault(home, kinds.pop()!, faults.filter((f) => f.kind === 'worker').length);
         if (fault) {
           faults.push(fault);
           log(`fault ${faults.length}: SIGKILL ${fault.service} (pid ${fault.pid})`);

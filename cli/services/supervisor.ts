@@ -184,15 +184,15 @@ export class Supervisor {
     runtime.readyAt = undefined;
     recordPid(this.home, spec.slot, pid);
     this.setState(runtime, 'starting', { pid });
+    // A failed spawn can report both 'error' and 'exit': only the first counts, or one crash would be restarted twice.
     let exited = false;
-    child.once('exit', (code, signal) => {
+    const ended = (how: string) => {
+      if (exited) return;
       exited = true;
-      this.onExit(runtime, generation, describeExit(code, signal));
-    });
-    child.once('error', (error) => {
-      exited = true;
-      this.onExit(runtime, generation, error.message);
-    });
+      this.onExit(runtime, generation, how);
+    };
+    child.once('exit', (code, signal) => ended(describeExit(code, signal)));
+    child.once('error', (error) => ended(error.message));
     const probe = readinessProbe(spec, pid, logOffset);
     const deadline = Date.now() + spec.readyTimeoutMs;
     let delay = 100;

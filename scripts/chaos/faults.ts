@@ -3,7 +3,6 @@ import { readFileSync } from 'node:fs';
 import { servicesFilePath } from '../../config/settings.ts';
 import { readPlan } from '../../cli/services/spec.ts';
 import { processAlive, readSupervisorState } from '../../cli/services/supervisor-state.ts';
-import type { Random } from './random.ts';
 
 export const faultKinds = ['worker', 'tracker', 's3', 'temporal'] as const;
 export type FaultKind = (typeof faultKinds)[number];
@@ -22,13 +21,16 @@ interface Recorded {
   workers: { queue: string; pid: number }[];
 }
 
-/** Kills one service of the kind with SIGKILL; undefined when none of that kind was recorded running. */
-export function injectFault(home: string, kind: FaultKind, random: Random): Fault | undefined {
+/**
+ * Kills one service of the kind with SIGKILL; undefined when none of that kind was recorded running. Worker kills
+ * take the queues in turn (`workerKills` so far), so both the training and the orchestrating worker are hit.
+ */
+export function injectFault(home: string, kind: FaultKind, workerKills: number): Fault | undefined {
   const record = JSON.parse(readFileSync(servicesFilePath(home), 'utf8')) as Recorded;
   let service: string = kind;
   let pid: number | undefined;
   if (kind === 'worker') {
-    const worker = random.pick(record.workers);
+    const worker = record.workers[workerKills % record.workers.length]!;
     service = `worker ${worker.queue}`;
     pid = worker.pid;
   } else if (kind === 'tracker') pid = record.tracker.pid;
