@@ -6,6 +6,7 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { initBackend } from '../ml/backend.ts';
 import { fitRoundHead, loadRoundHead, pickIndices, type RoundHead, type RoundHeadState } from '../ml/active/index.ts';
+import { projectForMap } from '../ml/active/map-projection.ts';
 import { evaluateRound } from '../ml/active/round-evaluation.ts';
 import { alignWithFeatures, keepClasses, labelCounts, parseExport, type ExportedLabels } from '../ml/active/table.ts';
 import { Rng } from '../ml/rng.ts';
@@ -26,7 +27,7 @@ import {
 } from '../storage/rounds.ts';
 import { TrackerClient } from '../tracker-client/client.ts';
 import { LabelStoreClient, LabelStoreRequestError } from '../tracker-client/label-store.ts';
-import type { HeadOptions, RoundClassMetrics } from '../contracts/active-learning.ts';
+import { activeLearningWorkflowId, type HeadOptions, type RoundClassMetrics } from '../contracts/active-learning.ts';
 import { keepHeartbeating } from './heartbeat.ts';
 
 export interface ActiveLearningDependencies {
@@ -73,7 +74,35 @@ function labelStoreOf(tracker: ActiveLearningDependencies['tracker']) {
   }
   const putQueue = (project: string, queue: { round: number; sort: string; keys: string[] }) =>
     call(() => client.putQueue(project, queue));
-  return { trainingLabels, putPredictions, putQueue };
+  /** The map of these embeddings, computed once per model hash (a later round finds it stored); in slices. */
+  async function publishMap(project: string, modelHash: string, keys: string[], features: Float32Array, onProgress: () => void) {
+    const stored = await call(() => client.mapInfo(project));
+    if (keys.length === 0 || (stored?.modelHash === modelHash && stored.count >= keys.length)) return;
+    const { method, points } = projectForMap(features, keys.length, features.length / keys.length, {
+      seed: hashSeed(modelHash),
+      onProgress,
+    });
+    const slice = 50_000;
+    for (let start = 0; start < keys.length; start += slice) {
+      const end = Math.min(start + slice, keys.length);
+      const xy = Array.from(points.subarray(2 * start, 2 * end));
+      await call(() => client.putMap(project, { modelHash, method, keys: keys.slice(start, end), xy }));
+    }
+  }
+  return { trainingLabels, putPredictions, putQueue, publishMap };
+}
+
+/** A seed from the model hash, so the same embeddings give the same map. */
+function hashSeed(text: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 16777619);
+  return h >>> 0;
+}
+
+/** The project of a labeling workflow (its id is activeLearningWorkflowId(project)), or undefined for another id. */
+function projectOfRun(runId: string): string | undefined {
+  const prefix = activeLearningWorkflowId('');
+  return runId.startsWith(prefix) && runId.length > prefix.length ? runId.slice(prefix.length) : undefined;
 }
 
 interface RoundMetrics {
@@ -199,6 +228,14 @@ export function createActiveLearningActivities(deps: ActiveLearningDependencies)
         const probs = head.predict(features);
         head.dispose();
         await savePredictions(deps.store, input.runId, input.round, { keys, classes: table.classes, probs });
+        const project = projectOfRun(input.runId);
+        // The map is for the labeler only: a round goes on without it, and the next round tries again.
+        if (project)
+          await labels
+            .publishMap(project, input.modelHash, keys, features, () =>
+              Context.current().heartbeat({ round: input.round, phase: 'map' }),
+            )
+            .catch((error: Error) => Context.current().log.warn(`no map for ${project}: ${error.message}`));
         return { predicted: keys.length, ...evaluateRound(probs, table) };
       } finally {
         stop();

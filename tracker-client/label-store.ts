@@ -127,6 +127,18 @@ export class LabelStoreClient {
     return (await this.ok('PUT', this.api[':project'].queue.$put({ param: { project }, json: queue }))).json();
   }
 
+  /** The project's map (model hash, method, points stored), or undefined when it has none yet. */
+  async mapInfo(project: string) {
+    const response = await this.api[':project'].map.info.$get({ param: { project } });
+    if (response.status === 404) return undefined;
+    return (await this.ok('GET', Promise.resolve(response))).json();
+  }
+
+  /** Stores a slice of the map (at most 100 000 points); the first slice of a new model hash replaces the old map. */
+  async putMap(project: string, map: { modelHash: string; method: 'umap' | 'pca'; keys: string[]; xy: number[] }) {
+    return (await this.ok('PUT', this.api[':project'].map.$put({ param: { project }, json: map }))).json();
+  }
+
   private async ok<R extends Response>(method: string, request: Promise<R>): Promise<R> {
     const response = await request;
     if (response.ok) return response;

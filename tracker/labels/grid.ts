@@ -8,6 +8,8 @@ import { Rng } from '../../ml/rng.ts';
 import type { ClassInfo, LabelStore } from './store.ts';
 
 export const QUEUE_SORT = 'active learning queue';
+/** The images the labeler lassoed on the map (map-store.ts), not excluded. */
+export const MAP_SELECTION = 'map selection';
 /** How many of the most uncertain images 'diverse (badge)' chooses from, per card on the page. */
 const BADGE_POOL_PER_CARD = 30;
 /** Probabilities are clipped to [CLIP, 1 - CLIP] before their entropy is taken (ml/active/query.ts binaryEntropy). */
@@ -20,6 +22,8 @@ export interface GridRequest {
   count: number;
   /** Picks the random ordering's starting point and BADGE's draws; 0 <= seed < 2^31. */
   seed: number;
+  /** The labeler whose map selection the 'map selection' subset shows. */
+  labeler?: string;
 }
 export interface GridPick {
   /** Image ids, in display order. */
@@ -105,7 +109,16 @@ export class GridPicker {
   constructor(private readonly store: LabelStore) {}
 
   pick(projectId: string, classes: ClassInfo[], req: GridRequest): GridPick {
-    const where = subsetWhere(req.subset, classes);
+    const where =
+      req.subset === MAP_SELECTION
+        ? {
+            exclude: 0 as const,
+            knownLo: 0,
+            knownHi: classes.length,
+            extra: ' AND i.id IN (SELECT image_id FROM label_map_selection WHERE project_id = ? AND actor = ?)',
+            extraParams: [projectId, req.labeler ?? ''],
+          }
+        : subsetWhere(req.subset, classes);
     const count = Math.max(0, req.count);
     const model = req.sort !== 'random' && req.sort !== QUEUE_SORT;
     if (model && !sortOptions(classes.map((c) => c.name)).includes(req.sort))

@@ -7,6 +7,7 @@ import { labelsContext, type LabelsDeps, type LabelsEnv } from './http/context.t
 import { csvRoutes } from './http/csv-routes.ts';
 import { labelerStatic, thumbnails } from './http/thumbnails.ts';
 import { labelerPage } from './http/page.tsx';
+import { mapRoutes } from './http/map-routes.tsx';
 import { projectsApi } from './http/projects-api.ts';
 import { labelWrites } from './http/writes.tsx';
 
@@ -26,6 +27,7 @@ export function labelsRouter(deps: LabelsDeps) {
       .route('/', thumbnails(ctx))
       .route('/', labelerPage(ctx))
       .route('/', labelWrites(ctx))
+      .route('/', mapRoutes(ctx))
   );
 }
 

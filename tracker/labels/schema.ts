@@ -159,3 +159,45 @@ export const queueItems = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.projectId, t.rank] })],
 );
+
+/** The project's current map: which model's embeddings its points come from. */
+export const maps = sqliteTable('label_maps', {
+  projectId: text('project_id')
+    .primaryKey()
+    .references(() => projects.id, { onDelete: 'cascade' }),
+  modelHash: text('model_hash').notNull(),
+  method: text('method').notNull(),
+  updatedAt: integer('updated_at').notNull(),
+});
+
+export const mapPoints = sqliteTable(
+  'label_map_points',
+  {
+    projectId: text('project_id')
+      .notNull()
+      .references(() => projects.id, { onDelete: 'cascade' }),
+    imageId: integer('image_id')
+      .notNull()
+      .references(() => images.id, { onDelete: 'cascade' }),
+    modelHash: text('model_hash').notNull(),
+    method: text('method').notNull(),
+    x: real('x').notNull(),
+    y: real('y').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.projectId, t.imageId] })],
+);
+
+/** Each labeler's lasso selection on the map (the grid's 'map selection' subset). */
+export const mapSelection = sqliteTable(
+  'label_map_selection',
+  {
+    projectId: text('project_id')
+      .notNull()
+      .references(() => projects.id, { onDelete: 'cascade' }),
+    actor: text('actor').notNull(),
+    imageId: integer('image_id')
+      .notNull()
+      .references(() => images.id, { onDelete: 'cascade' }),
+  },
+  (t) => [primaryKey({ columns: [t.projectId, t.actor, t.imageId] })],
+);

@@ -218,7 +218,7 @@ export function Page(p: PageProps) {
           <button id="undo" type="button">
             Undo my last change
           </button>{' '}
-          <a href={`${b}/export.csv`}>export CSV</a>{' '}
+          <a href={`${b}/export.csv`}>export CSV</a> <a href={`${b}/map`}>map</a>{' '}
           <span>labeling as {p.labeler ?? '(no token: read only)'}</span>
           <div id="status" class="note">
             {p.note ?? ''}

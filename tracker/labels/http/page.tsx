@@ -4,14 +4,15 @@ import { randomInt } from 'node:crypto';
 import { Hono } from 'hono';
 import { subsetOptions } from '../../../ml/active/query.ts';
 import { session, startSession, tokenMatches } from '../auth.ts';
-import { gridSortOptions, QUEUE_SORT } from '../grid.ts';
+import { gridSortOptions, MAP_SELECTION, QUEUE_SORT } from '../grid.ts';
+import { mapInfo } from '../map-store.ts';
 import { queueInfo } from '../queue.ts';
 import { Page } from '../views.tsx';
 import type { LabelsContext, LabelsEnv } from './context.ts';
 import { pageQuery } from './schemas.ts';
 import { httpError, valid } from './validate.ts';
 
-const CSP =
+export const CSP =
   "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
 
 export function labelerPage(ctx: LabelsContext) {
@@ -29,7 +30,8 @@ export function labelerPage(ctx: LabelsContext) {
     }
     const classes = store.classes(p.id);
     const queue = queueInfo(store, p.id);
-    const subsets = subsetOptions(classes.map((x) => x.name));
+    const hasMap = mapInfo(store, p.id) !== undefined;
+    const subsets = [...subsetOptions(classes.map((x) => x.name)), ...(hasMap ? [MAP_SELECTION] : [])];
     const sorts = gridSortOptions(classes, queue !== undefined);
     let note: string | undefined;
     // With a published queue the page opens on it, showing partially labelled queue images too.
@@ -49,6 +51,7 @@ export function labelerPage(ctx: LabelsContext) {
       sort,
       count: q.dim * q.dim,
       seed: q.seed ?? randomInt(2 ** 31),
+      labeler: session(c, signer)?.labeler,
     });
     c.header('Content-Security-Policy', CSP);
     return c.html(

@@ -6,6 +6,7 @@ import { Hono } from 'hono';
 import { checkImageKey } from '../store.ts';
 import { thumbnail } from '../thumbs.ts';
 import type { LabelsContext, LabelsEnv } from './context.ts';
+import { mapStaticFiles } from './map-static.ts';
 import { thumbQuery } from './schemas.ts';
 import { httpError, valid } from './validate.ts';
 
@@ -23,6 +24,7 @@ const staticFiles: Record<string, { type: string; body: string }> = {
     type: 'text/css',
     body: readFileSync(new URL('../static/labeler.css', import.meta.url), 'utf8'),
   },
+  ...mapStaticFiles(),
 };
 
 export function labelerStatic() {

@@ -1,0 +1,75 @@
+// The labeler's map: the points an active-learning round publishes, the page that draws them, each labeler's lasso
+// selection (the grid's 'map selection' subset) and labelling a selection at once.
+//   PUT  /:p/map            {modelHash, method, keys, xy}   a slice of the map (the first of a new model replaces it)
+//   GET  /:p/map/info       {modelHash, method, count, updatedAt}
+//   GET  /:p/map/points     ?class=C: {keys, x, y, label, p} for every point, C's label and prediction
+//   GET  /:p/map            the page
+//   GET  /:p/map/selection  {keys}                          POST /:p/map/selection {keys} -> {count}
+//   POST /:p/map/labels     {keys, class, value}: one history row per image; undo reverts them one at a time
+import { Hono } from 'hono';
+import { session } from '../auth.ts';
+import { mapColumns, mapInfo, putMapSlice, selectionKeys, setSelection } from '../map-store.ts';
+import { MapPage } from '../map-view.tsx';
+import { checkImageKey } from '../store.ts';
+import type { LabelsContext, LabelsEnv } from './context.ts';
+import { bulkLabelBody, mapBody, mapPointsQuery, selectionBody } from './map-schemas.ts';
+import { CSP } from './page.tsx';
+import { httpError, jsonOrForm, valid } from './validate.ts';
+
+const noMap = (project: string) =>
+  httpError(404, `project ${project} has no map yet; run a round with \`patchwork retrain ${project}\``);
+
+export function mapRoutes(ctx: LabelsContext) {
+  const { store, signer } = ctx;
+  const info = (project: string) => {
+    const m = mapInfo(store, project);
+    if (!m) throw noMap(project);
+    return m;
+  };
+  return new Hono<LabelsEnv>()
+    .put('/:project/map', jsonOrForm(mapBody), (c) => {
+      const b = c.req.valid('json');
+      if (b.xy.length !== b.keys.length * 2)
+        throw httpError(400, `xy: ${b.xy.length} numbers for ${b.keys.length} keys; send x, y for each key in order`);
+      for (const key of b.keys) checkKey(key);
+      return c.json(putMapSlice(store, c.var.project.id, b));
+    })
+    .get('/:project/map/info', (c) => c.json(info(c.var.project.id)))
+    .get('/:project/map/points', valid('query', mapPointsQuery), (c) => {
+      const cols = mapColumns(store, c.var.project.id, c.req.valid('query').class);
+      if (!cols) throw noMap(c.var.project.id);
+      return c.json(cols);
+    })
+    .get('/:project/map', (c) => {
+      const p = c.var.project;
+      const m = info(p.id);
+      c.header('Content-Security-Policy', CSP);
+      return c.html(
+        <MapPage project={p.id} title={p.name} labeler={session(c, signer)?.labeler} classes={store.classes(p.id)} info={m} />,
+      );
+    })
+    .get('/:project/map/selection', (c) => {
+      const who = session(c, signer)?.labeler ?? c.req.query('labeler') ?? 'api';
+      return c.json({ keys: selectionKeys(store, c.var.project.id, who) });
+    })
+    .post('/:project/map/selection', jsonOrForm(selectionBody), (c) => {
+      const keys = c.req.valid('json').keys.map(checkKey);
+      return c.json({ count: setSelection(store, c.var.project.id, c.var.writer, keys) });
+    })
+    .post('/:project/map/labels', jsonOrForm(bulkLabelBody), (c) => {
+      const b = c.req.valid('json');
+      const p = c.var.project;
+      const value = b.value === '' ? null : (Number(b.value) as 0 | 1);
+      const keys = b.keys.map(checkKey);
+      const historyIds = store.write(() => keys.map((key) => store.setLabel(p.id, key, b.class, value, c.var.writer).historyId));
+      return c.json({ written: historyIds.length, historyIds });
+    });
+}
+
+function checkKey(key: string): string {
+  try {
+    return checkImageKey(key);
+  } catch (error) {
+    throw httpError(400, `keys: ${(error as Error).message}`);
+  }
+}

@@ -1,0 +1,19 @@
+// The shapes the map routes accept (map-routes.tsx).
+import { z } from 'zod';
+
+const imageKey = z.string().min(1).max(1024);
+const keys = z.array(imageKey).max(100_000, 'at most 100 000 keys per request; send several slices');
+
+export const mapBody = z.object({
+  modelHash: z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/, 'the model hash: 1-128 of A-Z a-z 0-9 _ . -'),
+  method: z.enum(['umap', 'pca']),
+  keys,
+  xy: z.array(z.number().finite()).max(200_000, 'two numbers per key, at most 100 000 keys per request'),
+});
+export const mapPointsQuery = z.object({ class: z.string().min(1).max(100).optional() });
+export const selectionBody = z.object({ keys });
+export const bulkLabelBody = z.object({
+  keys: keys.min(1, 'select at least one image'),
+  class: z.string().min(1).max(100),
+  value: z.enum(['', '0', '1'], { errorMap: () => ({ message: "'1' (yes), '0' (no) or '' (unknown)" }) }),
+});
