@@ -6,6 +6,10 @@ import { validatePretrainRequest } from '../ml/methods/run-config.ts';
 import { epochPlan } from '../ml/methods/plan.ts';
 import { parseProbeLabels } from '../ml/eval/probe-labels.ts';
 import { listImageKeys } from '../storage/image-keys.ts';
+import { initialModelKey, initialModelWeightsKey } from '../storage/layout.ts';
+import { initBackend } from '../ml/backend.ts';
+import { exportLayersModel } from '../ml/model-artifacts.ts';
+import { loadFeatureModel } from '../ml/models/load.ts';
 import { saveRunInputs, type RunSpec } from '../storage/pretrain-run.ts';
 import { openTrainingSession, closeTrainingSession } from './training-session.ts';
 import type { TrackerSettings } from './run-log.ts';
@@ -37,6 +41,7 @@ export function createPretrainActivities(deps: PretrainDependencies) {
       config: Record<string, unknown>;
       labels?: string;
       testImages?: string;
+      initialModel?: string;
       epochs: number;
       seed: number;
     }): Promise<PretrainPlan> {
@@ -49,6 +54,9 @@ export function createPretrainActivities(deps: PretrainDependencies) {
         throw badConfig((error as Error).message);
       }
 
+      const initialModel = input.initialModel
+        ? await copyInitialModel(deps, input.runId, input.initialModel, inputOptions)
+        : undefined;
       const files = await listImages(deps, input.images, 'images');
       const testFiles = input.testImages ? (await listImages(deps, input.testImages, 'testImages')).sort().slice(0, MAX_TEST_IMAGES) : [];
 
@@ -81,6 +89,7 @@ export function createPretrainActivities(deps: PretrainDependencies) {
         epochs: input.epochs,
         labels,
         testImages: input.testImages,
+        initialModel,
         plan,
       };
       await saveRunInputs(deps.store, spec, files, testFiles);
@@ -153,6 +162,36 @@ export function createPretrainActivities(deps: PretrainDependencies) {
 }
 
 export type PretrainActivities = ReturnType<typeof createPretrainActivities>;
+
+/**
+ * Loads the user's extractor once, checks that it fits the run's input, and copies it into the store: every worker
+ * then builds the same network whatever its disk holds. Returns the copy's key.
+ */
+async function copyInitialModel(deps: PretrainDependencies, runId: string, source: string, input: InputOptions): Promise<string> {
+  await initBackend({ purpose: 'infer' });
+  const channels = input.sobel ? 3 : input.num_channels;
+  let model;
+  try {
+    model = await loadFeatureModel(source, { channels });
+  } catch (error) {
+    throw badConfig(`initialModel: ${(error as Error).message}`);
+  }
+  try {
+    const [, height, width] = model.inputs[0]!.shape;
+    const [wantHeight, wantWidth] = input.imshape;
+    if ((height != null && height !== wantHeight) || (width != null && width !== wantWidth)) {
+      throw badConfig(
+        `initialModel: ${source} takes ${height}x${width} images but input.imshape is ${wantHeight}x${wantWidth}; ` +
+          'set input.imshape to the model\'s size, or save the model with a flexible input size (None, None)',
+      );
+    }
+    const keys = { model: initialModelKey(runId), weights: initialModelWeightsKey(runId) };
+    await exportLayersModel(deps.store, keys, model, { source });
+    return keys.model;
+  } finally {
+    model.dispose();
+  }
+}
 
 /** Image keys under a folder or s3:// location; a missing or empty source is a BadSourceError naming the option. */
 async function listImages(deps: PretrainDependencies, location: string, option: string): Promise<string[]> {

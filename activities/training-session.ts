@@ -12,7 +12,7 @@ import type { Batch } from '../ml/data/index.ts';
 import { DeepClusterTrainer, IicTrainer, createTrainer, registerChannelWiseDense } from '../ml/methods/index.ts';
 import { gatherRowsInChunks, type BatchRows } from '../ml/eval/chunked-features.ts';
 import { linearProbe, pooledFeatures, splitLabels } from '../ml/eval/linear-probe.ts';
-import { exportLayersModel } from '../ml/model-artifacts.ts';
+import { exportLayersModel, loadLayersModelFrom, parseLayersModelJson } from '../ml/model-artifacts.ts';
 import { STREAM, derivedSeed, epochOrder, loadStepBatch, openTrainingBatches, stepIndices } from '../ml/methods/plan.ts';
 import { restoreTrainer, saveTrainerCheckpoint } from '../ml/methods/trainer-checkpoint.ts';
 import type { Trainer } from '../ml/methods/types.ts';
@@ -80,9 +80,13 @@ export class TrainingSession {
     installNativeKernels();
     const [height, width] = spec.input.imshape;
     const channels = spec.input.sobel ? 3 : spec.input.num_channels;
+    const fcn = spec.initialModel
+      ? await loadLayersModelFrom(deps.store, spec.initialModel, parseLayersModelJson(await deps.store.get(spec.initialModel)))
+      : undefined;
     const trainer = createTrainer(spec.method, {
       config: spec.methodConfig,
       inputShape: [height, width, channels],
+      fcn,
       rng: Rng.fromSeed(derivedSeed(spec.seed, STREAM.trainer, 0)),
       seed: spec.seed,
       augment: spec.augment ?? undefined,

@@ -68,6 +68,7 @@ program
   .option('--config <file.json>', 'input, augment and method options (see README)')
   .option('--labels <labels.csv>', 'filepath,label CSV for downstream monitoring every epoch')
   .option('--test-images <location>', 'a folder or s3://bucket/prefix of test images: out-of-sample loss every epoch')
+  .option('--init-model <path>', 'start the feature extractor from a tfjs model.json (path or URL) or a Keras .h5 file')
   .option('--no-embed', 'do not embed the training images with the exported model after training')
   .option('--epochs <n>', 'epochs to train', positiveInt, 10)
   .option('--seed <n>', 'seed for every random stream', positiveInt, 1)

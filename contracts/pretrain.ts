@@ -12,6 +12,11 @@ export interface PretrainInput {
   config?: Record<string, unknown>;
   /** Optional CSV (filepath,label) for downstream monitoring at the end of every epoch. */
   labels?: string;
+  /**
+   * Start the feature extractor from a user's model instead of random weights: a tfjs model.json (path or URL) or a
+   * Keras .h5 file, fully convolutional. The first activity copies it into the run's store folder.
+   */
+  initialModel?: string;
   /** Optional folder or s3:// location of test images: out-of-sample losses (and inpaintings) every epoch. */
   testImages?: string;
   /** Embed every training image with the exported model after training (child embedWorkflow); default true. */

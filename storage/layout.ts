@@ -24,6 +24,9 @@ export const modelKey = (runId: string) => `${modelDir(runId)}/model.json`;
 /** The exported model's weights file, as model.json's weightsManifest names it (relative to modelDir). */
 export const MODEL_WEIGHTS_FILE = 'weights.bin';
 export const modelWeightsKey = (runId: string) => `${modelDir(runId)}/${MODEL_WEIGHTS_FILE}`;
+/** A copy of the user's model the run's extractor starts from, so every worker loads the same one. */
+export const initialModelKey = (runId: string) => `${runDir(runId)}/initial-model/model.json`;
+export const initialModelWeightsKey = (runId: string) => `${runDir(runId)}/initial-model/weights.bin`;
 /** The method's other trained networks next to the extractor (DeepCluster's full model, the Context Encoder's parts). */
 export const methodModelKey = (runId: string, name: string) => `${modelDir(runId)}/${name}.model.json`;
 export const methodModelWeightsKey = (runId: string, name: string) => `${modelDir(runId)}/${name}.weights.bin`;

@@ -19,6 +19,8 @@ export interface RunSpec {
   labels?: Record<string, string>;
   /** Folder or s3:// location of the test images (their keys are in test-files.txt). */
   testImages?: string;
+  /** Store key of the copied model the feature extractor starts from (initialModelKey), if the run has one. */
+  initialModel?: string;
   plan: PretrainPlan;
 }
 

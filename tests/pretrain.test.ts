@@ -10,7 +10,7 @@ import { TASK_QUEUES } from '../contracts/task-queues.ts';
 import { pauseSignal, pretrainProgressQuery, resumeSignal, setLearningRateSignal, stopSignal, type PretrainInput } from '../contracts/pretrain.ts';
 import { readEmbeddings } from '../storage/embeddings.ts';
 import { activeTf, initBackend } from '../ml/backend.ts';
-import { loadLatestCheckpoint } from '../ml/checkpoint.ts';
+import { checkpointKey, loadCheckpointAt, loadLatestCheckpoint } from '../ml/checkpoint.ts';
 import { loadLayersModelFrom, parseLayersModelJson, weightsHash } from '../ml/model-artifacts.ts';
 import { registerChannelWiseDense } from '../ml/methods/index.ts';
 import { methodModelKey } from '../storage/layout.ts';
@@ -135,6 +135,27 @@ describe('pretrainWorkflow on real Temporal', () => {
     // DeepCluster's full network (extractor and head) is exported too, and loads with the checkpoint's weights.
     const full = await loadExportedPart(stack.settings.store, 'pretrain-dc', 'full');
     assert.equal(weightsHash(full), weightsHash(checkpoint!.models.model));
+  });
+
+  test('a run can start its extractor from a saved model: the step-0 checkpoint holds its weights', async () => {
+    // The extractor pretrain-dc exported (the DeepCluster test above) seeds an IIC run.
+    const source = join(stack.settings.store, 'runs/pretrain-dc/model/model.json');
+    const config = { input: { imshape: [64, 64], batch_size: 8 }, k: 3, k_oc: 4, h: 1, r: 1, lr: 0.001 };
+    const result = await (await start('pretrain-init', { method: 'iic', config, epochs: 1, initialModel: source })).result();
+    assert.ok(result.steps > 0);
+    await initBackend({ purpose: 'infer' });
+    const store = openStorage(stack.settings.store);
+    const seed = await loadLayersModelFrom(store, 'runs/pretrain-dc/model/model.json', parseLayersModelJson(await store.get('runs/pretrain-dc/model/model.json')));
+    const first = await loadCheckpointAt(store, checkpointKey('runs/pretrain-init/ckpt', 0));
+    const fcn = first.models.model.layers.find((l) => l.name === seed.name) as unknown as typeof seed;
+    assert.ok(fcn, `the IIC network contains the given extractor (${seed.name})`);
+    assert.equal(weightsHash(fcn), weightsHash(seed), 'training started from the given weights');
+
+    const missing = await start('pretrain-init-missing', { initialModel: join(stack.home, 'no-such-model.json') });
+    await assert.rejects(missing.result(), (error: Error & { cause?: Error & { cause?: Error } }) => {
+      assert.match(String(error.cause?.cause?.message ?? error.cause?.message), /initialModel: .*no-such-model\.json/);
+      return true;
+    });
   });
 
   for (const [method, config, testTag] of [

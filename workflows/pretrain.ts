@@ -72,6 +72,7 @@ export async function pretrainWorkflow(input: PretrainInput): Promise<PretrainRe
       config: input.config ?? {},
       labels: input.labels,
       testImages: input.testImages,
+      initialModel: input.initialModel,
       epochs: input.epochs,
       seed: options.seed,
     });

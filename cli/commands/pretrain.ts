@@ -14,6 +14,7 @@ interface PretrainOptions {
   config?: string;
   labels?: string;
   testImages?: string;
+  initModel?: string;
   /** commander's --no-embed sets this to false. */
   embed?: boolean;
   epochs: number;
@@ -66,6 +67,7 @@ export async function pretrainCommand(method: string | undefined, options: Pretr
           images: absolute(options.images!),
           labels: options.labels ? absolute(options.labels) : undefined,
           testImages: options.testImages ? absolute(options.testImages) : undefined,
+          initialModel: options.initModel ? (/^[a-z]+:\/\//.test(options.initModel) ? options.initModel : resolve(options.initModel)) : undefined,
           embed: options.embed !== false,
           config,
           epochs: options.epochs,
