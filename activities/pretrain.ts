@@ -4,7 +4,7 @@ import type { PretrainMethod, PretrainPlan } from '../contracts/pretrain.ts';
 import type { AugmentParams, InputOptions } from '../ml/data/index.ts';
 import { validatePretrainRequest } from '../ml/methods/run-config.ts';
 import { epochPlan } from '../ml/methods/plan.ts';
-import { parseProbeLabels } from '../ml/eval/probe-labels.ts';
+import { parseProbeLabels, type ProbeLabels } from '../ml/eval/probe-labels.ts';
 import { listImageKeys } from '../storage/image-keys.ts';
 import { initialModelKey, initialModelWeightsKey } from '../storage/layout.ts';
 import { initBackend } from '../ml/backend.ts';
@@ -60,7 +60,7 @@ export function createPretrainActivities(deps: PretrainDependencies) {
       const files = await listImages(deps, input.images, 'images');
       const testFiles = input.testImages ? (await listImages(deps, input.testImages, 'testImages')).sort().slice(0, MAX_TEST_IMAGES) : [];
 
-      const labels = input.labels ? await readLabels(deps, input.labels, files) : undefined;
+      const probe = input.labels ? await readLabels(deps, input.labels, files, input.images) : undefined;
       const { stepsPerEpoch, imagesPerStep, refitEvery } = epochPlan({
         method: input.method,
         files: files.length,
@@ -74,7 +74,7 @@ export function createPretrainActivities(deps: PretrainDependencies) {
         imagesPerStep,
         totalSteps: stepsPerEpoch * input.epochs,
         refitEvery,
-        hasLabels: labels !== undefined,
+        hasLabels: probe !== undefined,
         testFiles: testFiles.length,
       };
       const spec: RunSpec = {
@@ -87,7 +87,8 @@ export function createPretrainActivities(deps: PretrainDependencies) {
         methodConfig,
         seed: input.seed,
         epochs: input.epochs,
-        labels,
+        labels: probe?.kind === 'single' ? probe.labels : undefined,
+        multiLabels: probe?.kind === 'multi' ? { classes: probe.classes, labels: probe.labels } : undefined,
         testImages: input.testImages,
         initialModel,
         plan,
@@ -217,8 +218,8 @@ async function listImages(deps: PretrainDependencies, location: string, option: 
   return files;
 }
 
-/** labels CSV: `filepath,label` rows; file paths are matched to the run's keys (relative to the image source). */
-async function readLabels(deps: PretrainDependencies, location: string, files: string[]): Promise<Record<string, string>> {
+/** The probe's labels CSV (either layout, see ml/eval/probe-labels.ts), matched to the run's image keys. */
+async function readLabels(deps: PretrainDependencies, location: string, files: string[], images: string): Promise<ProbeLabels> {
   const slash = location.lastIndexOf('/');
   let text: string;
   try {
@@ -227,7 +228,7 @@ async function readLabels(deps: PretrainDependencies, location: string, files: s
     throw badConfig(`cannot read labels ${location}: ${(error as Error).message}`);
   }
   try {
-    return parseProbeLabels(text, files, location);
+    return parseProbeLabels(text, files, location, images);
   } catch (error) {
     throw badConfig((error as Error).message);
   }

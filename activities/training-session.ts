@@ -12,6 +12,7 @@ import type { Batch } from '../ml/data/index.ts';
 import { DeepClusterTrainer, IicTrainer, createTrainer, registerChannelWiseDense } from '../ml/methods/index.ts';
 import { gatherRowsInChunks, type BatchRows } from '../ml/eval/chunked-features.ts';
 import { linearProbe, pooledFeatures, splitLabels } from '../ml/eval/linear-probe.ts';
+import { multiLabelProbe } from '../ml/eval/multilabel-probe.ts';
 import { exportLayersModel, loadLayersModelFrom, parseLayersModelJson } from '../ml/model-artifacts.ts';
 import { STREAM, derivedSeed, epochOrder, loadStepBatch, openTrainingBatches, stepIndices } from '../ml/methods/plan.ts';
 import { restoreTrainer, saveTrainerCheckpoint } from '../ml/methods/trainer-checkpoint.ts';
@@ -231,24 +232,16 @@ export class TrainingSession {
   }
 
   /**
-   * Downstream monitoring: a linear probe on globally average-pooled features of the labelled
-   * images, deterministic 2:1 split; logs accuracy, the confusion matrix and, once per event file, the hparams.
+   * Downstream monitoring: a linear probe on globally average-pooled features of the labelled images, deterministic
+   * 2:1 split. Single-label files: accuracy and the confusion matrix; multi-label files: ROC AUC per class and its mean.
    */
   async evaluate(_epoch: number, step: number): Promise<Record<string, number>> {
-    const labels = this.spec.labels;
+    const { labels, multiLabels } = this.spec;
+    if (multiLabels) return this.evaluateMultiLabel(multiLabels, step);
     if (!labels) throw new Error('evaluateDownstream: this run has no labels');
     const { train, test } = splitLabels(labels);
-    const fcn = this.trainer.featureExtractor();
-    const probeSet = async (pairs: Array<[string, string | number]>) => {
-      const labelOf = new Map(pairs);
-      const rows = await this.featuresOf(
-        pairs.map(([key]) => key),
-        (batch) => pooledFeatures(fcn, batch.images, batch.shape),
-      );
-      return { set: { features: rows.features, labels: rows.ids.map((key) => labelOf.get(key)!) }, dim: rows.dim };
-    };
-    const trainSet = await probeSet(train);
-    const testSet = await probeSet(test);
+    const trainSet = await this.pooledRows(train);
+    const testSet = await this.pooledRows(test);
     const result = await linearProbe(trainSet.set, testSet.set, trainSet.dim);
     const log = await this.log.open();
     log.scalar('downstream/linear_classification_accuracy', step, result.accuracy);
@@ -256,6 +249,33 @@ export class TrainingSession {
     await this.log.image('downstream/linear_classification_confusion_matrix', step, { data: result.image.data, height, width });
     await this.log.flush();
     return { linear_classification_accuracy: result.accuracy };
+  }
+
+  /** Pooled features of the images of `pairs` that decode, with their labels in the same order. */
+  private async pooledRows<L>(pairs: Array<[string, L]>) {
+    const fcn = this.trainer.featureExtractor();
+    const labelOf = new Map(pairs);
+    const rows = await this.featuresOf(
+      pairs.map(([key]) => key),
+      (batch) => pooledFeatures(fcn, batch.images, batch.shape),
+    );
+    return { set: { features: rows.features, labels: rows.ids.map((key) => labelOf.get(key)!) }, dim: rows.dim };
+  }
+
+  private async evaluateMultiLabel(multi: NonNullable<RunSpec['multiLabels']>, step: number): Promise<Record<string, number>> {
+    const { train, test } = splitLabels(multi.labels);
+    const asSet = async (pairs: Array<[string, number[]]>) => {
+      const { set } = await this.pooledRows(pairs);
+      return { features: set.features, labels: Int8Array.from(set.labels.flat()) };
+    };
+    const result = multiLabelProbe(await asSet(train), await asSet(test), multi.classes, this.spec.seed);
+    const log = await this.log.open();
+    result.classes.forEach((name, c) => {
+      if (!Number.isNaN(result.auc[c]!)) log.scalar(`downstream/auc/${name}`, step, result.auc[c]!);
+    });
+    if (!Number.isNaN(result.meanAuc)) log.scalar('downstream/mean_auc', step, result.meanAuc);
+    await this.log.flush();
+    return Number.isNaN(result.meanAuc) ? {} : { mean_auc: result.meanAuc };
   }
 
   /** The run's test images (the fixed list preparePretrain chose), decoded without augmentation. */

@@ -17,6 +17,8 @@ export interface RunSpec {
   epochs: number;
   /** file key -> class name, for downstream monitoring. */
   labels?: Record<string, string>;
+  /** Multi-label downstream monitoring: file key -> 1, 0 or -1 (unknown) per class. */
+  multiLabels?: { classes: string[]; labels: Record<string, number[]> };
   /** Folder or s3:// location of the test images (their keys are in test-files.txt). */
   testImages?: string;
   /** Store key of the copied model the feature extractor starts from (initialModelKey), if the run has one. */

@@ -141,8 +141,17 @@ describe('pretrainWorkflow on real Temporal', () => {
     // The extractor pretrain-dc exported (the DeepCluster test above) seeds an IIC run.
     const source = join(stack.settings.store, 'runs/pretrain-dc/model/model.json');
     const config = { input: { imshape: [64, 64], batch_size: 8 }, k: 3, k_oc: 4, h: 1, r: 1, lr: 0.001 };
-    const result = await (await start('pretrain-init', { method: 'iic', config, epochs: 1, initialModel: source })).result();
+    // A multi-label file in the original's DataFrame layout, with absolute paths: striped (f0) and bright-centred (f2)
+    // images overlap in no class, so rows carry zero, one or two 1s.
+    const rows = (await patternImages(24)).map((f) => `${join(images, f.key)},${f.key.startsWith('f0') ? 1 : 0},${/^f[02]/.test(f.key) ? 1 : 0}`);
+    const labels = join(stack.home, 'multi-labels.csv');
+    await writeFile(labels, `filepath,striped,patterned\n${rows.join('\n')}\n`);
+    const result = await (await start('pretrain-init', { method: 'iic', config, epochs: 1, initialModel: source, labels })).result();
     assert.ok(result.steps > 0);
+    const scalars = await scalarsOf('pretrain-init');
+    assert.equal(scalars['downstream/mean_auc']?.length, 1, `multi-label probe logged once: ${Object.keys(scalars)}`);
+    assert.ok(scalars['downstream/auc/striped'] && scalars['downstream/auc/patterned'], 'an AUC per class');
+    assert.equal(scalars['downstream/linear_classification_accuracy'], undefined);
     await initBackend({ purpose: 'infer' });
     const store = openStorage(stack.settings.store);
     const seed = await loadLayersModelFrom(store, 'runs/pretrain-dc/model/model.json', parseLayersModelJson(await store.get('runs/pretrain-dc/model/model.json')));

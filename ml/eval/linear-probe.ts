@@ -18,16 +18,16 @@ import { featuresInChunks } from './chunked-features.ts';
 export type Label = string | number;
 
 /** i % 3 === 0 -> test, else train, in insertion order. */
-export function splitLabels(labels: Record<string, Label> | Iterable<readonly [string, Label]>): {
-  train: Array<[string, Label]>;
-  test: Array<[string, Label]>;
+export function splitLabels<L = Label>(labels: Record<string, L> | Iterable<readonly [string, L]>): {
+  train: Array<[string, L]>;
+  test: Array<[string, L]>;
 } {
-  const pairs: Array<[string, Label]> =
+  const pairs: Array<[string, L]> =
     Symbol.iterator in Object(labels)
-      ? Array.from(labels as Iterable<readonly [string, Label]>, ([k, v]) => [k, v])
-      : Object.entries(labels);
-  const train: Array<[string, Label]> = [];
-  const test: Array<[string, Label]> = [];
+      ? Array.from(labels as Iterable<readonly [string, L]>, ([k, v]) => [k, v])
+      : Object.entries(labels as Record<string, L>);
+  const train: Array<[string, L]> = [];
+  const test: Array<[string, L]> = [];
   pairs.forEach((pair, i) => (i % 3 === 0 ? test : train).push(pair));
   return { train, test };
 }

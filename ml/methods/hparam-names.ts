@@ -3,8 +3,8 @@
 import { METHODS } from './names.ts';
 import { parseMethodConfig } from './index.ts';
 
-/** The metric of the dashboard: the downstream linear probe's accuracy, as the original declared it. */
-export const PRETRAIN_METRIC_TAGS = ['downstream/linear_classification_accuracy'];
+/** The dashboard's metrics: the downstream probe's accuracy (as the original declared it), or its mean AUC for multi-label files. */
+export const PRETRAIN_METRIC_TAGS = ['downstream/linear_classification_accuracy', 'downstream/mean_auc'];
 
 const COMMON_HPARAMS = ['method', 'batch_size', 'sobel', 'augment'];
 
