@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { checkPretrainInputs } from './pretrain-checks.ts';
 import { loadSettings } from '../../config/settings.ts';
 import { connectClient } from '../temporal-client.ts';
 import { parseLocation } from '../../storage/index.ts';
@@ -29,6 +30,11 @@ function absolute(location: string): string {
   return parsed.kind === 'local' ? resolve(parsed.path) : location;
 }
 
+/** A model path made absolute (workers may run elsewhere); URLs as given. */
+function modelLocation(path: string): string {
+  return /^[a-z]+:\/\//.test(path) ? path : resolve(path);
+}
+
 function readConfig(path: string | undefined): Record<string, unknown> {
   if (!path) return {};
   let text: string;
@@ -51,6 +57,12 @@ export async function pretrainCommand(method: string | undefined, options: Pretr
   if (!options.wait) {
     validatePretrainRequest({ method, config, epochs: options.epochs });
     if (!options.images) throw new Error('--images <folder|s3://bucket/prefix> is required');
+    await checkPretrainInputs(settings, {
+      images: absolute(options.images),
+      labels: options.labels ? absolute(options.labels) : undefined,
+      testImages: options.testImages ? absolute(options.testImages) : undefined,
+      initialModel: options.initModel ? modelLocation(options.initModel) : undefined,
+    });
   }
   const client = await connectClient(settings);
   let workflowId: string;
@@ -67,7 +79,7 @@ export async function pretrainCommand(method: string | undefined, options: Pretr
           images: absolute(options.images!),
           labels: options.labels ? absolute(options.labels) : undefined,
           testImages: options.testImages ? absolute(options.testImages) : undefined,
-          initialModel: options.initModel ? (/^[a-z]+:\/\//.test(options.initModel) ? options.initModel : resolve(options.initModel)) : undefined,
+          initialModel: options.initModel ? modelLocation(options.initModel) : undefined,
           embed: options.embed !== false,
           config,
           epochs: options.epochs,
