@@ -249,9 +249,9 @@ function newIicTrainer(): Trainer {
   const fcn = base;
   const config = {
     k: 10,
-    k_over: integer('iic-k-over', 2),
-    num_sub_heads: 5,
-    repeats: Number(values['iic-repeats']),
+    k_oc: integer('iic-k-over', 2),
+    h: 5,
+    r: Number(values['iic-repeats']),
     lr: Number(values['iic-lr']),
     lr_decay: 0,
   };
