@@ -84,3 +84,21 @@ test('the filesystem root is refused as a project root, by name, through a link,
   assert.equal(store.getProject('everything'), undefined);
   assert.throws(() => imageRootsFromEnv('/'), /filesystem root/);
 });
+
+test('a labeler session may root a new project only under the image folder; a folder of its own needs the token', async () => {
+  const login = await app.request(`/projects/p/label?token=${TOKEN}&labeler=alice`);
+  const cookie = login.headers.getSetCookie().find((c) => c.startsWith('pw_session='))!.split(';')[0]!;
+  const post = (id: string, root: string, headers: Record<string, string>) =>
+    app.request('/projects', {
+      method: 'POST',
+      headers: { ...headers, 'content-type': 'application/json' },
+      body: JSON.stringify({ id, root }),
+    });
+  const session = { cookie, 'hx-request': 'true' };
+  const outside = await post('own-folder', join(dir, 'images'), session);
+  assert.equal(outside.status, 403);
+  assert.match(await outside.text(), /registered by `patchwork label`.*PATCHWORK_IMAGES/);
+  assert.equal(store.getProject('own-folder'), undefined);
+  assert.equal((await post('under-images', 'sub', session)).status, 201, 'a prefix of the image folder');
+  assert.equal((await post('by-cli', join(dir, 'images'), auth)).status, 201, 'the token registers a folder');
+});

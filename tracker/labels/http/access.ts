@@ -25,6 +25,7 @@ export function writeAccess(ctx: LabelsContext) {
     if (!who)
       throw httpError(401, 'writes need the bearer token (Authorization: Bearer …), or open the labeler with ?token=…');
     c.set('writer', who);
+    c.set('writerHasToken', c.req.header('authorization') !== undefined);
     return (c.req.path.endsWith('/import.csv') ? csvLimit : jsonLimit)(c, next);
   });
 }

@@ -49,6 +49,8 @@ export type LabelsEnv = {
   Variables: {
     /** The actor of an authorised write (POST and PUT routes only). */
     writer: string;
+    /** The write carries the bearer token (the CLI or an API client), not a labeler session. */
+    writerHasToken: boolean;
     /** The project named by the route's :project (routes under /:project/ only). */
     project: ProjectInfo;
   };

@@ -9,6 +9,7 @@
 import { Hono } from 'hono';
 import { queueInfo, queueKeys, setQueue } from '../queue.ts';
 import { queueWatch } from '../queue-watch.tsx';
+import { isLocationRoot } from '../image-sources.ts';
 import type { LabelsContext, LabelsEnv } from './context.ts';
 import { historyQuery, imagesBody, predictionsBody, projectBody, queueBody } from './schemas.ts';
 import { httpError, jsonOrForm, valid } from './validate.ts';
@@ -20,6 +21,13 @@ export function projectsApi(ctx: LabelsContext) {
       .get('/', (c) => c.json({ projects: store.listProjects() }))
       .post('/', jsonOrForm(projectBody), async (c) => {
         const b = c.req.valid('json');
+        if (b.root && isLocationRoot(b.root) && !c.var.writerHasToken) {
+          throw httpError(
+            403,
+            `root ${JSON.stringify(b.root)}: a project with a folder or bucket of its own is registered by \`patchwork label\` ` +
+              "(with the tracker's token); from the labeler, give a root under the tracker's image folder (PATCHWORK_IMAGES)",
+          );
+        }
         if (b.root) await sources.check(b.root);
         return c.json(store.createProject(b.id, { name: b.name, root: b.root }), 201);
       })
