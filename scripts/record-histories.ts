@@ -72,6 +72,34 @@ const pretrainActivities = {
   exportModel: async (input: { runId: string }) => `runs/${input.runId}/model/model.json`,
 };
 Object.assign(activities, pretrainActivities);
+/** Stub activities of ingest: five files listed two at a time, one of them bad; the first inspection is retried. */
+const ingestKeys = ['a.png', 'b.png', 'c.png', 'd.png', 'e.png'];
+let inspectFailures = 1;
+const ingestActivities = {
+  countFiles: async () => ingestKeys.length,
+  listFiles: async (input: { startAfter: string; limit: number }) => {
+    const rest = ingestKeys.filter((k) => k > input.startAfter);
+    return { files: rest.slice(0, input.limit).map((key) => ({ key, size: 10 })), done: rest.length <= input.limit };
+  },
+  inspectFiles: async (input: { files: { key: string; size: number }[] }) => {
+    if (inspectFailures-- > 0) throw new Error('transient: retried by Temporal');
+    const bad = input.files.filter((f) => f.key === 'c.png');
+    const good = input.files.length - bad.length;
+    return {
+      counts: { files: input.files.length, images: good, bad: bad.length, bytes: 10 * input.files.length, byFormat: { png: good }, byReason: bad.length ? { truncated: bad.length } : {} },
+      bad: bad.map((f) => ({ ...f, reason: 'truncated', message: 'truncated PNG' })),
+    };
+  },
+  writeManifestIndex: async (input: { runId: string }) => `runs/${input.runId}/manifest/index.json`,
+};
+/** Stub activities of embedding: five pending images in chunks of two, a projector at the end. */
+const embedActivities = {
+  describeEmbeddingModel: async () => ({ modelHash: 'hash', dim: 4 }),
+  planEmbedding: async () => ({ total: 6, alreadyDone: 1, pending: 5, firstPart: 1 }),
+  embedChunk: async (input: { offset: number; limit: number }) => ({ embedded: Math.min(input.limit, 5 - input.offset), skipped: 0 }),
+  writeEmbeddingProjector: async (input: { runId: string }) => ({ dir: `runs/${input.runId}/projector`, points: 5 }),
+};
+Object.assign(activities, ingestActivities, embedActivities);
 const workers = await Promise.all(
   ['patchwork-io', 'patchwork-gpu'].map((taskQueue) =>
     Worker.create({ connection, taskQueue, workflowsPath: resolve(values.workflows!), activities }),
@@ -162,6 +190,26 @@ try {
   const runs = await chain(runId, pretrain.firstExecutionRunId);
   console.log(`pretraining finished at step ${(last as { steps: number }).steps} over ${runs.length} runs`);
   await save('pretrain', runId, runs);
+
+  // Ingest: parallel inspections with a retried one, continue-as-new every two chunks with the listing cursor.
+  const ingestId = 'ingest-record';
+  const ingest = await client.workflow.start('ingestWorkflow', {
+    taskQueue: 'patchwork-io',
+    workflowId: ingestId,
+    args: [{ source: '/images', chunkSize: 2, parallelChunks: 2, chunksPerRun: 2 }],
+  });
+  await client.workflow.getHandle(ingestId).result();
+  await save('ingest', ingestId, await chain(ingestId, ingest.firstExecutionRunId));
+
+  // Embedding: chunks over two runs (continue-as-new), then the projector.
+  const embedId = 'embed-record';
+  const embed = await client.workflow.start('embedWorkflow', {
+    taskQueue: 'patchwork-io',
+    workflowId: embedId,
+    args: [{ source: '/images', model: { run: 'pretrain-record' }, chunkSize: 2, chunksPerRun: 2, batchSize: 8, projectorLimit: 100 }],
+  });
+  await client.workflow.getHandle(embedId).result();
+  await save('embed', embedId, await chain(embedId, embed.firstExecutionRunId));
 } finally {
   workers.forEach((w) => w.shutdown());
   await Promise.allSettled(running);
