@@ -1,15 +1,34 @@
 // The map page's data: the points endpoint's columns as regl-scatterplot points, the colour schemes, and the label
 // store requests the page makes (same origin; writes carry HX-Request, which the session cookie needs).
 
+/** The points endpoint's binary columns (tracker/labels/map-binary.ts). */
+export function decodeColumns(buffer) {
+  const view = new DataView(buffer);
+  const n = view.getUint32(0, true);
+  const h = view.getUint32(4, true);
+  const header = JSON.parse(new TextDecoder().decode(new Uint8Array(buffer, 8, h)));
+  const start = 8 + Math.ceil(h / 4) * 4;
+  const text = new TextDecoder().decode(new Uint8Array(buffer, start + 13 * n));
+  return {
+    ...header,
+    x: new Float32Array(buffer, start, n),
+    y: new Float32Array(buffer, start + 4 * n, n),
+    p: new Float32Array(buffer, start + 8 * n, n),
+    label: new Int8Array(buffer, start + 12 * n, n),
+    keys: n === 0 ? [] : text.split('\n'),
+  };
+}
+
 /** z: the label as a category (0 unknown, 1 no, 2 yes); w: the prediction in [0, 1] (0.5 where there is none). */
 export function toPoints(cols) {
   const n = cols.keys.length;
-  const points = new Array(n);
+  const z = new Float32Array(n);
+  const w = new Float32Array(n);
   for (let i = 0; i < n; i++) {
-    const p = cols.p[i];
-    points[i] = [cols.x[i], cols.y[i], cols.label[i] + 1, p < 0 ? 0.5 : p];
+    z[i] = cols.label[i] + 1;
+    w[i] = cols.p[i] < 0 ? 0.5 : cols.p[i];
   }
-  return points;
+  return { x: cols.x, y: cols.y, z, w };
 }
 
 const ramp = (stops, n = 32) =>
@@ -71,8 +90,12 @@ async function answer(response) {
   throw new Error(message);
 }
 
-export const fetchPoints = (base, className) =>
-  fetch(`${base}/map/points?class=${encodeURIComponent(className)}`, { credentials: 'same-origin' }).then(answer);
+export async function fetchPoints(base, className) {
+  const url = `${base}/map/points?format=bin&class=${encodeURIComponent(className)}`;
+  const response = await fetch(url, { credentials: 'same-origin' });
+  if (!response.ok) await answer(response);
+  return decodeColumns(await response.arrayBuffer());
+}
 
 const post = (url, body) =>
   fetch(url, {

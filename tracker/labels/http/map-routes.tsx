@@ -2,12 +2,14 @@
 // selection (the grid's 'map selection' subset) and labelling a selection at once.
 //   PUT  /:p/map            {modelHash, method, keys, xy}   a slice of the map (the first of a new model replaces it)
 //   GET  /:p/map/info       {modelHash, method, count, updatedAt}
-//   GET  /:p/map/points     ?class=C: {keys, x, y, label, p} for every point, C's label and prediction
+//   GET  /:p/map/points     ?class=C: {keys, x, y, label, p} for every point, C's label and prediction; &format=bin:
+//                           the same columns in binary (map-binary.ts)
 //   GET  /:p/map            the page
 //   GET  /:p/map/selection  {keys}                          POST /:p/map/selection {keys} -> {count}
 //   POST /:p/map/labels     {keys, class, value}: one history row per image; undo reverts them one at a time
 import { Hono } from 'hono';
 import { session } from '../auth.ts';
+import { encodeMapColumns } from '../map-binary.ts';
 import { mapColumns, mapInfo, putMapSlice, selectionKeys, setSelection } from '../map-store.ts';
 import { MapPage } from '../map-view.tsx';
 import { checkImageKey } from '../store.ts';
@@ -15,6 +17,10 @@ import type { LabelsContext, LabelsEnv } from './context.ts';
 import { bulkLabelBody, mapBody, mapPointsQuery, selectionBody } from './map-schemas.ts';
 import { CSP } from './page.tsx';
 import { httpError, jsonOrForm, valid } from './validate.ts';
+
+// regl (under regl-scatterplot) compiles its WebGL commands with new Function(), so this page alone allows eval; scripts
+// still come only from the tracker, and nothing on the page evaluates text it did not write.
+const MAP_CSP = CSP.replace("script-src 'self'", "script-src 'self' 'unsafe-eval'");
 
 const noMap = (project: string) =>
   httpError(404, `project ${project} has no map yet; run a round with \`patchwork retrain ${project}\``);
@@ -36,14 +42,16 @@ export function mapRoutes(ctx: LabelsContext) {
     })
     .get('/:project/map/info', (c) => c.json(info(c.var.project.id)))
     .get('/:project/map/points', valid('query', mapPointsQuery), (c) => {
-      const cols = mapColumns(store, c.var.project.id, c.req.valid('query').class);
+      const q = c.req.valid('query');
+      const cols = mapColumns(store, c.var.project.id, q.class);
       if (!cols) throw noMap(c.var.project.id);
-      return c.json(cols);
+      if (q.format === 'json') return c.json(cols);
+      return c.body(encodeMapColumns(cols), 200, { 'Content-Type': 'application/octet-stream' });
     })
     .get('/:project/map', (c) => {
       const p = c.var.project;
       const m = info(p.id);
-      c.header('Content-Security-Policy', CSP);
+      c.header('Content-Security-Policy', MAP_CSP);
       return c.html(
         <MapPage project={p.id} title={p.name} labeler={session(c, signer)?.labeler} classes={store.classes(p.id)} info={m} />,
       );

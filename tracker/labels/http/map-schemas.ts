@@ -10,7 +10,10 @@ export const mapBody = z.object({
   keys,
   xy: z.array(z.number().finite()).max(200_000, 'two numbers per key, at most 100 000 keys per request'),
 });
-export const mapPointsQuery = z.object({ class: z.string().min(1).max(100).optional() });
+export const mapPointsQuery = z.object({
+  class: z.string().min(1).max(100).optional(),
+  format: z.enum(['json', 'bin'], { errorMap: () => ({ message: "'json' (default) or 'bin' (map-binary.ts)" }) }).default('json'),
+});
 export const selectionBody = z.object({ keys });
 export const bulkLabelBody = z.object({
   keys: keys.min(1, 'select at least one image'),
