@@ -58,6 +58,7 @@ async function asActivity<T>(beats: unknown[], fn: () => Promise<T>): Promise<T>
     undefined,
     log as never,
     undefined as never,
+    undefined as never,
   );
   return asyncLocalStorage.run(ctx, fn);
 }
