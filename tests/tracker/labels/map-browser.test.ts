@@ -120,6 +120,13 @@ test('a lasso over one cluster selects exactly its images; labelling them writes
   const [x0, x1] = [Math.min(...pts.map((p) => p[0])) - pad, Math.max(...pts.map((p) => p[0])) + pad];
   const [y0, y1] = [Math.min(...pts.map((p) => p[1])) - pad, Math.max(...pts.map((p) => p[1])) + pad];
 
+  // Hovering a point shows its thumbnail.
+  const [hx, hy] = await screen(page, inA[0]!);
+  await page.mouse.move(hx - 30, hy - 30);
+  await page.mouse.move(hx, hy, { steps: 5 });
+  await page.waitForSelector(`#hover:not([hidden]) img[src*="${keys[inA[0]!]}"]`);
+  assert.equal((await page.locator('#hover figcaption').textContent())!.trim(), keys[inA[0]!]);
+
   await page.keyboard.down('Shift');
   await page.mouse.move(x0, y0);
   await page.mouse.down();
