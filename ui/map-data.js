@@ -91,7 +91,7 @@ async function answer(response) {
 }
 
 export async function fetchPoints(base, className) {
-  const url = `${base}/map/points?format=bin&class=${encodeURIComponent(className)}`;
+  const url = `${base}/map/points?format=bin${className ? `&class=${encodeURIComponent(className)}` : ''}`;
   const response = await fetch(url, { credentials: 'same-origin' });
   if (!response.ok) await answer(response);
   return decodeColumns(await response.arrayBuffer());

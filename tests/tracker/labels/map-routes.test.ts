@@ -65,6 +65,9 @@ test('bad bodies are refused naming the field', async () => {
   r = await tracker.call('POST', '/projects/p/map/selection', { keys: 'a.png' });
   assert.equal(r.status, 400);
   assert.match(r.text, /keys/);
+  r = await tracker.call('GET', '/projects/p/map/selection?labeler=no%20spaces');
+  assert.equal(r.status, 400);
+  assert.match(r.text, /labeler: 1-40/);
   assert.equal((await tracker.call('GET', '/projects/p/map/info')).status, 404, 'refused writes stored nothing');
 });
 

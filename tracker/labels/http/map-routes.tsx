@@ -14,7 +14,7 @@ import { mapColumns, mapInfo, putMapSlice, selectionKeys, setSelection } from '.
 import { MapPage } from '../map-view.tsx';
 import { checkImageKey } from '../store.ts';
 import type { LabelsContext, LabelsEnv } from './context.ts';
-import { bulkLabelBody, mapBody, mapPointsQuery, selectionBody } from './map-schemas.ts';
+import { bulkLabelBody, mapBody, mapPointsQuery, selectionBody, selectionQuery } from './map-schemas.ts';
 import { CSP } from './page.tsx';
 import { httpError, jsonOrForm, valid } from './validate.ts';
 
@@ -56,8 +56,9 @@ export function mapRoutes(ctx: LabelsContext) {
         <MapPage project={p.id} title={p.name} labeler={session(c, signer)?.labeler} classes={store.classes(p.id)} info={m} />,
       );
     })
-    .get('/:project/map/selection', (c) => {
-      const who = session(c, signer)?.labeler ?? c.req.query('labeler') ?? 'api';
+    // A labeler's own selection; API clients name whose (default: 'api', the actor of bearer writes).
+    .get('/:project/map/selection', valid('query', selectionQuery), (c) => {
+      const who = c.req.valid('query').labeler ?? session(c, signer)?.labeler ?? 'api';
       return c.json({ keys: selectionKeys(store, c.var.project.id, who) });
     })
     .post('/:project/map/selection', jsonOrForm(selectionBody), (c) => {

@@ -1,5 +1,6 @@
 // The shapes the map routes accept (map-routes.tsx).
 import { z } from 'zod';
+import { LABELER_NAME } from '../auth.ts';
 
 const imageKey = z.string().min(1).max(1024);
 const keys = z.array(imageKey).max(100_000, 'at most 100 000 keys per request; send several slices');
@@ -19,4 +20,7 @@ export const bulkLabelBody = z.object({
   keys: keys.min(1, 'select at least one image'),
   class: z.string().min(1).max(100),
   value: z.enum(['', '0', '1'], { errorMap: () => ({ message: "'1' (yes), '0' (no) or '' (unknown)" }) }),
+});
+export const selectionQuery = z.object({
+  labeler: z.string().regex(LABELER_NAME, 'labeler: 1-40 of A-Z a-z 0-9 _ . @ -').optional(),
 });
