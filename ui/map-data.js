@@ -107,5 +107,6 @@ const post = (url, body) =>
 
 export const saveSelection = (base, keys) => post(`${base}/map/selection`, { keys });
 export const labelKeys = (base, keys, className, value) => post(`${base}/map/labels`, { keys, class: className, value });
+export const undoBatch = (base, historyIds) => post(`${base}/map/labels/undo`, { historyIds });
 
 export const thumbUrl = (base, key) => `${base}/images/${key.split('/').map(encodeURIComponent).join('/')}?size=128`;

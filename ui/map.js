@@ -3,7 +3,7 @@
 // can be labelled at once. Long tasks ({start, duration} in ms) are recorded in window.patchworkLongTasks, and the
 // one-time cost of creating the WebGL context and the start of the data load in window.patchworkMapTimes.
 import createPubSub from './pub-sub-es.js';
-import { fetchPoints, labelKeys, saveSelection, SCHEMES, thumbUrl, toPoints } from './map-data.js';
+import { fetchPoints, labelKeys, saveSelection, SCHEMES, thumbUrl, toPoints, undoBatch } from './map-data.js';
 
 const longTasks = [];
 window.patchworkLongTasks = longTasks;
@@ -98,14 +98,26 @@ async function labelSelection(value) {
   if (!selected.length) return status('lasso some points first (shift-drag)');
   const className = $('map-class').value;
   try {
-    const { written } = await labelKeys(base, selected.map((i) => cols.keys[i]), className, value);
-    status(
-      `labelled ${written} images ${value === '1' ? 'yes' : 'no'} for ${className}; ` +
-        'undo on the labeler page reverts them one image at a time',
-    );
+    const { written, historyIds } = await labelKeys(base, selected.map((i) => cols.keys[i]), className, value);
+    lastBatch = historyIds;
+    $('undo-batch').disabled = false;
+    status(`labelled ${written} images ${value === '1' ? 'yes' : 'no'} for ${className}`);
     await load();
   } catch (error) {
     status(`not labelled: ${error.message}`);
+  }
+}
+
+let lastBatch = [];
+async function undoLastBatch() {
+  try {
+    const { undone } = await undoBatch(base, lastBatch);
+    lastBatch = [];
+    $('undo-batch').disabled = true;
+    status(`undid the labelling of ${undone} images`);
+    await load();
+  } catch (error) {
+    status(`not undone: ${error.message}`);
   }
 }
 
@@ -127,6 +139,7 @@ $('color-by').addEventListener('change', colour);
 $('map-class').addEventListener('change', () => void load());
 $('label-yes').addEventListener('click', () => void labelSelection('1'));
 $('label-no').addEventListener('click', () => void labelSelection('0'));
+$('undo-batch').addEventListener('click', () => void undoLastBatch());
 
 // For tests and scripts: where a point is drawn, in CSS pixels of the page.
 window.patchworkMap = {

@@ -57,6 +57,9 @@ export function MapPage(p: MapPageProps) {
             </button>{' '}
             <button id="label-no" type="button" disabled={!p.labeler}>
               label selection no
+            </button>{' '}
+            <button id="undo-batch" type="button" disabled>
+              undo that labelling
             </button>
           </div>
           <div id="status" class="note"></div>

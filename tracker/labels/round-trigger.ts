@@ -8,7 +8,7 @@ import { activeLearningWorkflowId, labelsChangedSignal } from '../../contracts/a
 import type { LabelStore } from './store.ts';
 
 /** Routes after which the label count may have changed. */
-const LABEL_WRITES = /^\/[^/]+\/(labels|map\/labels|flags|undo|import\.csv|classes(\/rename|\/retire)?)$/;
+const LABEL_WRITES = /^\/[^/]+\/(labels|map\/labels(\/undo)?|flags|undo|import\.csv|classes(\/rename|\/retire)?)$/;
 
 export class RoundTrigger {
   private readonly pending = new Map<string, NodeJS.Timeout>();

@@ -154,6 +154,12 @@ test('a lasso over one cluster selects exactly its images; labelling them writes
   assert.deepEqual(history.map((h) => h.imageKey).sort(), clusterKeys('a'));
   assert.ok(history.every((h) => h.actor === 'alice' && h.newValue === 1));
 
+  // One click undoes the whole labelling.
+  await page.click('#undo-batch');
+  await page.waitForSelector(`#status:has-text("undid the labelling of ${PER_CLUSTER} images")`);
+  const cat = store.classes('demo')[0]!.id;
+  assert.ok(store.table('demo').every((r) => !r.labels.has(cat)), 'no labels left');
+
   // The grid link opens the selection.
   await page.click('#open-grid');
   await page.waitForSelector('#grid .card');

@@ -118,3 +118,28 @@ test('the selection is saved per labeler and is the grid subset; labelling it wr
   assert.deepEqual(h.map((e: { imageKey: string }) => e.imageKey).sort(), ['c.png', 'd.png']);
   assert.ok(h.every((e: { actor: string; newValue: number }) => e.actor === 'alice' && e.newValue === 1));
 });
+
+test('undoing a map labelling reverts the whole batch, only while it is the labeler\'s latest change', async () => {
+  const who = { 'x-patchwork-labeler': 'bob' };
+  const value = (key: string) => tracker.store.table('p').find((r) => r.key === key)!.labels.get(tracker.store.classes('p')[0]!.id) ?? null;
+  const w = await tracker.call('POST', '/projects/p/map/labels', { keys: ['a.png', 'b.png'], class: 'cat', value: '1' }, who);
+  assert.deepEqual([value('a.png'), value('b.png')], [1, 1]);
+  // A later change by bob: the batch is no longer his latest, so nothing is undone.
+  await tracker.call('POST', '/projects/p/labels', { key: 'c.png', class: 'cat', value: '0' }, who);
+  let u = await tracker.call('POST', '/projects/p/map/labels/undo', { historyIds: w.body.historyIds }, who);
+  assert.equal(u.status, 409, u.text);
+  assert.match(u.text, /historyIds: these are no longer your latest changes/);
+  assert.deepEqual([value('a.png'), value('b.png'), value('c.png')], [1, 1, 0]);
+  await tracker.call('POST', '/projects/p/undo', undefined, who);
+  // Someone else's later write does not stand in the way of bob's undo.
+  await tracker.call('POST', '/projects/p/labels', { key: 'd.png', class: 'cat', value: '0' }, { 'x-patchwork-labeler': 'carol' });
+  u = await tracker.call('POST', '/projects/p/map/labels/undo', { historyIds: w.body.historyIds }, who);
+  assert.equal(u.status, 200, u.text);
+  assert.deepEqual(u.body, { undone: 2 });
+  assert.deepEqual([value('a.png'), value('b.png')], [null, 0]);
+  const h = (await tracker.call('GET', '/projects/p/history?limit=2')).body.history;
+  assert.ok(h.every((e: { actor: string; undoes: number }) => e.actor === 'bob' && w.body.historyIds.includes(e.undoes)));
+  u = await tracker.call('POST', '/projects/p/map/labels/undo', { historyIds: [] }, who);
+  assert.equal(u.status, 400);
+  assert.match(u.text, /historyIds/);
+});

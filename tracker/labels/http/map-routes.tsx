@@ -6,7 +6,9 @@
 //                           the same columns in binary (map-binary.ts)
 //   GET  /:p/map            the page
 //   GET  /:p/map/selection  {keys}                          POST /:p/map/selection {keys} -> {count}
-//   POST /:p/map/labels     {keys, class, value}: one history row per image; undo reverts them one at a time
+//   POST /:p/map/labels     {keys, class, value} -> {written, historyIds}: one history row per image
+//   POST /:p/map/labels/undo {historyIds}: reverts that batch at once (one undo row per image), if they are still the
+//                           labeler's latest changes; otherwise 409 and nothing changes
 import { Hono } from 'hono';
 import { session } from '../auth.ts';
 import { encodeMapColumns } from '../map-binary.ts';
@@ -14,7 +16,7 @@ import { mapColumns, mapInfo, putMapSlice, selectionKeys, setSelection } from '.
 import { MapPage } from '../map-view.tsx';
 import { checkImageKey } from '../store.ts';
 import type { LabelsContext, LabelsEnv } from './context.ts';
-import { bulkLabelBody, mapBody, mapPointsQuery, selectionBody, selectionQuery } from './map-schemas.ts';
+import { batchUndoBody, bulkLabelBody, mapBody, mapPointsQuery, selectionBody, selectionQuery } from './map-schemas.ts';
 import { CSP } from './page.tsx';
 import { httpError, jsonOrForm, valid } from './validate.ts';
 
@@ -72,6 +74,20 @@ export function mapRoutes(ctx: LabelsContext) {
       const keys = b.keys.map(checkKey);
       const historyIds = store.write(() => keys.map((key) => store.setLabel(p.id, key, b.class, value, c.var.writer).historyId));
       return c.json({ written: historyIds.length, historyIds });
+    })
+    .post('/:project/map/labels/undo', jsonOrForm(batchUndoBody), (c) => {
+      const p = c.var.project;
+      const batch = new Set(c.req.valid('json').historyIds);
+      // The ordinary undo, once per image: each must revert a row of this batch, else the whole undo is rolled back.
+      const undone = store.write(() =>
+        [...batch].map(() => {
+          const res = store.undo(p.id, c.var.writer);
+          if (!res || !batch.has(res.undone.id))
+            throw httpError(409, 'historyIds: these are no longer your latest changes; undo your later ones first');
+          return res.undone.id;
+        }),
+      );
+      return c.json({ undone: undone.length });
     });
 }
 

@@ -24,3 +24,9 @@ export const bulkLabelBody = z.object({
 export const selectionQuery = z.object({
   labeler: z.string().regex(LABELER_NAME, 'labeler: 1-40 of A-Z a-z 0-9 _ . @ -').optional(),
 });
+export const batchUndoBody = z.object({
+  historyIds: z
+    .array(z.number().int().positive())
+    .min(1, 'the history ids a map labelling answered with')
+    .max(100_000, 'at most 100 000 ids; a map labelling writes no more'),
+});
