@@ -5,11 +5,11 @@
 // the bearer token from the worker's settings: compute workers need not run next to the tracker.
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { initBackend } from '../ml/backend.ts';
-import { fitRoundHead, loadRoundHead, pickIndices, type RoundHead, type RoundHeadState } from '../ml/active/index.ts';
+import { loadRoundHead, type RoundHead, type RoundHeadState } from '../ml/active/index.ts';
+import { fitRound, rankRound } from '../ml/active/round-compute.ts';
 import { projectForMap } from '../ml/active/map-projection.ts';
 import { evaluateRound } from '../ml/active/round-evaluation.ts';
 import { alignWithFeatures, keepClasses, labelCounts, parseExport, type ExportedLabels } from '../ml/active/table.ts';
-import { Rng } from '../ml/rng.ts';
 import type { Storage } from '../storage/index.ts';
 import { readEmbeddings } from '../storage/embeddings.ts';
 import { embeddingsPrefix } from '../storage/layout.ts';
@@ -24,6 +24,7 @@ import {
   savePredictions,
   saveRoundHead,
   saveRoundLabels,
+  saveRoundRecipe,
 } from '../storage/rounds.ts';
 import { TrackerClient } from '../tracker-client/client.ts';
 import { LabelStoreClient, LabelStoreRequestError } from '../tracker-client/label-store.ts';
@@ -199,7 +200,7 @@ export function createActiveLearningActivities(deps: ActiveLearningDependencies)
         phase = 'training';
         let fitted;
         try {
-          fitted = fitRoundHead({ features, table, options: input.head, seed: input.seed * 1000 + input.round, previous });
+          fitted = fitRound({ features, table, head: input.head, seed: input.seed, round: input.round, previous });
         } catch (error) {
           if ((error as Error).message.startsWith('head '))
             throw nonRetryable('BadConfigError', (error as Error).message);
@@ -207,6 +208,12 @@ export function createActiveLearningActivities(deps: ActiveLearningDependencies)
         }
         const { head, trainLoss } = fitted;
         await saveRoundHead(deps.store, input.runId, input.round, { ...head.toJSON(), classes: table.classes });
+        await saveRoundRecipe(deps.store, input.runId, input.round, {
+          modelHash: input.modelHash,
+          head: { ...input.head },
+          seed: input.seed,
+          previousRound: input.previousRound,
+        });
         head.dispose();
         return { labelled: counts.labelled, trainLoss, missingEmbeddings: missing };
       } finally {
@@ -261,21 +268,15 @@ export function createActiveLearningActivities(deps: ActiveLearningDependencies)
         const { keys, table, features } = await roundInputs(input.runId, input.round, input.modelHash);
         const probs = await readProbs(deps.store, input.runId, input.round);
         const head = await loadHead(input.runId, input.round);
-        const embedding = input.sort === 'diverse (badge)' ? head.embed(features) : undefined;
-        head.dispose();
         let pick;
         try {
-          pick = pickIndices(table, {
-            subset: 'unlabeled',
-            sort: input.sort,
-            count: input.queueSize,
-            rng: Rng.fromSeed(input.seed * 1000 + input.round),
-            probs,
-            embedding,
-          });
+          pick = rankRound({ head, features, table, probs, sort: input.sort, queueSize: input.queueSize, seed: input.seed, round: input.round });
         } catch (error) {
           throw nonRetryable('BadConfigError', (error as Error).message);
+        } finally {
+          head.dispose();
         }
+        await saveRoundRecipe(deps.store, input.runId, input.round, { sort: input.sort, queueSize: input.queueSize });
         const queue = pick.indices.map((i) => keys[i]!);
         const key = await saveQueue(deps.store, input.runId, { round: input.round, sort: input.sort, keys: queue, note: pick.note });
         return { queueKey: key, queueSize: queue.length, queueHead: queue.slice(0, 10), note: pick.note };

@@ -114,7 +114,15 @@ label
   .argument('<project>')
   .requiredOption('--rounds <a b...>', 'two round numbers')
   .option('--json', 'print the diff as JSON')
+  .option('--workflow <id>', "the loop's workflow id, if not label-<project>")
   .action(async (project, options) => (await import('./commands/label-rounds.ts')).labelDiffCommand(project, options));
+label
+  .command('replay')
+  .description("compute a round again from its stored inputs and check that head, predictions and queue are the same bytes")
+  .argument('<project>')
+  .requiredOption('--round <n>', 'the round to replay')
+  .option('--workflow <id>', "the loop's workflow id, if not label-<project>")
+  .action(async (project, options) => (await import('./commands/label-rounds.ts')).labelReplayCommand(project, options));
 const labels = program
   .command('labels')
   .description("a labeling project's labels as CSV in the original's layout (filepath, exclude, validation, classes)");

@@ -9,6 +9,7 @@ import {
   roundKeysKey,
   roundLabelsKey,
   roundProbsKey,
+  roundRecipeKey,
 } from './layout.ts';
 import type { Storage } from './storage.ts';
 
@@ -34,6 +35,28 @@ export async function saveRoundLabels(store: Storage, runId: string, round: numb
 export async function readRoundLabels(store: Storage, runId: string, round: number): Promise<{ csv: string; classes: string[] }> {
   const { classes } = await readJson<{ classes: string[] }>(store, roundClassesKey(runId, round));
   return { csv: (await store.get(roundLabelsKey(runId, round))).toString('utf8'), classes };
+}
+
+/** A round's settings besides its labels: enough, with the stored labels and embeddings, to compute it again. */
+export interface RoundRecipe {
+  modelHash: string;
+  head: Record<string, unknown>;
+  seed: number;
+  /** The round whose head warm-started this one's (linear and mlp heads). */
+  previousRound?: number;
+  sort?: string;
+  queueSize?: number;
+}
+
+/** Adds `part` to the round's recipe (fine-tuning writes the head's part, ranking the queue's). */
+export async function saveRoundRecipe(store: Storage, runId: string, round: number, part: Partial<RoundRecipe>): Promise<void> {
+  const key = roundRecipeKey(runId, round);
+  const earlier = (await store.exists(key)) ? await readJson<Partial<RoundRecipe>>(store, key) : {};
+  await store.put(key, JSON.stringify({ ...earlier, ...part }));
+}
+
+export function readRoundRecipe(store: Storage, runId: string, round: number): Promise<RoundRecipe> {
+  return readJson<RoundRecipe>(store, roundRecipeKey(runId, round));
 }
 
 export async function saveRoundHead(store: Storage, runId: string, round: number, head: unknown): Promise<void> {

@@ -1,6 +1,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { settingsToEnv } from '../config/settings.ts';
+import { runCli } from './helpers/cli.ts';
 import { connectClient } from '../cli/temporal-client.ts';
 import { activeLearningWorkflow, embedWorkflow } from '../workflows/index.ts';
 import { TASK_QUEUES } from '../contracts/task-queues.ts';
@@ -171,6 +173,14 @@ describe('activeLearningWorkflow on real Temporal and a real tracker', () => {
     await handle.signal(stopActiveLearningSignal);
     const result = await handle.result();
     assert.equal(result.rounds, 2);
+
+    // Another process computes round 2 again from what it stored: the same head, predictions and queue bytes.
+    const replay = await runCli(['label', 'replay', 'p1', '--round', '2', '--workflow', 'al-p1'], {
+      env: { ...process.env, ...settingsToEnv(stack.settings) },
+      cwd: stack.home,
+    });
+    assert.equal(replay.code, 0, replay.err + replay.out);
+    assert.match(replay.out, /head +identical[\s\S]*predictions +identical[\s\S]*queue +identical/);
   });
 
   test('a class retired mid-project is not trained, predicted or measured in the next round; its labels stay', async () => {
