@@ -34,7 +34,8 @@ const base = document.body.dataset.base;
 const canvas = $('map');
 const status = (text) => ($('status').textContent = text);
 
-// The WebGL context and the scatterplot's shaders in two tasks, each shorter than a long task.
+// The WebGL context and the scatterplot's shaders in separate tasks, so the page paints between them (in software GL
+// the context alone can take a few hundred ms).
 const nextFrame = () => new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
 await nextFrame();
 const times = (window.patchworkMapTimes = { glInit: performance.now(), dataStart: 0 });
@@ -63,12 +64,11 @@ function colour() {
       const item = document.createElement('span');
       const swatch = document.createElement('i');
       swatch.className = 'swatch';
-      swatch.dataset.colour = c;
+      swatch.style.backgroundColor = c;
       item.append(swatch, ` ${text} `);
       return item;
     }),
   );
-  for (const s of legend.querySelectorAll('.swatch')) s.style.backgroundColor = s.dataset.colour;
 }
 
 async function load() {
