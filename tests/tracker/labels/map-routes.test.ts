@@ -5,6 +5,8 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+// @ts-expect-error: the page's plain ES module has no types
+import { decodeColumns } from '../../../ui/map-data.js';
 import { startTestTracker, type TestTracker } from '../helpers.ts';
 
 const TOKEN = 'map-test-token';
@@ -87,6 +89,15 @@ test('slices build a map; a new model hash replaces it; points carry labels and 
   assert.deepEqual(pts.body.keys, keys);
   assert.deepEqual(pts.body.label, [-1, 0, -1, -1]);
   assert.ok(Math.abs(pts.body.p[0] - 0.8) < 1e-6 && pts.body.p[1] === -1);
+  assert.ok(Math.abs(pts.body.uncertainty[0] - 0.4) < 1e-6 && pts.body.uncertainty[1] === -1);
+  // The binary body the page reads holds the same columns.
+  const bin = await tracker.app.request('/projects/p/map/points?class=cat&format=bin', {
+    headers: { authorization: `Bearer ${TOKEN}` },
+  });
+  const decoded = decodeColumns(await bin.arrayBuffer());
+  assert.deepEqual([decoded.keys, [...decoded.label], decoded.className], [keys, pts.body.label, 'cat']);
+  assert.deepEqual([...decoded.x], pts.body.x.map(Math.fround));
+  assert.deepEqual([...decoded.p], pts.body.p.map(Math.fround));
   const bad = await tracker.call('GET', '/projects/p/map/points?class=dog');
   assert.equal(bad.status, 400);
   assert.match(bad.body.error, /class: no active class "dog"/);

@@ -2,8 +2,9 @@
 // selection (the grid's 'map selection' subset) and labelling a selection at once.
 //   PUT  /:p/map            {modelHash, method, keys, xy}   a slice of the map (the first of a new model replaces it)
 //   GET  /:p/map/info       {modelHash, method, count, updatedAt}
-//   GET  /:p/map/points     ?class=C: {keys, x, y, label, p} for every point, C's label and prediction; &format=bin:
-//                           the same columns in binary (map-binary.ts)
+//   GET  /:p/map/points     ?class=C: {keys, x, y, label, p, uncertainty} for every point (C's label, prediction and
+//                           1 - 2|p - 0.5|; -1 where none); &format=bin: the columns but uncertainty in binary
+//                           (map-binary.ts)
 //   GET  /:p/map            the page
 //   GET  /:p/map/selection  {keys}                          POST /:p/map/selection {keys} -> {count}
 //   POST /:p/map/labels     {keys, class, value} -> {written, historyIds}: one history row per image
@@ -47,8 +48,9 @@ export function mapRoutes(ctx: LabelsContext) {
       const q = c.req.valid('query');
       const cols = mapColumns(store, c.var.project.id, q.class);
       if (!cols) throw noMap(c.var.project.id);
-      if (q.format === 'json') return c.json(cols);
-      return c.body(encodeMapColumns(cols), 200, { 'Content-Type': 'application/octet-stream' });
+      if (q.format === 'bin') return c.body(encodeMapColumns(cols), 200, { 'Content-Type': 'application/octet-stream' });
+      // 1 at p = 0.5, 0 at p = 0 or 1; the binary body leaves it to the page, which derives it from p.
+      return c.json({ ...cols, uncertainty: cols.p.map((p) => (p < 0 ? -1 : 1 - 2 * Math.abs(p - 0.5))) });
     })
     .get('/:project/map', (c) => {
       const p = c.var.project;
