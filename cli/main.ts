@@ -106,6 +106,7 @@ const label = program
   .option('--head-epochs <n>', 'linear/mlp heads: epochs per round (default 10)', positiveInt)
   .option('--entropy-weight <w>', 'linear/mlp heads: weight of the entropy term on unlabelled images (default 0)', Number)
   .option('--label-smoothing <eps>', 'linear/mlp heads: label smoothing in [0, 1) (default 0)', Number)
+  .option('--head-output <output>', 'linear/mlp heads: sigmoid (default) or cosine, the original\'s output models')
   .option('--status', "print the loop's rounds, labels and queue instead")
   .action(labelCommand);
 label

@@ -6,7 +6,7 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Clien
 import { modelKey, sourceKeysKey } from '../../storage/layout.ts';
 import { loadSettings, type Settings } from '../../config/settings.ts';
 import { CLASS_SORTS } from '../../ml/active/query.ts';
-import { HEAD_KINDS, type HeadOptions } from '../../ml/active/head-options.ts';
+import { HEAD_KINDS, HEAD_OUTPUTS, type HeadOptions } from '../../ml/active/head-options.ts';
 import { openStorage, parseLocation } from '../../storage/index.ts';
 import { connectClient } from '../temporal-client.ts';
 import { activeLearningWorkflow, embedWorkflow } from '../../workflows/index.ts';
@@ -29,12 +29,15 @@ export interface LabelOptions {
   headEpochs?: number;
   entropyWeight?: number;
   labelSmoothing?: number;
+  headOutput?: string;
   status?: boolean;
 }
 
 /** The head options of the flags, checked here so a bad value is named before the loop starts. */
 function headOptions(options: LabelOptions): HeadOptions {
-  const { head: kind, hidden, headEpochs, entropyWeight, labelSmoothing } = options;
+  const { head: kind, hidden, headEpochs, entropyWeight, labelSmoothing, headOutput } = options;
+  if (headOutput !== undefined && !(HEAD_OUTPUTS as readonly string[]).includes(headOutput))
+    throw new Error(`--head-output ${JSON.stringify(headOutput)} is not an output; use one of: ${HEAD_OUTPUTS.join(', ')}`);
   if (kind !== undefined && !(HEAD_KINDS as readonly string[]).includes(kind))
     throw new Error(`--head ${JSON.stringify(kind)} is not a head; use one of: ${HEAD_KINDS.join(', ')}`);
   if (entropyWeight !== undefined && !(entropyWeight >= 0))
@@ -46,6 +49,7 @@ function headOptions(options: LabelOptions): HeadOptions {
     '--head-epochs': headEpochs,
     '--entropy-weight': entropyWeight,
     '--label-smoothing': labelSmoothing,
+    '--head-output': headOutput,
   };
   const given = Object.keys(sgdFlags).filter((flag) => sgdFlags[flag as keyof typeof sgdFlags] !== undefined);
   if ((kind ?? 'logistic') === 'logistic' && given.length > 0)
@@ -58,6 +62,7 @@ function headOptions(options: LabelOptions): HeadOptions {
     epochs: headEpochs,
     entropyWeight,
     labelSmoothing,
+    output: headOutput as HeadOptions['output'],
   };
   return Object.fromEntries(Object.entries(head).filter(([, v]) => v !== undefined)) as HeadOptions;
 }

@@ -2,6 +2,8 @@
 
 export const HEAD_KINDS = ['logistic', 'linear', 'mlp'] as const;
 export type HeadKind = (typeof HEAD_KINDS)[number];
+/** The original's output models of the stochastic-gradient heads. */
+export const HEAD_OUTPUTS = ['sigmoid', 'cosine'] as const;
 
 export interface HeadOptions {
   kind?: HeadKind;
@@ -18,6 +20,8 @@ export interface HeadOptions {
   labelSmoothing?: number;
   /** Stochastic-gradient heads: L2 penalty on the weights. */
   weightDecay?: number;
+  /** Stochastic-gradient heads: sigmoid outputs with masked cross-entropy (default) or cosine with masked MAE. */
+  output?: (typeof HEAD_OUTPUTS)[number];
 }
 
 export function checkHeadOptions(options: HeadOptions): void {
@@ -25,6 +29,8 @@ export function checkHeadOptions(options: HeadOptions): void {
     throw new Error(
       `head kind ${JSON.stringify(options.kind)} is unknown; use one of ${HEAD_KINDS.join(', ')}`,
     );
+  if (options.output !== undefined && !HEAD_OUTPUTS.includes(options.output))
+    throw new Error(`head output ${JSON.stringify(options.output)} is unknown; use one of ${HEAD_OUTPUTS.join(', ')}`);
   for (const name of ['entropyWeight', 'labelSmoothing', 'weightDecay'] as const) {
     const v = options[name];
     if (v !== undefined && !(Number.isFinite(v) && v >= 0))

@@ -1,12 +1,13 @@
 // Heads trained by stochastic gradient on feature vectors (the original's pre-extracted mode): linear or one-hidden-layer
-// MLP with sigmoid outputs, masked BCE, Adam, and optional entropy minimisation on unlabeled rows. Features are
+// MLP, then the original's output models: sigmoid with masked BCE, or cosine (each class a learned direction in its
+// own plane, 0.5 (cos + 1)) with masked mean absolute error; Adam, and optional entropy minimisation on unlabeled rows. Features are
 // standardised by a scaler fitted on every row at the first training and kept with the weights; stratified batches
 // draw 0 and 1 labels equally often, so rare classes are balanced; optional L2 weight decay; with validation labels,
 // the epoch with the lowest validation loss is kept.
 import type { Tensor2D, Variable } from '@tensorflow/tfjs';
 import { activeTf } from '../backend.ts';
 import { Rng } from '../rng.ts';
-import { entropyLoss, maskedBinaryCrossEntropy } from './losses.ts';
+import { entropyLoss, maskedBinaryCrossEntropy, maskedMeanAbsoluteError } from './losses.ts';
 import { Standardizer, type ScalerState } from './scaler.ts';
 import { stratifiedSample, unlabeledRows } from './sampling.ts';
 import { checkTable, type LabelTable } from './table.ts';
@@ -20,11 +21,13 @@ export interface HeadConfig {
   seed: number;
   /** Adam learning rate (default 1e-3, as the original). */
   learningRate?: number;
+  /** The output model: 'sigmoid' (default) or 'cosine'. */
+  output?: 'sigmoid' | 'cosine';
 }
 
 export interface HeadState {
   config: HeadConfig;
-  /** Variable values in creation order: [W, b] or [W1, b1, W2, b2]. */
+  /** Variable values in creation order: [W, b] or [W1, b1, W2, b2]; cosine outputs end in [W, E] (no bias). */
   weights: number[][];
   /** Feature standardisation (absent in heads saved before it existed: features are used as they are). */
   scaler?: ScalerState;
@@ -72,15 +75,20 @@ export class Head {
     const { inputDim: d, numClasses: k } = config;
     const h = config.hidden ?? 256;
     const rng = Rng.fromSeed(config.seed);
-    const shapes: [number, number][] | number[][] =
-      config.kind === 'linear' ? [[d, k], [k]] : [[d, h], [h], [h, k], [k]];
+    const hiddenShapes = config.kind === 'linear' ? [] : [[d, h], [h]];
+    const last = config.kind === 'linear' ? d : h;
+    const outputShapes = config.output === 'cosine' ? [[last, 2 * k], [k, 2]] : [[last, k], [k]];
+    const shapes = [...hiddenShapes, ...outputShapes];
     this.vars = shapes.map((shape, i) => {
       const size = shape.reduce((a, b) => a * b, 1);
+      const cosineOutput = config.output === 'cosine' && i >= hiddenShapes.length;
       const init = weights
         ? Float32Array.from(weights[i]!)
-        : shape.length === 2
-          ? glorot(rng, shape[0]!, shape[1]!)
-          : new Float32Array(size);
+        : cosineOutput
+          ? (rng.fillUniform(new Float32Array(size), -0.05, 0.05) as Float32Array)
+          : shape.length === 2
+            ? glorot(rng, shape[0]!, shape[1]!)
+            : new Float32Array(size);
       if (init.length !== size)
         throw new Error(`Head: weight ${i} has ${init.length} values, expected ${size}`);
       return tf.variable(tf.tensor(init, shape), true);
@@ -93,6 +101,8 @@ export class Head {
       throw new Error(`Head: kind must be linear or mlp, got ${config.kind}`);
     if (!(config.inputDim > 0 && config.numClasses > 0))
       throw new Error('Head: inputDim and numClasses must be positive');
+    if (config.output !== undefined && config.output !== 'sigmoid' && config.output !== 'cosine')
+      throw new Error(`Head: output must be sigmoid or cosine, got ${config.output}`);
     return new Head(config);
   }
 
@@ -119,21 +129,30 @@ export class Head {
     return tf.relu(tf.add(tf.matMul(x, this.vars[0] as Tensor2D), this.vars[1]!)) as Tensor2D;
   }
 
-  logits(x: Tensor2D): Tensor2D {
+  /** Class probabilities [n, k] of standardised features [n, d]. */
+  probabilities(x: Tensor2D): Tensor2D {
     const tf = activeTf();
-    const [w, b] =
-      this.config.kind === 'linear' ? [this.vars[0]!, this.vars[1]!] : [this.vars[2]!, this.vars[3]!];
-    return tf.add(tf.matMul(this.penultimate(x), w as Tensor2D), b) as Tensor2D;
+    const [w, second] = this.config.kind === 'linear' ? [this.vars[0]!, this.vars[1]!] : [this.vars[2]!, this.vars[3]!];
+    const z = this.penultimate(x);
+    if (this.config.output !== 'cosine') return tf.sigmoid(tf.add(tf.matMul(z, w as Tensor2D), second)) as Tensor2D;
+    // Each class: the input projected to a plane, compared by cosine with the class's learned direction there.
+    const k = this.config.numClasses;
+    const projected = tf.reshape(tf.matMul(z, w as Tensor2D), [-1, k, 2]);
+    const unit = tf.div(projected, tf.add(tf.norm(projected, 'euclidean', 2, true), 1e-7));
+    const classes = tf.div(second, tf.add(tf.norm(second, 'euclidean', 1, true), 1e-7));
+    const cosine = tf.sum(tf.mul(unit, classes), 2);
+    return tf.mul(tf.add(cosine, 1), 0.5) as Tensor2D;
+  }
+
+  private loss(y: Tensor2D, p: Tensor2D, labelSmoothing = 0) {
+    return this.config.output === 'cosine'
+      ? maskedMeanAbsoluteError(y, p, labelSmoothing)
+      : maskedBinaryCrossEntropy(y, p, labelSmoothing);
   }
 
   /** Probabilities [n, k] for features [n, d], computed in chunks. */
   predict(features: Float32Array, chunk = 4096): Float32Array {
-    return this.mapRows(
-      this.standardized(features),
-      chunk,
-      this.config.numClasses,
-      (x) => activeTf().sigmoid(this.logits(x)) as Tensor2D,
-    );
+    return this.mapRows(this.standardized(features), chunk, this.config.numClasses, (x) => this.probabilities(x));
   }
 
   /** Penultimate representation [n, h] (h = inputDim for linear heads). */
@@ -203,10 +222,10 @@ export class Head {
           const u = ub ? tf.tensor2d(ub, [m, d]) : null;
           const cost = this.optimizer.minimize(
             () => {
-              let l = maskedBinaryCrossEntropy(y, tf.sigmoid(this.logits(x)), options.labelSmoothing ?? 0);
+              let l = this.loss(y, this.probabilities(x), options.labelSmoothing ?? 0);
               if (decay > 0) l = tf.add(l, tf.mul(this.weightNorm(), decay / 2));
               if (!u) return l;
-              const en = entropyLoss(tf.sigmoid(this.logits(u)));
+              const en = entropyLoss(this.probabilities(u));
               ent = en.dataSync()[0]!;
               return tf.add(l, tf.mul(en, w));
             },
@@ -222,9 +241,9 @@ export class Head {
       if (validationX) {
         const v = tf.tidy(
           () =>
-            maskedBinaryCrossEntropy(
+            this.loss(
               tf.tensor2d(Int32Array.from(validationY), [validationRows.length, k], 'int32'),
-              tf.sigmoid(this.logits(tf.tensor2d(validationX, [validationRows.length, d]))),
+              this.probabilities(tf.tensor2d(validationX, [validationRows.length, d])),
             ).dataSync()[0]!,
         );
         result.validationLosses.push(v);
@@ -239,10 +258,11 @@ export class Head {
     return result;
   }
 
-  /** Sum of squared entries of the weight matrices (biases are not penalised). */
+  /** Sum of squared entries of the weight matrices (biases and the cosine output's class directions are not penalised). */
   private weightNorm() {
     const tf = activeTf();
-    const kernels = this.vars.filter((v) => v.shape.length === 2);
+    const directions = this.config.output === 'cosine' ? this.vars.at(-1) : undefined;
+    const kernels = this.vars.filter((v) => v.shape.length === 2 && v !== directions);
     return kernels.map((v) => tf.sum(tf.square(v))).reduce((a, b) => tf.add(a, b));
   }
 

@@ -29,6 +29,18 @@ export function maskedBinaryCrossEntropy(y: Tensor, p: Tensor, labelSmoothing = 
   });
 }
 
+/** Masked mean absolute error (the original's loss for the cosine output): sum |y m - p m| / sum m, 0 if nothing known. */
+export function maskedMeanAbsoluteError(y: Tensor, p: Tensor, labelSmoothing = 0): Scalar {
+  const tf = activeTf();
+  return tf.tidy(() => {
+    const mask = tf.cast(tf.notEqual(y, -1), 'float32');
+    let target = tf.mul(tf.cast(y, 'float32'), mask);
+    if (labelSmoothing > 0) target = tf.add(tf.mul(target, 1 - labelSmoothing), labelSmoothing / 2);
+    const total = tf.sum(tf.mul(tf.abs(tf.sub(target, p)), mask));
+    return tf.div(total, tf.maximum(tf.sum(mask), 1)) as Scalar;
+  });
+}
+
 /** Mean over batch and classes of the binary entropy -[p ln p + (1-p) ln(1-p)] in nats (entropy minimisation). */
 export function entropyLoss(p: Tensor): Scalar {
   const tf = activeTf();

@@ -6,7 +6,7 @@ import type { LabelTable } from './table.ts';
 import { Rng } from '../rng.ts';
 import { checkHeadOptions, type HeadOptions } from './head-options.ts';
 
-export { HEAD_KINDS, checkHeadOptions, type HeadKind, type HeadOptions } from './head-options.ts';
+export { HEAD_KINDS, HEAD_OUTPUTS, checkHeadOptions, type HeadKind, type HeadOptions } from './head-options.ts';
 
 export type RoundHeadState = LogisticHeadState | HeadState;
 
@@ -63,6 +63,7 @@ export function fitRoundHead(input: {
     hidden: options.hidden,
     seed,
     learningRate: options.learningRate,
+    output: options.output,
   });
   const result = head.train(features, table, {
     epochs: options.epochs,

@@ -2,7 +2,10 @@
 // stochastic-gradient heads' scaler, weight decay and validation early stopping; and the 'rare first' ordering.
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { initBackend } from '../../ml/backend.ts';
+import { activeTf, initBackend } from '../../ml/backend.ts';
+import { checkHeadOptions } from '../../ml/active/head-options.ts';
+import { maskedMeanAbsoluteError } from '../../ml/active/losses.ts';
+import { rocAuc } from '../../ml/active/metrics.ts';
 import {
   balancedUncertainty,
   classMetrics,
@@ -207,4 +210,37 @@ test('logistic head with more labels than the selection sample: C still chosen p
   const held = Array.from({ length: 100 }, (_, i) => 2500 + i);
   for (const m of classMetrics(head.predict(p.x), labelRows(p, held), held))
     assert.ok(m.auc > 0.85, `${m.name}: AUC ${m.auc}`);
+});
+
+test("cosine output (the original's CosineDense with masked MAE): probabilities in [0, 1] that rank the classes, state round-trips", () => {
+  const p = problem(400, 3);
+  const table = labelRows(p, Array.from({ length: 300 }, (_, i) => i));
+  for (const kind of ['linear', 'mlp'] as const) {
+    const { head } = fitRoundHead({
+      features: p.x,
+      table,
+      options: { kind, output: 'cosine', epochs: 8, samplesPerEpoch: 400, learningRate: 0.02, hidden: 16 },
+      seed: 2,
+    });
+    const probs = head.predict(p.x);
+    assert.ok(probs.every((v) => v >= 0 && v <= 1), 'outputs are 0.5 (cos + 1)');
+    const held = Array.from({ length: 100 }, (_, i) => 300 + i);
+    // The linear head must rank every class; the MLP's extra layer makes 8 short epochs too noisy to demand it.
+    for (let c = 0; c < (kind === 'linear' ? p.k : 0); c++) {
+      const auc = rocAuc(held.map((i) => probs[i * p.k + c]!), held.map((i) => p.truth[i * p.k + c]!));
+      assert.ok(auc > 0.8, `${kind} class ${c}: held-out AUC ${auc} (chance is 0.5)`);
+    }
+    const state = JSON.parse(JSON.stringify(head.toJSON()));
+    assert.equal(state.config.output, 'cosine');
+    assert.deepEqual(loadRoundHead(state).predict(p.x), probs);
+    head.dispose();
+  }
+  assert.throws(() => checkHeadOptions({ kind: 'linear', output: 'tanh' as never }), /head output "tanh" is unknown; use one of sigmoid, cosine/);
+});
+
+test('masked mean absolute error counts known labels only', () => {
+  const tf = activeTf();
+  const y = tf.tensor2d([[1, -1], [0, 1]], [2, 2], 'int32');
+  const pr = tf.tensor2d([[0.75, 0.1], [0.5, 1]], [2, 2]);
+  assert.ok(Math.abs(maskedMeanAbsoluteError(y, pr).dataSync()[0]! - (0.25 + 0.5 + 0) / 3) < 1e-6);
 });
