@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { chromium } from 'playwright-core';
+import { launchChromium } from '../tests/helpers/chromium.ts';
 import { loadSettings } from '../config/settings.ts';
 import { LabelStoreClient } from '../tracker-client/label-store.ts';
 
@@ -49,10 +49,7 @@ for (;;) {
   if (Date.now() > deadline) throw new Error('no map after 10 minutes: is the labeling loop running? (`patchwork label fashion --status`)');
   await new Promise((r) => setTimeout(r, 2000));
 }
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--no-first-run'],
-});
+const browser = await launchChromium({ webgl: true });
 try {
   const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
   await page.goto(`${tracker.url}/projects/${project}/label?token=${encodeURIComponent(tracker.token)}&labeler=screenshot`);

@@ -6,21 +6,13 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchChromium } from '../helpers/chromium.ts';
 import sharp from 'sharp';
 import { screenshotPath } from '../helpers/paths.ts';
 import { pollUntil, startTensorBoard, type LiveTensorBoard } from '../helpers/tensorboard.ts';
 import { startTracker, type LiveTracker } from '../helpers/tracker.ts';
 
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
 
 let home: string;
 let tracker: LiveTracker;
@@ -46,7 +38,7 @@ describe('run pages in Chromium', () => {
   before(async () => {
     home = await mkdtemp(join(tmpdir(), 'tracker-pages-'));
     tracker = await startTracker(home);
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+    browser = await launchChromium();
     await post('/api/runs', { run: 'pretrain-demo', workflowId: 'pretrain-demo', hparams: { lr: 0.01, method: 'deepcluster' } });
     await post('/api/runs/pretrain-demo/batches', { batchId: 'b0', items: scalars(0, 10) });
   });

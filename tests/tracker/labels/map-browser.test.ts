@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import { Hono } from 'hono';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from '../../helpers/chromium.ts';
 import { LocalStorage } from '../../../storage/index.ts';
 import { answerError } from '../../../tracker/api/errors.ts';
 import { putMapSlice, selectionKeys } from '../../../tracker/labels/map-store.ts';
@@ -63,19 +64,7 @@ before(async () => {
   const port = await freePort();
   server = serve({ fetch: app.fetch, port, hostname: '127.0.0.1' });
   base = `http://127.0.0.1:${port}`;
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--use-angle=swiftshader',
-      '--enable-unsafe-swiftshader',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
+  browser = await launchChromium({ webgl: true });
 });
 
 after(async () => {
