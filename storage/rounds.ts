@@ -115,3 +115,18 @@ export async function promoteQueue(store: Storage, runId: string, round: number)
   await store.put(latestQueueKey(runId), queue);
   return JSON.parse(queue.toString('utf8')) as RoundQueue;
 }
+
+/** What a finished round stored, raw: its labels export and classes, its predictions and its queue. */
+export interface StoredRound {
+  csv: string;
+  classes: string[];
+  predictions: { keys: string[]; classes: string[]; probs: Float32Array };
+  queue: RoundQueue;
+}
+
+export async function readStoredRound(store: Storage, runId: string, round: number): Promise<StoredRound> {
+  const { csv, classes } = await readRoundLabels(store, runId, round);
+  const predictions = await readPredictions(store, runId, round);
+  const queue = await readJson<RoundQueue>(store, queueKey(runId, round));
+  return { csv, classes, predictions, queue };
+}

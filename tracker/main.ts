@@ -74,6 +74,7 @@ const tracker = createTracker({
             },
             token: settings.tracker.token!,
             cacheDir: join(settings.home, 'cache', 'thumbs'),
+            runsStore: openStorage(settings.store, settings.s3),
           }),
         );
       },

@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { loadSettings } from '../../config/settings.ts';
 import { activeLearningWorkflowId } from '../../contracts/active-learning.ts';
-import { diffRounds, type RoundDiff, type RoundSnapshot } from '../../ml/active/round-diff.ts';
+import { diffRounds, roundSnapshot, type RoundDiff, type RoundSnapshot } from '../../ml/active/round-diff.ts';
 import { alignWithFeatures, keepClasses, parseExport } from '../../ml/active/table.ts';
 import { fitRound, rankRound } from '../../ml/active/round-compute.ts';
 import type { HeadOptions, RoundHeadState } from '../../ml/active/round-head.ts';
@@ -12,10 +12,10 @@ import { readEmbeddings } from '../../storage/embeddings.ts';
 import { openStorage, StorageError, type Storage } from '../../storage/index.ts';
 import { queueKey, roundHeadKey, roundProbsKey } from '../../storage/layout.ts';
 import {
-  readPredictions,
   readRoundHeadIfAny,
   readRoundLabels,
   readRoundRecipe,
+  readStoredRound,
   type RoundQueue,
   type RoundRecipe,
 } from '../../storage/rounds.ts';
@@ -23,10 +23,7 @@ import { checkProject } from '../../tracker-client/label-store.ts';
 
 async function readSnapshot(store: Storage, project: string, runId: string, round: number): Promise<RoundSnapshot> {
   try {
-    const { csv, classes } = await readRoundLabels(store, runId, round);
-    const { keys, classes: predicted, probs } = await readPredictions(store, runId, round);
-    const queue = JSON.parse((await store.get(queueKey(runId, round))).toString('utf8')) as RoundQueue;
-    return { round, labels: keepClasses(parseExport(csv), classes), probs: { keys, classes: predicted, values: probs }, queue: queue.keys };
+    return roundSnapshot(round, await readStoredRound(store, runId, round));
   } catch (error) {
     if (error instanceof StorageError && error.code === 'NOT_FOUND') {
       throw new Error(

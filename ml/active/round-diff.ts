@@ -1,7 +1,7 @@
 // What changed between two labeling rounds, from what each round stored: its labels, its predictions and its queue.
 // Both rounds' predictions are scored against the later round's labels, so their AUCs compare on the same answers.
 import { rocAuc } from './metrics.ts';
-import type { ExportedLabels } from './table.ts';
+import { keepClasses, parseExport, type ExportedLabels } from './table.ts';
 
 export interface RoundSnapshot {
   round: number;
@@ -9,6 +9,20 @@ export interface RoundSnapshot {
   /** Predicted probabilities, keys.length x classes.length row-major. */
   probs: { keys: string[]; classes: string[]; values: Float32Array };
   queue: string[];
+}
+
+/** A snapshot from a round's stored label export (CSV), classes, predictions and queue keys. */
+export function roundSnapshot(
+  round: number,
+  stored: { csv: string; classes: string[]; predictions: { keys: string[]; classes: string[]; probs: Float32Array }; queue: { keys: string[] } },
+): RoundSnapshot {
+  const { keys, classes, probs } = stored.predictions;
+  return {
+    round,
+    labels: keepClasses(parseExport(stored.csv), stored.classes),
+    probs: { keys, classes, values: probs },
+    queue: stored.queue.keys,
+  };
 }
 
 export interface LabelChange {

@@ -22,7 +22,7 @@ export function queueWatch(c: Context, store: LabelStore, projectId: string): Re
   return c.html(
     <>
       {watch}
-      <QueueLine queue={queue} oob />
+      <QueueLine project={projectId} queue={queue} oob />
       {gridUrl && (
         <div hx-get={gridUrl} hx-trigger="load" hx-select="#grid" hx-target="#grid" hx-swap="outerHTML"></div>
       )}

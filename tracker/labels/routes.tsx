@@ -9,6 +9,7 @@ import { labelerStatic, thumbnails } from './http/thumbnails.ts';
 import { labelerPage } from './http/page.tsx';
 import { mapRoutes } from './http/map-routes.tsx';
 import { projectsApi } from './http/projects-api.ts';
+import { roundRoutes } from './http/round-routes.tsx';
 import { labelWrites } from './http/writes.tsx';
 
 export type { LabelsDeps };
@@ -28,6 +29,7 @@ export function labelsRouter(deps: LabelsDeps) {
       .route('/', labelerPage(ctx))
       .route('/', labelWrites(ctx))
       .route('/', mapRoutes(ctx))
+      .route('/', roundRoutes(ctx))
   );
 }
 

@@ -122,13 +122,19 @@ export function History(props: { entries: HistoryEntry[]; oob?: boolean }) {
 }
 
 /** The published queue's round, size and sort (empty before the first round). */
-export function QueueLine(p: { queue?: QueueInfo; oob?: boolean }) {
+export function QueueLine(p: { project: string; queue?: QueueInfo; oob?: boolean }) {
   return (
     <div id="queue-info" hx-swap-oob={p.oob ? 'true' : undefined}>
       {p.queue && (
         <>
           active-learning queue: round <span class="round">{String(p.queue.round)}</span>,{' '}
           {String(p.queue.size)} images ranked by {p.queue.sort}
+          {p.queue.round > 1 && (
+            <>
+              {' '}
+              (<a href={`${base(p.project)}/rounds/${p.queue.round}`}>what changed</a>)
+            </>
+          )}
         </>
       )}
     </div>
@@ -213,7 +219,7 @@ export function Page(p: PageProps) {
               Sample
             </button>
           </form>
-          <QueueLine queue={p.queue} />
+          <QueueLine project={p.project} queue={p.queue} />
           <QueueWatch project={p.project} round={p.queue?.round} followGrid={p.sort === QUEUE_SORT} />
           <button id="undo" type="button">
             Undo my last change

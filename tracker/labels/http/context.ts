@@ -23,6 +23,8 @@ export interface LabelsDeps {
   maxCsvBytes?: number;
   /** How long a labeler's session cookie is valid; default 12 hours. */
   sessionTtlMs?: number;
+  /** Where runs write (rounds' inputs and outputs): the round pages read it. */
+  runsStore?: Storage;
 }
 
 export interface LabelsContext {
