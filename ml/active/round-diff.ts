@@ -74,8 +74,10 @@ export function diffRounds(a: RoundSnapshot, b: RoundSnapshot, options: { moves?
   });
 
   const auc: RoundDiff['auc'] = {};
+  const rowsA = new Map(a.probs.keys.map((key, i) => [key, i]));
+  const rowsB = new Map(b.probs.keys.map((key, i) => [key, i]));
   for (const [c, className] of classes.entries()) {
-    auc[className] = { from: aucOn(a.probs, className, b.labels, c), to: aucOn(b.probs, className, b.labels, c) };
+    auc[className] = { from: aucOn(a.probs, rowsA, className, b.labels, c), to: aucOn(b.probs, rowsB, className, b.labels, c) };
   }
 
   const before = new Set(a.queue);
@@ -92,10 +94,15 @@ export function diffRounds(a: RoundSnapshot, b: RoundSnapshot, options: { moves?
 }
 
 /** AUC of `probs` for one class over the images `labels` answers for it (validation and training alike). */
-function aucOn(probs: RoundSnapshot['probs'], className: string, labels: ExportedLabels, c: number): number {
+function aucOn(
+  probs: RoundSnapshot['probs'],
+  rowOf: Map<string, number>,
+  className: string,
+  labels: ExportedLabels,
+  c: number,
+): number {
   const column = probs.classes.indexOf(className);
   if (column < 0) return Number.NaN;
-  const rowOf = new Map(probs.keys.map((key, i) => [key, i]));
   const scores: number[] = [];
   const truth: number[] = [];
   labels.keys.forEach((key, row) => {
