@@ -13,17 +13,11 @@ import { pretrainProgressQuery } from '../contracts/pretrain.ts';
 import { openStorage, S3Storage } from '../storage/index.ts';
 import { eventAccumulatorScalars, patternImages } from './helpers/pretrain.ts';
 import { startStack, type TestStack } from './helpers/stack.ts';
+import { pollUntil } from './helpers/tensorboard.ts';
 import { startTracker, type LiveTracker } from './helpers/tracker.ts';
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 180_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+/** Polls until `probe` gives a value (errors count as not yet), for up to 3 minutes. */
+const until = <T>(what: string, probe: () => Promise<T | undefined>) => pollUntil(what, probe, 180_000, 50);
 
 describe('two compute workers without shared disk', () => {
   let stack: TestStack;
