@@ -6,6 +6,7 @@ import { embedWorkflow } from '../../workflows/index.ts';
 import { TASK_QUEUES } from '../../contracts/task-queues.ts';
 import { embedProgressQuery } from '../../contracts/embed.ts';
 import { followWithBar } from '../progress.ts';
+import { modelLocation } from '../model-location.ts';
 
 interface EmbedOptions {
   run?: string;
@@ -24,7 +25,7 @@ export async function embedCommand(source: string, options: EmbedOptions): Promi
   const settings = loadSettings();
   const client = await connectClient(settings);
   const workflowId = options.id ?? `embed-${new Date().toISOString().replace(/[:.]/g, '-')}`;
-  const model = options.run ? { run: options.run } : { path: /^[a-z]+:\/\//.test(options.model!) ? options.model! : resolve(options.model!) };
+  const model = options.run ? { run: options.run } : { path: modelLocation(options.model!) };
   const handle = await client.workflow.start(embedWorkflow, {
     taskQueue: TASK_QUEUES.io,
     workflowId,

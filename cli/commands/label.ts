@@ -15,6 +15,7 @@ import { activeLearningStatusQuery, activeLearningWorkflowId, QUERY_SORTS, retra
 import { embedProgressQuery, type EmbedResult } from '../../contracts/embed.ts';
 import { checkProject, LabelStoreClient } from '../../tracker-client/label-store.ts';
 import { followWithBar } from '../progress.ts';
+import { modelLocation } from '../model-location.ts';
 
 export interface LabelOptions {
   images?: string;
@@ -111,7 +112,7 @@ async function embedImages(
     );
   const model = options.run
     ? { run: options.run }
-    : { path: /^[a-z]+:\/\//.test(options.model!) ? options.model! : resolve(options.model!) };
+    : { path: modelLocation(options.model!) };
   const workflowId = `embed-${project}-${new Date().toISOString().replace(/[:.]/g, '-')}`;
   const handle = await client.workflow.start(embedWorkflow, {
     taskQueue: TASK_QUEUES.io,

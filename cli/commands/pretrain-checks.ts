@@ -6,6 +6,7 @@ import type { Settings } from '../../config/settings.ts';
 import { parseProbeLabels } from '../../ml/eval/probe-labels.ts';
 import { listImageKeys } from '../../storage/image-keys.ts';
 import { openStorage, parseLocation } from '../../storage/index.ts';
+import { isUrl } from '../model-location.ts';
 
 async function imageKeys(settings: Settings, flag: string, location: string): Promise<string[]> {
   let keys: string[];
@@ -50,7 +51,7 @@ export async function checkPretrainInputs(
     }
   }
   const model = inputs.initialModel;
-  if (model && !/^[a-z]+:\/\//.test(model) && !existsSync(model)) {
+  if (model && !isUrl(model) && !existsSync(model)) {
     throw new Error(`--init-model ${model} does not exist; give a tfjs model.json (or its folder), a URL, or a Keras .h5 file`);
   }
 }

@@ -9,6 +9,7 @@ import { pretrainWorkflow } from '../../workflows/index.ts';
 import { pretrainProgressQuery, type PretrainMethod, type PretrainResult } from '../../contracts/pretrain.ts';
 import { TASK_QUEUES } from '../../contracts/task-queues.ts';
 import { followWithBar } from '../progress.ts';
+import { modelLocation } from '../model-location.ts';
 
 interface PretrainOptions {
   images?: string;
@@ -28,11 +29,6 @@ interface PretrainOptions {
 function absolute(location: string): string {
   const parsed = parseLocation(location);
   return parsed.kind === 'local' ? resolve(parsed.path) : location;
-}
-
-/** A model path made absolute (workers may run elsewhere); URLs as given. */
-function modelLocation(path: string): string {
-  return /^[a-z]+:\/\//.test(path) ? path : resolve(path);
 }
 
 function readConfig(path: string | undefined): Record<string, unknown> {
