@@ -45,6 +45,7 @@ export function fitRoundHead(input: {
   checkHeadOptions(options);
   const kind = options.kind ?? 'logistic';
   if (kind === 'logistic') return { head: LogisticHead.fit(features, table, { seed }), trainLoss: null };
+  if (kind === 'pool' || kind === 'convnet') throw new Error(`a ${kind} head needs feature maps, which rounds cannot train on yet`);
   const dim = features.length / Math.max(table.n, 1);
   const previous = input.previous;
   let head: Head | undefined;
