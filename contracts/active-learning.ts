@@ -45,6 +45,11 @@ export interface RoundSummary {
   meanAuc: number | null;
   /** Mean loss of the last training steps (stochastic-gradient heads); null for the logistic head. */
   trainLoss: number | null;
+  /**
+   * False for a round that a retrain request asked to fit only: its head (and per-step losses) are stored, but
+   * nothing was predicted, ranked or published; the classes, AUC and queue fields then repeat the round before.
+   */
+  predictionsUpdated?: boolean;
   /** Set label cells when the round's labels were exported. */
   labelled: number;
   predicted: number;
@@ -65,6 +70,10 @@ export interface ActiveLearningCarried {
   checkedLabelled?: number;
   retrainRequested: boolean;
   stopRequested: boolean;
+  /** The head a retrain request chose: the loop's head from then on, instead of the input's. */
+  head?: HeadOptions;
+  /** The requested round fits the head only (a retrain request with updatePredictions: false). */
+  fitOnly?: boolean;
   last?: RoundSummary;
   lastError?: string;
 }
@@ -77,6 +86,8 @@ export interface ActiveLearningStatus {
   minNewLabels: number;
   /** The queue ordering. */
   sort: string;
+  /** The head the next round fits: the last retrain request's, else the input's. */
+  head?: HeadOptions;
   phase: 'waiting' | 'fine-tuning' | 'predicting' | 'ranking' | 'publishing' | 'stopped';
   rounds: number;
   labelled: number;
@@ -91,8 +102,16 @@ export interface ActiveLearningResult {
 }
 
 export const activeLearningStatusQuery = defineQuery<ActiveLearningStatus>('activeLearningStatus');
-/** Starts a round now (when the labels allow training: at least one 0 and one 1). */
-export const retrainSignal = defineSignal('retrain');
+/** What a retrain signal may ask for besides a round now. */
+export interface RetrainRequest {
+  /** The head this round and every later one fits (replaces the loop's head settings). */
+  head?: HeadOptions;
+  /** false: this round fits and stores the head only, keeping the published predictions and queue (default true). */
+  updatePredictions?: boolean;
+}
+
+/** Starts a round now (when the labels allow training: at least one 0 and one 1); older senders send no payload. */
+export const retrainSignal = defineSignal<[RetrainRequest?]>('retrain');
 /** Sent by the tracker after label writes: the project's current count of set label cells (classes not retired). */
 export const labelsChangedSignal = defineSignal<[{ labelled: number }]>('labelsChanged');
 /** Ends the workflow after the running round. Same name as the pretraining stop signal. */

@@ -52,6 +52,8 @@ export const roundLabelsKey = (runId: string, round: number) => `${roundDir(runI
 /** The classes (not retired) the round trains and predicts, read with its labels. */
 export const roundClassesKey = (runId: string, round: number) => `${roundDir(runId, round)}/classes.json`;
 export const roundHeadKey = (runId: string, round: number) => `${roundDir(runId, round)}/head.json`;
+/** The head's training loss at each step of the round's fit (empty for the logistic head). */
+export const roundLossesKey = (runId: string, round: number) => `${roundDir(runId, round)}/losses.json`;
 /** What else the round's results depend on (model hash, head options, seed, ordering), so it can be replayed. */
 export const roundRecipeKey = (runId: string, round: number) => `${roundDir(runId, round)}/recipe.json`;
 export const roundProbsKey = (runId: string, round: number) => `${roundDir(runId, round)}/probs.f32`;

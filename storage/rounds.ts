@@ -8,6 +8,7 @@ import {
   roundHeadKey,
   roundKeysKey,
   roundLabelsKey,
+  roundLossesKey,
   roundProbsKey,
   roundRecipeKey,
 } from './layout.ts';
@@ -71,6 +72,20 @@ export function readRoundHead<T>(store: Storage, runId: string, round: number): 
 export async function readRoundHeadIfAny<T>(store: Storage, runId: string, round: number): Promise<T | undefined> {
   try {
     return await readRoundHead<T>(store, runId, round);
+  } catch (error) {
+    if (error instanceof StorageError && error.code === 'NOT_FOUND') return undefined;
+    throw error;
+  }
+}
+
+export async function saveRoundLosses(store: Storage, runId: string, round: number, losses: number[]): Promise<void> {
+  await store.put(roundLossesKey(runId, round), JSON.stringify({ losses }));
+}
+
+/** The round's per-step training losses, or undefined for a round that stored none (rounds before they were kept). */
+export async function readRoundLosses(store: Storage, runId: string, round: number): Promise<number[] | undefined> {
+  try {
+    return (await readJson<{ losses: number[] }>(store, roundLossesKey(runId, round))).losses;
   } catch (error) {
     if (error instanceof StorageError && error.code === 'NOT_FOUND') return undefined;
     throw error;

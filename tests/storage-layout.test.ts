@@ -23,6 +23,7 @@ test('every key builder gives the keys earlier releases wrote', () => {
   assert.equal(layout.roundLabelsKey(run, 4), 'runs/label-fashion/rounds/00004/labels.csv');
   assert.equal(layout.roundClassesKey(run, 4), 'runs/label-fashion/rounds/00004/classes.json');
   assert.equal(layout.roundHeadKey(run, 4), 'runs/label-fashion/rounds/00004/head.json');
+  assert.equal(layout.roundLossesKey(run, 4), 'runs/label-fashion/rounds/00004/losses.json');
   assert.equal(layout.roundProbsKey(run, 4), 'runs/label-fashion/rounds/00004/probs.f32');
   assert.equal(layout.roundKeysKey(run, 4), 'runs/label-fashion/rounds/00004/keys.json');
   assert.equal(layout.queueKey(run, 4), 'runs/label-fashion/rounds/00004/queue.json');

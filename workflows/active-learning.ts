@@ -29,7 +29,8 @@ const HISTORY_LIMIT = 5_000;
 
 /**
  * One long-lived workflow per labeling project. It waits for a `retrain` signal or for `minNewLabels` new label cells
- * (the tracker signals each change; the label store is also polled, for a tracker without Temporal), then runs a round: fine-tune → predict all → rank → publish. State is carried across
+ * (the tracker signals each change; the label store is also polled, for a tracker without Temporal), then runs a round: fine-tune → predict all → rank → publish. A retrain signal may
+ * name the head for this and later rounds, and ask for a fit-only round (fine-tune only). State is carried across
  * continue-as-new, and every step is an activity whose inputs are in the store, so a round survives worker restarts.
  */
 export async function activeLearningWorkflow(input: ActiveLearningInput): Promise<ActiveLearningResult> {
@@ -62,11 +63,14 @@ export async function activeLearningWorkflow(input: ActiveLearningInput): Promis
     retrainRequested: false,
     stopRequested: false,
   };
+  /** A retrain request's head replaces the input's for every later round (carried across continue-as-new). */
+  const head = () => state.head ?? options.head;
   const status: ActiveLearningStatus = {
     project: input.project,
     modelHash: input.modelHash,
     minNewLabels: options.minNewLabels,
     sort: options.sort,
+    head: head(),
     phase: 'waiting',
     rounds: state.rounds,
     labelled: state.labelledAtLastRound,
@@ -74,7 +78,11 @@ export async function activeLearningWorkflow(input: ActiveLearningInput): Promis
     lastError: state.lastError,
   };
   setHandler(activeLearningStatusQuery, () => status);
-  setHandler(retrainSignal, () => void (state.retrainRequested = true));
+  setHandler(retrainSignal, (request) => {
+    state.retrainRequested = true;
+    if (request?.head) status.head = state.head = request.head;
+    state.fitOnly = request?.updatePredictions === false ? true : undefined;
+  });
   setHandler(stopActiveLearningSignal, () => void (state.stopRequested = true));
   setHandler(labelsChangedSignal, ({ labelled }) => void (state.signalledLabelled = labelled));
   /** A signalled count that makes a round due and that the label store has not been asked about yet. */
@@ -94,10 +102,13 @@ export async function activeLearningWorkflow(input: ActiveLearningInput): Promis
       state.lastError =
         'a round needs at least one 0 and one 1 label on images that are not excluded and not validation';
       state.retrainRequested = false;
+      state.fitOnly = undefined;
     } else if (due) {
+      const fitOnly = state.fitOnly === true;
       state.retrainRequested = false;
+      state.fitOnly = undefined;
       try {
-        state.last = await runRound(state.rounds + 1);
+        state.last = await runRound(state.rounds + 1, fitOnly);
         state.rounds++;
         state.lastError = undefined;
         state.labelledAtLastRound = state.last.labelled;
@@ -133,16 +144,18 @@ export async function activeLearningWorkflow(input: ActiveLearningInput): Promis
   status.phase = 'stopped';
   return { project: input.project, rounds: state.rounds, last: state.last };
 
-  async function runRound(round: number): Promise<RoundSummary> {
+  /** `fitOnly`: fit and store the head, keep the published predictions and queue (a retrain request's choice). */
+  async function runRound(round: number, fitOnly: boolean): Promise<RoundSummary> {
     const common = { runId, round, modelHash: input.modelHash };
     status.phase = 'fine-tuning';
     const tuned = await compute.fineTune({
       ...common,
       project: input.project,
       previousRound: state.rounds > 0 ? state.rounds : undefined,
-      head: options.head,
+      head: head(),
       seed: options.seed,
     });
+    if (fitOnly) return fitOnlySummary(round, tuned);
     status.phase = 'predicting';
     const predicted = await compute.predictAll(common);
     status.phase = 'ranking';
@@ -179,5 +192,26 @@ export async function activeLearningWorkflow(input: ActiveLearningInput): Promis
       },
     });
     return summary;
+  }
+
+  function fitOnlySummary(
+    round: number,
+    tuned: { labelled: number; trainLoss: number | null; missingEmbeddings: number },
+  ): RoundSummary {
+    const before = state.last;
+    return {
+      round,
+      evaluatedOn: before?.evaluatedOn ?? 'train',
+      classes: before?.classes ?? [],
+      meanAuc: before?.meanAuc ?? null,
+      predicted: before?.predicted ?? 0,
+      queueHead: before?.queueHead ?? [],
+      queueSize: before?.queueSize ?? 0,
+      queueKey: before?.queueKey ?? '',
+      trainLoss: tuned.trainLoss,
+      labelled: tuned.labelled,
+      missingEmbeddings: tuned.missingEmbeddings,
+      predictionsUpdated: false,
+    };
   }
 }

@@ -169,6 +169,33 @@ describe('activeLearningWorkflow with stub activities', () => {
     assert.equal((await env.client.workflow.getHandle('label-continue').result()).rounds, 2);
   });
 
+  test('a retrain request names the head for later rounds too, across continue-as-new; updatePredictions false fits only', async () => {
+    const { stubs } = roundStubs(env, { labelled: 4, trainable: true });
+    const handle = await start(env, 'requested', input('requested', { head: { kind: 'logistic' }, roundsPerRun: 1 }));
+    await statusWhen(handle, 'the first label check', (s) => s.labelled === 4);
+    assert.deepEqual((await handle.query(activeLearningStatusQuery)).head, { kind: 'logistic' });
+
+    const chosen = { kind: 'mlp' as const, hidden: 8, epochs: 2, batchSize: 4, samplesPerEpoch: 16 };
+    await handle.signal(retrainSignal, { head: chosen, updatePredictions: false });
+    const fitted = await statusWhen(handle, 'the fit-only round', (s) => s.rounds === 1);
+    assert.deepEqual(fitted.head, chosen);
+    assert.equal(fitted.last?.predictionsUpdated, false);
+    assert.deepEqual([fitted.last?.predicted, fitted.last?.queueSize, fitted.last?.meanAuc], [0, 0, null]);
+    assert.deepEqual(stubs.names().filter((name) => name !== 'labelStatus'), ['fineTune']);
+
+    await handle.signal(retrainSignal);
+    const predicted = await statusWhen(handle, 'round 2 in the next run', (s) => s.rounds === 2);
+    assert.equal(await continuedAsNew(env.client.workflow.getHandle('label-requested', handle.firstExecutionRunId)), true);
+    assert.equal(predicted.last?.predictionsUpdated, undefined);
+    assert.equal(predicted.last?.meanAuc, 0.75);
+    assert.deepEqual(predicted.head, chosen, 'the requested head is carried into the next run');
+    assert.deepEqual(stubs.inputsOf('fineTune').map(({ round, head }) => [round, head]), [[1, chosen], [2, chosen]]);
+    assert.deepEqual(stubs.names().filter((name) => name !== 'labelStatus'), ['fineTune', 'fineTune', 'predictAll', 'rankQueue', 'publishRound']);
+
+    await env.client.workflow.getHandle('label-requested').signal(stopActiveLearningSignal);
+    assert.equal((await env.client.workflow.getHandle('label-requested').result()).rounds, 2);
+  });
+
   test('labels that cannot train, or that a round rejects, are reported and the loop waits for the next change', async () => {
     const { stubs } = roundStubs(env, { labelled: 30, trainable: false });
     const handle = await start(env, 'bad-labels', input('bad-labels'));
