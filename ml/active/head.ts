@@ -4,13 +4,15 @@
 // standardised by a scaler fitted on every row at the first training and kept with the weights; stratified batches
 // draw 0 and 1 labels equally often, so rare classes are balanced; optional L2 weight decay; with validation labels,
 // the epoch with the lowest validation loss is kept.
-import type { Tensor2D, Variable } from '@tensorflow/tfjs';
+import type { Tensor, Tensor2D, Variable } from '@tensorflow/tfjs';
 import { activeTf } from '../backend.ts';
 import { Rng } from '../rng.ts';
-import { entropyLoss, maskedBinaryCrossEntropy, maskedMeanAbsoluteError } from './losses.ts';
+import { headVariables, outputProbabilities, outputShapes } from './head-output.ts';
+import { mapRows, trainHead, type TrainableHead, type TrainOptions, type TrainResult } from './head-training.ts';
 import { Standardizer, type ScalerState } from './scaler.ts';
-import { stratifiedSample, unlabeledRows } from './sampling.ts';
-import { checkTable, type LabelTable } from './table.ts';
+import type { LabelTable } from './table.ts';
+
+export type { TrainOptions, TrainResult } from './head-training.ts';
 
 export interface HeadConfig {
   kind: 'linear' | 'mlp';
@@ -33,36 +35,10 @@ export interface HeadState {
   scaler?: ScalerState;
 }
 
-export interface TrainOptions {
-  epochs?: number;
-  samplesPerEpoch?: number;
-  batchSize?: number;
-  /** Weight of the entropy term on unlabeled rows; 0 (default) disables it. */
-  entropyWeight?: number;
-  labelSmoothing?: number;
-  /** L2 penalty on the weight matrices (not the biases); 0 (default) disables it. */
-  weightDecay?: number;
-  rng: Rng;
-}
-
-export interface TrainResult {
-  /** One value per step, as the original records them. */
-  losses: number[];
-  entropy: number[];
-  /** Masked BCE on labelled validation rows after each epoch (empty without validation labels). */
-  validationLosses: number[];
-  /** The epoch whose weights were kept (the last one without validation labels). */
-  keptEpoch: number;
-}
-
-function glorot(rng: Rng, fanIn: number, fanOut: number): Float32Array {
-  const limit = Math.sqrt(6 / (fanIn + fanOut));
-  return rng.fillUniform(new Float32Array(fanIn * fanOut), -limit, limit) as Float32Array;
-}
-
 export class Head {
+  readonly name = 'Head';
   readonly vars: Variable[];
-  private optimizer;
+  readonly optimizer;
   private scaler: Standardizer | undefined;
 
   private constructor(
@@ -74,26 +50,33 @@ export class Head {
     const tf = activeTf();
     const { inputDim: d, numClasses: k } = config;
     const h = config.hidden ?? 256;
-    const rng = Rng.fromSeed(config.seed);
     const hiddenShapes = config.kind === 'linear' ? [] : [[d, h], [h]];
     const last = config.kind === 'linear' ? d : h;
-    const outputShapes = config.output === 'cosine' ? [[last, 2 * k], [k, 2]] : [[last, k], [k]];
-    const shapes = [...hiddenShapes, ...outputShapes];
-    this.vars = shapes.map((shape, i) => {
-      const size = shape.reduce((a, b) => a * b, 1);
-      const cosineOutput = config.output === 'cosine' && i >= hiddenShapes.length;
-      const init = weights
-        ? Float32Array.from(weights[i]!)
-        : cosineOutput
-          ? (rng.fillUniform(new Float32Array(size), -0.05, 0.05) as Float32Array)
-          : shape.length === 2
-            ? glorot(rng, shape[0]!, shape[1]!)
-            : new Float32Array(size);
-      if (init.length !== size)
-        throw new Error(`Head: weight ${i} has ${init.length} values, expected ${size}`);
-      return tf.variable(tf.tensor(init, shape), true);
+    const shapes = [...hiddenShapes, ...outputShapes(last, k, config.output)];
+    this.vars = headVariables(shapes, Rng.fromSeed(config.seed), {
+      weights,
+      cosineFrom: config.output === 'cosine' ? hiddenShapes.length : undefined,
+      owner: 'Head',
     });
     this.optimizer = tf.train.adam(config.learningRate ?? 1e-3);
+  }
+
+  get rowShape(): number[] {
+    return [this.config.inputDim];
+  }
+
+  get numClasses(): number {
+    return this.config.numClasses;
+  }
+
+  get output() {
+    return this.config.output;
+  }
+
+  /** Weight matrices (biases and the cosine output's class directions are not penalised by weight decay). */
+  get kernels(): Variable[] {
+    const directions = this.config.output === 'cosine' ? this.vars.at(-1) : undefined;
+    return this.vars.filter((v) => v.shape.length === 2 && v !== directions);
   }
 
   static create(config: HeadConfig): Head {
@@ -130,24 +113,9 @@ export class Head {
   }
 
   /** Class probabilities [n, k] of standardised features [n, d]. */
-  probabilities(x: Tensor2D): Tensor2D {
-    const tf = activeTf();
-    const [w, second] = this.config.kind === 'linear' ? [this.vars[0]!, this.vars[1]!] : [this.vars[2]!, this.vars[3]!];
-    const z = this.penultimate(x);
-    if (this.config.output !== 'cosine') return tf.sigmoid(tf.add(tf.matMul(z, w as Tensor2D), second)) as Tensor2D;
-    // Each class: the input projected to a plane, compared by cosine with the class's learned direction there.
-    const k = this.config.numClasses;
-    const projected = tf.reshape(tf.matMul(z, w as Tensor2D), [-1, k, 2]);
-    const unit = tf.div(projected, tf.add(tf.norm(projected, 'euclidean', 2, true), 1e-7));
-    const classes = tf.div(second, tf.add(tf.norm(second, 'euclidean', 1, true), 1e-7));
-    const cosine = tf.sum(tf.mul(unit, classes), 2);
-    return tf.mul(tf.add(cosine, 1), 0.5) as Tensor2D;
-  }
-
-  private loss(y: Tensor2D, p: Tensor2D, labelSmoothing = 0) {
-    return this.config.output === 'cosine'
-      ? maskedMeanAbsoluteError(y, p, labelSmoothing)
-      : maskedBinaryCrossEntropy(y, p, labelSmoothing);
+  probabilities(x: Tensor): Tensor2D {
+    const last = this.config.kind === 'linear' ? [this.vars[0]!, this.vars[1]!] : [this.vars[2]!, this.vars[3]!];
+    return outputProbabilities(this.penultimate(x as Tensor2D), last as [Variable, Variable], this.config.numClasses, this.config.output);
   }
 
   /** Probabilities [n, k] for features [n, d], computed in chunks. */
@@ -161,130 +129,20 @@ export class Head {
     return { data: this.mapRows(this.standardized(features), chunk, dim, (x) => this.penultimate(x)), dim };
   }
 
-  private mapRows(
-    features: Float32Array,
-    chunk: number,
-    outDim: number,
-    fn: (x: Tensor2D) => Tensor2D,
-  ): Float32Array {
-    const tf = activeTf();
-    const d = this.config.inputDim;
-    const n = features.length / d;
-    if (!Number.isInteger(n))
-      throw new Error(`Head: features length ${features.length} is not a multiple of inputDim ${d}`);
-    const out = new Float32Array(n * outDim);
-    for (let start = 0; start < n; start += chunk) {
-      const m = Math.min(chunk, n - start);
-      const y = tf.tidy(() => fn(tf.tensor2d(features.subarray(start * d, (start + m) * d), [m, d])));
-      out.set(y.dataSync(), start * outDim);
-      y.dispose();
-    }
-    return out;
+  private mapRows(features: Float32Array, chunk: number, outDim: number, fn: (x: Tensor2D) => Tensor2D): Float32Array {
+    return mapRows(features, this.rowShape, chunk, outDim, (x) => fn(x as Tensor2D), 'Head');
   }
 
   /** Fine-tunes with stratified batches (as the original: each epoch draws samplesPerEpoch rows, then batches them). */
   train(raw: Float32Array, table: LabelTable, options: TrainOptions): TrainResult {
-    checkTable(table);
-    const tf = activeTf();
     const d = this.config.inputDim;
-    const k = this.config.numClasses;
-    if (table.classes.length !== k)
-      throw new Error(`Head.train: table has ${table.classes.length} classes, head has ${k}`);
     if (raw.length !== table.n * d) throw new Error(`Head.train: features must be [${table.n}, ${d}]`);
     this.scaler ??= Standardizer.fit(raw, d);
-    const features = this.scaler.transform(raw);
-    const decay = options.weightDecay ?? 0;
-    const validationRows = validationRowsOf(table);
-    const validationX = validationRows.length > 0 ? gatherRows(features, d, validationRows) : null;
-    const validationY = validationRows.flatMap((i) => Array.from(table.labels.subarray(i * k, i * k + k)));
-    let best: { loss: number; epoch: number; weights: Float32Array[] } | undefined;
-    const epochs = options.epochs ?? 10;
-    const perEpoch = options.samplesPerEpoch ?? 1000;
-    const batchSize = options.batchSize ?? 16;
-    const w = options.entropyWeight ?? 0;
-    const unlabeled = w > 0 ? unlabeledRows(table).filter((i) => !table.exclude[i]) : [];
-    const result: TrainResult = { losses: [], entropy: [], validationLosses: [], keptEpoch: epochs - 1 };
-    const gather = (rows: ArrayLike<number>) => gatherRows(features, d, rows);
-    for (let e = 0; e < epochs; e++) {
-      const sample = stratifiedSample(table, perEpoch, options.rng);
-      for (let start = 0; start < perEpoch; start += batchSize) {
-        const m = Math.min(batchSize, perEpoch - start);
-        const xb = gather(sample.indices.subarray(start, start + m));
-        const yb = sample.labels.subarray(start * k, (start + m) * k);
-        const ub =
-          unlabeled.length > 0
-            ? gather(Array.from({ length: m }, () => unlabeled[options.rng.integer(0, unlabeled.length)]!))
-            : null;
-        let ent = 0;
-        const loss = tf.tidy(() => {
-          const x = tf.tensor2d(xb, [m, d]);
-          const y = tf.tensor2d(Int32Array.from(yb), [m, k], 'int32');
-          const u = ub ? tf.tensor2d(ub, [m, d]) : null;
-          const cost = this.optimizer.minimize(
-            () => {
-              let l = this.loss(y, this.probabilities(x), options.labelSmoothing ?? 0);
-              if (decay > 0) l = tf.add(l, tf.mul(this.weightNorm(), decay / 2));
-              if (!u) return l;
-              const en = entropyLoss(this.probabilities(u));
-              ent = en.dataSync()[0]!;
-              return tf.add(l, tf.mul(en, w));
-            },
-            true,
-            this.vars,
-          )!;
-          return cost;
-        });
-        result.losses.push(loss.dataSync()[0]!);
-        result.entropy.push(ent);
-        loss.dispose();
-      }
-      if (validationX) {
-        const v = tf.tidy(
-          () =>
-            this.loss(
-              tf.tensor2d(Int32Array.from(validationY), [validationRows.length, k], 'int32'),
-              this.probabilities(tf.tensor2d(validationX, [validationRows.length, d])),
-            ).dataSync()[0]!,
-        );
-        result.validationLosses.push(v);
-        if (!best || v < best.loss)
-          best = { loss: v, epoch: e, weights: this.vars.map((w) => w.dataSync().slice() as Float32Array) };
-      }
-    }
-    if (best) {
-      this.vars.forEach((w, i) => w.assign(tf.tensor(best!.weights[i]!, w.shape)));
-      result.keptEpoch = best.epoch;
-    }
-    return result;
-  }
-
-  /** Sum of squared entries of the weight matrices (biases and the cosine output's class directions are not penalised). */
-  private weightNorm() {
-    const tf = activeTf();
-    const directions = this.config.output === 'cosine' ? this.vars.at(-1) : undefined;
-    const kernels = this.vars.filter((v) => v.shape.length === 2 && v !== directions);
-    return kernels.map((v) => tf.sum(tf.square(v))).reduce((a, b) => tf.add(a, b));
+    return trainHead(this satisfies TrainableHead, this.scaler.transform(raw), table, options);
   }
 
   dispose(): void {
     for (const v of this.vars) v.dispose();
     this.optimizer.dispose();
   }
-}
-
-function gatherRows(features: Float32Array, d: number, rows: ArrayLike<number>): Float32Array {
-  const x = new Float32Array(rows.length * d);
-  for (let j = 0; j < rows.length; j++) x.set(features.subarray(rows[j]! * d, rows[j]! * d + d), j * d);
-  return x;
-}
-
-/** Validation rows with at least one label, not excluded. */
-function validationRowsOf(table: LabelTable): number[] {
-  const k = table.classes.length;
-  const rows: number[] = [];
-  for (let i = 0; i < table.n; i++) {
-    if (!table.validation[i] || table.exclude[i]) continue;
-    if (table.labels.subarray(i * k, i * k + k).some((v) => v !== -1)) rows.push(i);
-  }
-  return rows;
 }
