@@ -135,3 +135,27 @@ test('installNativeKernels refuses other backends and leaves them alone', () => 
   assert.equal(installNativeKernels(fake), false);
   assert.equal(nativeKernelsInstalled(), false);
 });
+
+test('Step (native, alpha 0) matches tfjs-node, NaN and 0 included, and a Conv2D+ReLU layer trains the same', () => {
+  const values = [-2, -0, 0, 1e-30, 3, Number.NaN, -Number.MIN_VALUE, 7];
+  const run = (native: boolean) => {
+    if (native) installNativeKernels();
+    else uninstallNativeKernels();
+    const steps = Array.from(tf.step(tf.tensor1d(values)).dataSync());
+    const leaky = Array.from(tf.step(tf.tensor1d(values), 0.5).dataSync());
+    const layer = tf.layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: 7 }) });
+    const x = tf.tensor(normal(5, size), shape);
+    layer.apply(x);
+    const w = tf.tensor(normal(6, 4 * 5 * 6 * 4), [4, 5, 6, 4]);
+    const { grads: g } = tf.variableGrads(() => tf.sum(tf.mul(layer.apply(x) as Tensor, w)) as never, layer.trainableWeights.map((v) => (v as unknown as { val: never }).val));
+    return { steps, leaky, grads: Object.values(g).map((t) => t.dataSync() as Float32Array) };
+  };
+  const ours = run(true);
+  const theirs = run(false);
+  assert.deepEqual(ours.steps, theirs.steps);
+  assert.deepEqual(ours.steps.slice(0, 5), [0, 0, 0, 1, 1]);
+  assert.ok(Number.isNaN(ours.steps[5]));
+  assert.deepEqual(ours.leaky, theirs.leaky);
+  assert.equal(ours.grads.length, 2);
+  ours.grads.forEach((g, i) => assert.ok(relErr(g, theirs.grads[i]!) <= 1e-5, `weight ${i}: ${relErr(g, theirs.grads[i]!)}`));
+});

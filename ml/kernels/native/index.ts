@@ -6,12 +6,14 @@
 //  - tfjs-layers' BatchNormalization in training runs moments (mean, squaredDifference, mean) and then the inference
 //    batchNorm kernel, and differentiates all of it op by op (about 25 ops per layer); TensorFlow has
 //    FusedBatchNormV3 (is_training) and FusedBatchNormGradV3.
+//  - a fused conv or matmul with ReLU is differentiated through Step (step.ts).
 // installNativeKernels() registers kernels that call those TF ops by name through the tfjs-node backend (the same way
 // tfjs-node's own kernels do), swaps Relu's gradient, and makes tfjs-layers' BatchNormalization use the fused
 // training kernel. Other backends are untouched: each replacement falls back to tfjs's own code when the active
 // backend is not 'tensorflow'.
 import type { GradConfig, KernelConfig, NamedAttrMap, Tensor, TensorInfo } from '@tensorflow/tfjs';
 import { activeTf, type Tf } from '../../backend.ts';
+import { installNativeStep } from './step.ts';
 
 /** The slice of tfjs-node's NodeJSKernelBackend we use (see node_modules/@tensorflow/tfjs-node/dist/kernels). */
 interface NodeBackend {
@@ -140,6 +142,7 @@ const fusedBnTrainGrad: GradConfig = {
 
 interface Installed {
   reluGrad: GradConfig;
+  restoreStep: () => void;
   bnCall: (this: BnLayer, inputs: unknown, kwargs: Record<string, unknown>) => unknown;
   bnProto: { call: Installed['bnCall'] };
 }
@@ -213,7 +216,7 @@ export function installNativeKernels(tf: Tf = activeTf()): boolean {
       return y!;
     });
   };
-  installed = { reluGrad, bnCall, bnProto };
+  installed = { reluGrad, bnCall, bnProto, restoreStep: installNativeStep(tf) };
   return true;
 }
 
@@ -242,5 +245,6 @@ export function uninstallNativeKernels(tf: Tf = activeTf()): void {
     console.warn = warn;
   }
   installed.bnProto.call = installed.bnCall;
+  installed.restoreStep();
   installed = undefined;
 }
