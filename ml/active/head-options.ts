@@ -19,13 +19,13 @@ export interface HeadOptions {
   hidden?: number;
   /** pool and convnet heads: global pooling of the (last) feature map (default max, as the original). */
   pooling?: (typeof HEAD_POOLINGS)[number];
-  /** convnet head: convolution layers (default 1), filters per layer (default 32), kernel 1 or 3 (default 1). */
+  /** convnet head: convolution layers (default 1), filters per layer (default 256), kernel 1 or 3 (default 1), as the original. */
   layers?: number;
   filters?: number;
   kernel?: 1 | 3;
   /** convnet head: depthwise-separable convolutions (default false). */
   separable?: boolean;
-  /** convnet head: spatial dropout rate after each convolution (default 0). */
+  /** convnet head: spatial dropout rate before each convolution (default 0, at most 0.95 as the original). */
   spatialDropout?: number;
   /** Stochastic-gradient heads: epochs, samples per epoch, batch size, Adam learning rate. */
   epochs?: number;
@@ -63,10 +63,10 @@ export function checkHeadOptions(options: HeadOptions): void {
     if (v !== undefined && !(Number.isFinite(v) && v >= 0))
       throw new Error(`head ${name} must be a number >= 0, got ${v}`);
   }
-  for (const name of ['labelSmoothing', 'spatialDropout'] as const) {
-    const v = options[name];
-    if (v !== undefined && v >= 1) throw new Error(`head ${name} must be below 1, got ${v}`);
-  }
+  if (options.labelSmoothing !== undefined && options.labelSmoothing >= 1)
+    throw new Error(`head labelSmoothing must be below 1, got ${options.labelSmoothing}`);
+  if (options.spatialDropout !== undefined && options.spatialDropout > 0.95)
+    throw new Error(`head spatialDropout must be at most 0.95, got ${options.spatialDropout}`);
   if (options.learningRate !== undefined && !(Number.isFinite(options.learningRate) && options.learningRate > 0))
     throw new Error(`head learningRate must be a number > 0, got ${options.learningRate}`);
 }
