@@ -114,16 +114,20 @@ export class KMeans {
   }
 }
 
-/** A uniform random subset of m of the row indices 0..n-1 (partial Fisher-Yates), in draw order. */
+/**
+ * A uniform random subset of m of the row indices 0..n-1 (partial Fisher-Yates), in draw order. Only the swapped
+ * positions are remembered, so memory follows m, not n: a bounded sample of a huge source stays small.
+ */
 export function sampleRows(n: number, m: number, rng: Rng): Int32Array {
-  const picks = Int32Array.from({ length: n }, (_, i) => i);
+  const swapped = new Map<number, number>();
+  const at = (i: number) => swapped.get(i) ?? i;
+  const picks = new Int32Array(m);
   for (let i = 0; i < m; i++) {
     const j = rng.integer(i, n);
-    const t = picks[i]!;
-    picks[i] = picks[j]!;
-    picks[j] = t;
+    picks[i] = at(j);
+    swapped.set(j, at(i));
   }
-  return picks.slice(0, m);
+  return picks;
 }
 
 function positiveInteger(name: string, value: number): number {

@@ -4,7 +4,14 @@
 import type { LayersModel, Optimizer, Scalar, SymbolicTensor, Tensor, Tensor2D, layers } from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { activeTf } from '../backend.ts';
-import { clusterFeatures, normalizedMutualInformation, type ClusterFeaturesOptions, type ClusterFeaturesResult } from '../cluster/index.ts';
+import {
+  clusterFeatures,
+  clusterFeaturesInChunks,
+  normalizedMutualInformation,
+  type ClusterFeaturesOptions,
+  type ClusterFeaturesResult,
+  type FeatureSource,
+} from '../cluster/index.ts';
 import type { Batch } from '../data/index.ts';
 import { parseOrThrow } from '../data/options.ts';
 import { bnAlexNetFcn } from '../models/index.ts';
@@ -45,6 +52,15 @@ export interface DeepClusterState extends Record<string, unknown> {
   labels: number[];
   /** Epoch of the last refit whose classifier head has been re-initialised. */
   headEpoch: number;
+}
+
+/** A refit's pseudo-labels (file-list order), NMI with the previous ones (NaN on the first), cluster sizes and fitted state. */
+export interface RefitOutcome {
+  labels: number[];
+  nmi: number;
+  sizes: number[];
+  inertia: number;
+  state: ClusterFeaturesResult['state'];
 }
 
 export class DeepClusterTrainer implements Trainer {
@@ -121,21 +137,30 @@ export class DeepClusterTrainer implements Trainer {
    * them; returns the NMI with the previous assignment (NaN on the first refit) and the cluster sizes. The head is
    * re-initialised by resetHeadIfNeeded when training of that epoch starts, from the trainer's own stream.
    */
-  refit(
-    features: Tensor2D,
-    rng: Rng,
-    onIteration?: ClusterFeaturesOptions['onIteration'],
-  ): { labels: number[]; nmi: number; sizes: number[]; inertia: number; state: ClusterFeaturesResult['state'] } {
+  refit(features: Tensor2D, rng: Rng, onIteration?: ClusterFeaturesOptions['onIteration']): RefitOutcome {
+    const result = clusterFeatures(features, this.clusterOptions(onIteration), rng);
+    return this.recordRefit(Array.from(result.labels), result);
+  }
+
+  /**
+   * refit over a source read in blocks (every training image, in file-list order): the sample's features and one
+   * block are held at a time, never every image's. A row the source could not embed gets label 0, as refit's caller
+   * gives images that failed to decode.
+   */
+  async refitInChunks(source: FeatureSource, rng: Rng, onIteration?: ClusterFeaturesOptions['onIteration']): Promise<RefitOutcome> {
+    const result = await clusterFeaturesInChunks(source, this.clusterOptions(onIteration), rng);
+    return this.recordRefit(Array.from(result.labels, (label) => Math.max(label, 0)), result);
+  }
+
+  private clusterOptions(onIteration?: ClusterFeaturesOptions['onIteration']): ClusterFeaturesOptions {
     const { config } = this.options;
-    const result = clusterFeatures(
-      features,
-      { k: config.k, pcaDim: config.pca_dim, maxIter: config.kmeans_max_iter, nInit: 3, onIteration },
-      rng,
-    );
+    return { k: config.k, pcaDim: config.pca_dim, maxIter: config.kmeans_max_iter, nInit: 3, onIteration };
+  }
+
+  private recordRefit(labels: number[], result: Pick<ClusterFeaturesResult, 'inertia' | 'state'>): RefitOutcome {
     const previous = this.state.labels;
-    const labels = Array.from(result.labels);
     const nmi = previous.length === labels.length ? normalizedMutualInformation(previous, labels) : Number.NaN;
-    const sizes = new Array<number>(config.k).fill(0);
+    const sizes = new Array<number>(this.options.config.k).fill(0);
     for (const label of labels) sizes[label]++;
     this.state = { labels, headEpoch: this.state.headEpoch };
     // The fitted scaler/PCA/k-means state assigns test images to the same clusters (assignFeatures).
