@@ -1,12 +1,16 @@
 // Stored embeddings: embeddings/<modelHash>/part-NNNNN.f32 (rows of little-endian float32) and part-NNNNN.keys.json
-// (the row keys, the dimension, and the keys that could not be decoded). The keys file is written after the vectors and
+// (the row keys, the dimension, the feature-map shape when rows are maps, and the keys that could not be decoded). The keys file is written after the vectors and
 // is what makes a part exist, so a crash mid-part leaves nothing a reader would trust.
 import type { Storage } from './storage.ts';
 import { embeddingsPrefix, PART_KEYS_FILE, partKeysKey, partVectorsKey } from './layout.ts';
 
+export type MapShape = [number, number, number];
+
 export interface PartKeys {
   version: 1;
   dim: number;
+  /** [h, w, c] when each row is a feature map (channels last, dim = h * w * c); absent for pooled vectors. */
+  mapShape?: MapShape;
   /** One per row of the .f32 file, in order. */
   keys: string[];
   /** Images this part could not read or decode: counted as done, never retried for this model. */
@@ -31,6 +35,8 @@ export async function readPartKeys(store: Storage, hash: string, part: number): 
 
 export interface EmbeddingTable {
   dim: number;
+  /** [h, w, c] when the rows are feature maps (dim = h * w * c). */
+  mapShape?: MapShape;
   keys: string[];
   /** keys.length x dim, row-major. */
   data: Float32Array;
@@ -49,6 +55,8 @@ export async function readEmbeddings(
   const seen = new Set<string>();
   const skipped = new Set<string>();
   let dim = 0;
+  let mapShape: MapShape | undefined;
+  let shapeFrom: number | undefined;
   for (const part of await listParts(store, hash)) {
     const info = await readPartKeys(store, hash, part);
     for (const s of info.skipped) skipped.add(s.key);
@@ -61,7 +69,14 @@ export async function readEmbeddings(
     }
     if (dim !== 0 && info.dim !== dim)
       throw new Error(`${partKeysKey(hash, part)}: dim ${info.dim}, earlier parts ${dim}`);
+    if (shapeFrom !== undefined && JSON.stringify(info.mapShape) !== JSON.stringify(mapShape))
+      throw new Error(
+        `${partKeysKey(hash, part)}: map shape ${describeShape(info.mapShape)}, ${partKeysKey(hash, shapeFrom)} ${describeShape(mapShape)}; embeddings of one model hash must all be vectors or all maps of one shape`,
+      );
+    checkMapShape(info, partKeysKey(hash, part));
     dim = info.dim;
+    mapShape = info.mapShape;
+    shapeFrom = part;
     // Copy: the Buffer may be a view into a shared pool with an unaligned offset.
     const vectors = new Float32Array(new Uint8Array(bytes).buffer);
     info.keys.forEach((key, i) => {
@@ -74,7 +89,18 @@ export async function readEmbeddings(
   }
   const data = new Float32Array(keys.length * dim);
   rows.forEach((r, i) => data.set(r, i * dim));
-  return { dim, keys, data, skipped };
+  return { dim, keys, data, skipped, ...(mapShape ? { mapShape } : {}) };
+}
+
+const describeShape = (shape: MapShape | undefined) => (shape ? `[${shape.join(', ')}]` : 'none (vectors)');
+
+function checkMapShape(info: PartKeys, where: string): void {
+  if (info.mapShape === undefined) return;
+  const shape = info.mapShape;
+  if (!(Array.isArray(shape) && shape.length === 3 && shape.every((v) => Number.isInteger(v) && v > 0)))
+    throw new Error(`${where}: mapShape must be [h, w, c] of positive whole numbers, got ${JSON.stringify(shape)}`);
+  if (shape[0] * shape[1] * shape[2] !== info.dim)
+    throw new Error(`${where}: mapShape [${shape.join(', ')}] has ${shape[0] * shape[1] * shape[2]} values, but dim is ${info.dim}`);
 }
 
 /** Keys already embedded (or recorded as undecodable) for a model, and its part numbers. */

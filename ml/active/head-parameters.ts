@@ -27,6 +27,25 @@ export function headParameterCount(options: HeadOptions, input: HeadInputShape):
     }
     case 'pool':
     case 'convnet':
-      throw new Error(`a ${kind} head needs feature maps; parameter count not available yet`);
+      return mapHeadParameters(kind, options, input);
   }
+}
+
+/** The pool or convnet head on feature maps: convolutions ('same' padding, bias each), then the output model. */
+function mapHeadParameters(kind: 'pool' | 'convnet', options: HeadOptions, input: HeadInputShape): number {
+  if (!input.mapShape)
+    throw new Error(
+      `a ${kind} head needs feature maps [h, w, c], but these embeddings are vectors of ${input.dim}; embed with --feature-maps or import a rank-4 .npy`,
+    );
+  let inputs = input.mapShape[2];
+  let count = 0;
+  if (kind === 'convnet') {
+    const k = options.kernel ?? 1;
+    const filters = options.filters ?? 32;
+    for (let layer = 0; layer < (options.layers ?? 1); layer++) {
+      count += options.separable ? k * k * inputs + inputs * filters + filters : k * k * inputs * filters + filters;
+      inputs = filters;
+    }
+  }
+  return count + outputParameters(inputs, input.classes, options.output);
 }

@@ -29,4 +29,8 @@ export {
   type RoundHead,
   type RoundHeadState,
   type FittedHead,
+  type VectorHeadState,
 } from './round-head.ts';
+export { MapHead, mapHeadShapes, type MapHeadConfig, type MapHeadState, type MapShape } from './map-head.ts';
+export { averagePoolMaps, poolMaps } from './pool-maps.ts';
+export { headParameterCount, type HeadInputShape } from './head-parameters.ts';

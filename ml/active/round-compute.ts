@@ -15,6 +15,8 @@ export function fitRound(input: {
   seed: number;
   round: number;
   previous?: RoundHeadState & { classes?: string[] };
+  /** [h, w, c] when the features are feature maps (EmbeddingTable.mapShape). */
+  mapShape?: [number, number, number];
 }): FittedHead {
   return fitRoundHead({
     features: input.features,
@@ -22,6 +24,7 @@ export function fitRound(input: {
     options: input.head,
     seed: roundSeed(input.seed, input.round),
     previous: input.previous,
+    mapShape: input.mapShape,
   });
 }
 
