@@ -60,7 +60,8 @@ const tracker = createTracker({
         const store = LabelStore.open(join(settings.home, 'labels.db'));
         const router = new Hono();
         // A label write signals the project's active-learning loop, so a due round starts at once.
-        router.use('/:project/*', roundTrigger(store).middleware());
+        const trigger = roundTrigger(store);
+        router.use('/:project/*', trigger.middleware());
         return router.route(
           '/',
           labelsRouter({
@@ -75,6 +76,7 @@ const tracker = createTracker({
             token: settings.tracker.token!,
             cacheDir: join(settings.home, 'cache', 'thumbs'),
             runsStore: openStorage(settings.store, settings.s3),
+            loop: trigger,
           }),
         );
       },

@@ -10,6 +10,7 @@ import { labelerPage } from './http/page.tsx';
 import { mapRoutes } from './http/map-routes.tsx';
 import { projectsApi } from './http/projects-api.ts';
 import { roundRoutes } from './http/round-routes.tsx';
+import { trainRoutes } from './http/train-routes.tsx';
 import { labelWrites } from './http/writes.tsx';
 
 export type { LabelsDeps };
@@ -30,6 +31,7 @@ export function labelsRouter(deps: LabelsDeps) {
       .route('/', labelWrites(ctx))
       .route('/', mapRoutes(ctx))
       .route('/', roundRoutes(ctx))
+      .route('/', trainRoutes(ctx))
   );
 }
 

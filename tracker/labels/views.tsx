@@ -225,6 +225,7 @@ export function Page(p: PageProps) {
             Undo my last change
           </button>{' '}
           <a href={`${b}/export.csv`}>export CSV</a> <a href={`${b}/map`}>map</a>{' '}
+          <a href={`${b}/train`}>model &amp; training</a>{' '}
           <span>labeling as {p.labeler ?? '(no token: read only)'}</span>
           <div id="status" class="note">
             {p.note ?? ''}

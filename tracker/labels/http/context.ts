@@ -5,6 +5,7 @@ import { GridPicker } from '../grid.ts';
 import { ImageSources, type ImageSourcesOptions } from '../image-sources.ts';
 import type { ProjectInfo } from '../projects.ts';
 import { DEFAULT_SESSION_TTL_MS, SessionSigner } from '../session.ts';
+import type { LabelingLoop } from '../round-trigger.ts';
 import type { LabelStore } from '../store.ts';
 
 export interface LabelsDeps {
@@ -25,6 +26,8 @@ export interface LabelsDeps {
   sessionTtlMs?: number;
   /** Where runs write (rounds' inputs and outputs): the round pages read it. */
   runsStore?: Storage;
+  /** The projects' active-learning loops (through Temporal): the Train page reads their status and starts rounds. */
+  loop?: LabelingLoop;
 }
 
 export interface LabelsContext {

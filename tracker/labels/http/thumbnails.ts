@@ -20,6 +20,10 @@ const staticFiles: Record<string, { type: string; body: string }> = {
     type: 'text/javascript',
     body: readFileSync(new URL('../static/labeler.js', import.meta.url), 'utf8'),
   },
+  'train.js': {
+    type: 'text/javascript',
+    body: readFileSync(new URL('../static/train.js', import.meta.url), 'utf8'),
+  },
   'labeler.css': {
     type: 'text/css',
     body: readFileSync(new URL('../static/labeler.css', import.meta.url), 'utf8'),
