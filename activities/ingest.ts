@@ -41,16 +41,11 @@ export function createIngestActivities(deps: IngestDependencies) {
     },
 
     async listFiles(input: { source: string; startAfter: string; limit: number }): Promise<{ files: ObjectInfo[]; done: boolean }> {
-      const files: ObjectInfo[] = [];
       try {
-        for await (const file of source(input.source).list('', { startAfter: input.startAfter })) {
-          if (files.length === input.limit) return { files, done: false };
-          files.push(file);
-        }
+        return await listChunk(source(input.source), input.startAfter, input.limit);
       } catch (error) {
         throw badSource(error);
       }
-      return { files, done: true };
     },
 
     async inspectFiles(input: {
@@ -61,44 +56,70 @@ export function createIngestActivities(deps: IngestDependencies) {
       maxPixels?: number;
     }): Promise<{ counts: IngestCounts; bad: BadFile[] }> {
       const storage = source(input.source);
-      const maxPixels = input.maxPixels ?? DEFAULT_MAX_PIXELS;
-      const entries: ManifestEntry[] = new Array(input.files.length);
       let done = 0;
       const stop = keepHeartbeating(() => ({ part: input.part, done, of: input.files.length }));
       try {
-        const limit = pLimit(INSPECT_CONCURRENCY);
-        await Promise.all(
-          input.files.map((file, i) =>
-            limit(async () => {
-              entries[i] = await inspectOne(storage, file, maxPixels);
-              done++;
-            }),
-          ),
-        );
-        await deps.store.put(manifestPartKey(input.runId, input.part), encodeManifestPart(entries));
+        return await inspectIntoManifest(deps.store, storage, input, () => done++);
       } finally {
         stop();
       }
-      return summarize(entries);
     },
 
     async writeManifestIndex(input: { source: string; runId: string; parts: number; counts: IngestCounts }): Promise<string> {
-      const index: ManifestIndex = {
-        version: 1,
-        runId: input.runId,
-        source: input.source,
-        parts: Array.from({ length: input.parts }, (_, part) => manifestPartKey(input.runId, part)),
-        counts: input.counts,
-        writtenAt: new Date().toISOString(),
-      };
       const key = manifestIndexKey(input.runId);
-      await deps.store.put(key, JSON.stringify(index, null, 2));
+      await deps.store.put(key, JSON.stringify(manifestIndex(input), null, 2));
       return key;
     },
   };
 }
 
 export type IngestActivities = ReturnType<typeof createIngestActivities>;
+
+/** Up to `limit` files listed after `startAfter`; `done` when the listing ended within them. */
+export async function listChunk(storage: Storage, startAfter: string, limit: number): Promise<{ files: ObjectInfo[]; done: boolean }> {
+  const files: ObjectInfo[] = [];
+  for await (const file of storage.list('', { startAfter })) {
+    if (files.length === limit) return { files, done: false };
+    files.push(file);
+  }
+  return { files, done: true };
+}
+
+/**
+ * Checks `files` (a few at a time) and writes them whole as manifest part `part` of `runId`, so a retried chunk
+ * overwrites its own part. Memory follows the chunk, never the source.
+ */
+export async function inspectIntoManifest(
+  store: Storage,
+  storage: Storage,
+  input: { runId: string; part: number; files: ObjectInfo[]; maxPixels?: number },
+  onInspected?: () => void,
+): Promise<{ counts: IngestCounts; bad: BadFile[] }> {
+  const maxPixels = input.maxPixels ?? DEFAULT_MAX_PIXELS;
+  const entries: ManifestEntry[] = new Array(input.files.length);
+  const limit = pLimit(INSPECT_CONCURRENCY);
+  await Promise.all(
+    input.files.map((file, i) =>
+      limit(async () => {
+        entries[i] = await inspectOne(storage, file, maxPixels);
+        onInspected?.();
+      }),
+    ),
+  );
+  await store.put(manifestPartKey(input.runId, input.part), encodeManifestPart(entries));
+  return summarize(entries);
+}
+
+export function manifestIndex(input: { source: string; runId: string; parts: number; counts: IngestCounts }): ManifestIndex {
+  return {
+    version: 1,
+    runId: input.runId,
+    source: input.source,
+    parts: Array.from({ length: input.parts }, (_, part) => manifestPartKey(input.runId, part)),
+    counts: input.counts,
+    writtenAt: new Date().toISOString(),
+  };
+}
 
 async function inspectOne(storage: Storage, file: ObjectInfo, maxPixels: number): Promise<ManifestEntry> {
   let bytes: Buffer;

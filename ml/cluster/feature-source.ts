@@ -1,4 +1,4 @@
-// A FeatureSource over a keyed list (a run's file list): rows are fetched `batchSize` keys at a time by a caller's
+// A FeatureSource over a keyed list (a run's file list, in memory or read from the store in parts): rows are fetched `batchSize` keys at a time by a caller's
 // function that may drop keys (images that do not decode) and returns features as a tensor or host rows.
 import type { Tensor2D } from '@tensorflow/tfjs';
 import type { FeatureBlock, FeatureSource } from './chunked.ts';
@@ -8,7 +8,8 @@ export type KeyedRows<K> = { ids: K[]; rows: Tensor2D | { features: Float32Array
 export interface BatchedSourceOptions<K> {
   size: number;
   batchSize: number;
-  keyOf(row: number): K;
+  /** Keys of `rows` (ascending), e.g. from an array or a list read from the store a part at a time. */
+  keysAt(rows: Int32Array): K[] | Promise<K[]>;
   /** Features of `keys`; `ids` are the keys that have a row, in the order given. Undefined: none of them. */
   rowsOf(keys: K[]): Promise<KeyedRows<K> | undefined>;
 }
@@ -23,7 +24,7 @@ export function batchedFeatureSource<K>(options: BatchedSourceOptions<K>): Featu
       for (let start = 0; start < count; start += batchSize) {
         const end = Math.min(start + batchSize, count);
         const asked = rows ? rows.subarray(start, end) : Int32Array.from({ length: end - start }, (_, i) => start + i);
-        const keys = Array.from(asked, (row) => options.keyOf(row));
+        const keys = await options.keysAt(asked);
         const got = await options.rowsOf(keys);
         if (!got) continue;
         yield { rows: rowsOfIds(asked, keys, got.ids), ...(await hostRows(got.rows)) };

@@ -107,7 +107,7 @@ test('batchedFeatureSource maps the keys a batch kept back to their rows and rea
   const source = batchedFeatureSource({
     size: keys.length,
     batchSize: 4,
-    keyOf: (row) => keys[row]!,
+    keysAt: (rows) => Array.from(rows, (row) => keys[row]!),
     rowsOf: async (asked) => {
       const ids = asked.filter((key) => key !== 'k2' && key !== 'k9');
       if (ids.length === 0) return undefined;
@@ -120,7 +120,7 @@ test('batchedFeatureSource maps the keys a batch kept back to their rows and rea
   const picked: number[] = [];
   for await (const block of source.blocks(Int32Array.of(2, 7, 9))) picked.push(...block.rows);
   assert.deepEqual(picked, [7]);
-  const bad = batchedFeatureSource({ size: 2, batchSize: 2, keyOf: (row) => row, rowsOf: async () => ({ ids: [1, 0], rows: { features: new Float32Array(2), dim: 1 } }) });
+  const bad = batchedFeatureSource({ size: 2, batchSize: 2, keysAt: (rows) => Array.from(rows), rowsOf: async () => ({ ids: [1, 0], rows: { features: new Float32Array(2), dim: 1 } }) });
   await assert.rejects(async () => {
     for await (const _ of bad.blocks());
   }, /not one of the keys asked for in their order/);
@@ -157,7 +157,7 @@ test('DeepClusterTrainer.refitInChunks gives the pseudo-labels of refit, in file
   const expected = keys.map((key) => (key === broken ? 0 : whole.labels[kept.ids.indexOf(key)]!));
 
   trainer.state.labels = [];
-  const source = batchedFeatureSource({ size: keys.length, batchSize: 8, keyOf: (row) => keys[row]!, rowsOf: async (batch) => embed(batch) });
+  const source = batchedFeatureSource({ size: keys.length, batchSize: 8, keysAt: (rows) => Array.from(rows, (row) => keys[row]!), rowsOf: async (batch) => embed(batch) });
   const chunked = await trainer.refitInChunks(source, Rng.fromSeed(3));
   assert.deepEqual(chunked.labels, expected);
   assert.deepEqual(trainer.state.labels, expected);
