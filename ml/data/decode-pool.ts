@@ -4,7 +4,7 @@
 // reuses the threads instead of starting new ones). Idle threads never keep the process alive.
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
-import type { AssembleTask, DecodeFailure, DecodeTask } from './pool-task.ts';
+import type { AssembleTask, PartResult, PartTask } from './pool-task.ts';
 
 /** `PATCHWORK_DECODE_THREADS`, else one thread per core but one (which trains), at least one. */
 export function defaultDecodeThreads(): number {
@@ -32,14 +32,15 @@ export class DecodePool {
     });
   }
 
-  /** The image's samples at the requested size, or the reason it cannot be decoded. The bytes are copied, not moved. */
-  async decode(task: Omit<DecodeTask, 'kind'>): Promise<Float32Array | DecodeFailure> {
-    return (await this.piscina.run({ kind: 'decode', ...task } satisfies DecodeTask)) as Float32Array | DecodeFailure;
+  /** Decodes the part's images (and finishes them, if asked). Its bytes are moved into the thread. */
+  async part(task: Omit<PartTask, 'kind'>): Promise<PartResult> {
+    const transferList = 'bytes' in task.files ? [task.files.bytes.buffer as ArrayBuffer] : [];
+    return (await this.piscina.run({ kind: 'part', ...task } satisfies PartTask, { transferList })) as PartResult;
   }
 
   /** One contiguous batch; the images are moved into the thread and must not be used afterwards. */
   async assemble(task: Omit<AssembleTask, 'kind'>): Promise<Float32Array> {
-    const transferList = task.images.map((image) => image.buffer as ArrayBuffer);
+    const transferList = [task.images.buffer as ArrayBuffer];
     return (await this.piscina.run({ kind: 'assemble', ...task } satisfies AssembleTask, { transferList })) as Float32Array;
   }
 

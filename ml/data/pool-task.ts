@@ -1,6 +1,10 @@
-// What a decode-pool thread runs: decode + resize of one image, or the assembly of one batch (augmentation in key
-// order with the step's stream, Sobel, one contiguous array). Results go back as transfers, never copies.
-import { move } from 'piscina';
+// What a decode-pool thread runs. One message per part of a batch, not per image: for small files the messages cost
+// more than the decoding. A part is decoded and resized image after image and, when it is the whole batch,
+// augmented (one stream, image after image, in key order), Sobel-filtered and written into the batch's one
+// contiguous array. A batch split into several parts comes back decoded only and is finished by one assemble task.
+// Results go back as transfers, never copies.
+import { readFileSync } from 'node:fs';
+import { Piscina, move } from 'piscina';
 import { augmentImage } from './augment.ts';
 import { decodeImage, type DecodeOptions } from './decode.ts';
 import type { Image } from './image.ts';
@@ -8,55 +12,101 @@ import type { AugmentParams } from './options.ts';
 import { sobel } from './sobel.ts';
 import { Rng } from '../rng.ts';
 
-export interface DecodeTask {
-  kind: 'decode';
-  key: string;
-  bytes: Uint8Array;
-  options: DecodeOptions;
-}
-
-export interface AssembleTask {
-  kind: 'assemble';
-  /** Decoded images of one batch, in batch order, each height x width x channels. */
-  images: Float32Array[];
-  height: number;
-  width: number;
-  channels: number;
+/** What happens to decoded images before they are batched: augmentation, then Sobel. */
+export interface Finish {
   augment: AugmentParams | null;
   /** Seed of the batch's augmentation stream: one stream drawn image after image, in batch order. */
   augmentSeed: number;
   sobel: boolean;
 }
 
-export type PoolTask = DecodeTask | AssembleTask;
+/** The files of a part: their bytes one after another (file i ends at ends[i]), or paths the thread reads itself. */
+export type PartFiles = { bytes: Uint8Array; ends: number[] } | { paths: string[] };
 
-/** A decode failure crosses the thread boundary as a value: the caller skips the image and reports the reason. */
-export interface DecodeFailure {
-  failed: string;
+export interface PartTask {
+  kind: 'part';
+  /** Names the images in failure messages, in order. */
+  keys: string[];
+  files: PartFiles;
+  options: DecodeOptions;
+  /** Null: return the decoded images as they are. */
+  finish: Finish | null;
 }
 
+export interface PartResult {
+  /** The kept images, one after another, height x width x channels each. */
+  images: Float32Array;
+  /** Indices into keys of the kept images, in order. */
+  kept: number[];
+  /** Index into keys and the reason, for each image left out. */
+  failed: Array<[number, string]>;
+}
+
+export interface AssembleTask extends Finish {
+  kind: 'assemble';
+  /** Decoded images of one batch, one after another in batch order, each height x width x channels. */
+  images: Float32Array;
+  height: number;
+  width: number;
+  channels: number;
+}
+
+export type PoolTask = PartTask | AssembleTask;
+
 export default async function runPoolTask(task: PoolTask): Promise<unknown> {
-  if (task.kind === 'decode') {
-    try {
-      const image = await decodeImage(task.bytes, task.key, task.options);
-      return move(image.data);
-    } catch (error) {
-      return { failed: (error as Error).message } satisfies DecodeFailure;
-    }
+  if (task.kind === 'part') {
+    const result = await runPart(task);
+    // An object whose images' buffer is moved, not copied (piscina's move() takes a buffer or view, not an object).
+    const movable = { [Piscina.transferableSymbol]: [result.images.buffer], [Piscina.valueSymbol]: result };
+    return move(movable as unknown as Parameters<typeof move>[0]);
   }
   return move(assembleBatch(task));
 }
 
+function fileBytes(files: PartFiles, i: number): Promise<Uint8Array> | Uint8Array {
+  // Blocking is fine here: the thread has nothing else to do, and a sync read costs one call, not four.
+  if ('paths' in files) return readFileSync(files.paths[i]!);
+  return files.bytes.subarray(i === 0 ? 0 : files.ends[i - 1], files.ends[i]);
+}
+
+export async function runPart(task: Omit<PartTask, 'kind'>): Promise<PartResult> {
+  const [height, width] = task.options.imshape;
+  const finish = task.finish;
+  const channels = finish?.sobel ? 3 : task.options.num_channels;
+  const perImage = height * width * channels;
+  const rng = finish?.augment ? Rng.fromSeed(finish.augmentSeed) : undefined;
+  let images = new Float32Array(task.keys.length * perImage);
+  const kept: number[] = [];
+  const failed: Array<[number, string]> = [];
+  for (let i = 0; i < task.keys.length; i++) {
+    let image: Image;
+    try {
+      image = await decodeImage(await fileBytes(task.files, i), task.keys[i]!, task.options);
+    } catch (error) {
+      failed.push([i, (error as Error).message]);
+      continue;
+    }
+    if (finish?.augment) image = augmentImage(image, finish.augment, rng!);
+    if (finish?.sobel) image = sobel(image);
+    images.set(image.data, kept.length * perImage);
+    kept.push(i);
+  }
+  if (kept.length < task.keys.length) images = images.slice(0, kept.length * perImage);
+  return { images, kept, failed };
+}
+
 export function assembleBatch(task: Omit<AssembleTask, 'kind'>): Float32Array {
   const rng = task.augment ? Rng.fromSeed(task.augmentSeed) : undefined;
-  const outChannels = task.sobel ? 3 : task.channels;
-  const perImage = task.height * task.width * outChannels;
-  const out = new Float32Array(task.images.length * perImage);
-  task.images.forEach((data, i) => {
+  const perImage = task.height * task.width * task.channels;
+  const count = task.images.length / perImage;
+  const out = task.sobel ? new Float32Array(count * task.height * task.width * 3) : task.images;
+  for (let i = 0; i < count; i++) {
+    // Augmentation works in place on the image's own slice of the batch.
+    const data = task.images.subarray(i * perImage, (i + 1) * perImage);
     let image: Image = { data, height: task.height, width: task.width, channels: task.channels };
     if (task.augment) image = augmentImage(image, task.augment, rng!);
     if (task.sobel) image = sobel(image);
-    out.set(image.data, i * perImage);
-  });
+    if (image.data !== data || task.sobel) out.set(image.data, i * image.data.length);
+  }
   return out;
 }

@@ -38,6 +38,8 @@ export function resizeBilinear(
   channels: number,
   scale: number,
 ): Float32Array {
+  // A grey image repeated into several channels is resized once and then copied.
+  if (bands === 1 && channels > 1) return repeatChannel(resizeBilinear(src, inH, inW, 1, outH, outW, 1, scale), channels);
   const out = new Float32Array(outH * outW * channels);
   const ys = taps(inH, outH, inW * bands);
   const xs = taps(inW, outW, bands);
@@ -153,4 +155,13 @@ function resizeBytesUnrolled(
       to += channels;
     }
   }
+}
+
+function repeatChannel(grey: Float32Array, channels: number): Float32Array {
+  const out = new Float32Array(grey.length * channels);
+  for (let p = 0, to = 0; p < grey.length; p++) {
+    const v = grey[p]!;
+    for (let c = 0; c < channels; c++) out[to++] = v;
+  }
+  return out;
 }

@@ -62,6 +62,8 @@ export function stepIndices(order: Int32Array, stepInEpoch: number, batchSize: n
 export interface StepBatchOptions {
   keys: string[];
   read: (key: string) => Promise<Uint8Array>;
+  /** Where keys are local files: their paths, read by the decode pool's threads instead of `read` (see BatchRequest). */
+  filePath?: (key: string) => string;
   input: InputOptions;
   augment: AugmentParams | null;
   seed: number;
@@ -76,7 +78,8 @@ export interface StepBatchOptions {
 export async function loadStepBatch(options: StepBatchOptions): Promise<Batch> {
   const lease = acquireDecodePool();
   try {
-    return await loadBatch(stepRequest(options, lease.pool));
+    // Nothing else is loading: split the batch over every thread.
+    return await loadBatch({ ...stepRequest(options, lease.pool), parts: lease.pool.threads });
   } finally {
     lease.release();
   }
@@ -86,6 +89,7 @@ function stepRequest(options: StepBatchOptions, pool: DecodePool): BatchRequest 
   return {
     keys: options.keys,
     read: options.read,
+    filePath: options.filePath,
     input: options.input,
     augment: options.augment,
     augmentSeed: derivedSeed(options.seed, STREAM.augment, options.step),
@@ -101,7 +105,7 @@ export interface TrainingBatchesOptions extends Omit<StepBatchOptions, 'keys' | 
   fromStep: number;
   /** Exclusive. */
   toStep: number;
-  /** Batches loaded ahead of the one training; default max(2, input.prefetch). */
+  /** Batches loaded ahead of the one training; default max(2, input.prefetch, the pool's threads). */
   prefetch?: number;
   /** Threads of the decode pool if this call starts it (default: PATCHWORK_DECODE_THREADS, else cores - 1). */
   threads?: number;
@@ -118,7 +122,8 @@ export function openTrainingBatches(options: TrainingBatchesOptions): BatchPrefe
     load: (step) => loadBatch(stepRequest({ ...options, keys: options.keysAt(step), step }, lease.pool)),
     fromStep: options.fromStep,
     toStep: options.toStep,
-    depth: options.prefetch ?? Math.max(2, options.input.prefetch),
+    // Each batch is one task on one thread, so at least one batch per thread is loaded ahead.
+    depth: options.prefetch ?? Math.max(2, options.input.prefetch, lease.pool.threads),
     onClose: () => lease.release(),
   });
 }

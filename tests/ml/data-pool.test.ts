@@ -152,6 +152,35 @@ test('an unreadable key and a corrupt file are reported and left out; a step wit
   );
 });
 
+test('with file paths the pool threads read the files: the same batch, and a missing file is reported', async () => {
+  const paths = await mixedImages();
+  const missing = join(tmpdir(), 'pw-data-pool-no-such-file.png');
+  const keys = [...paths.slice(0, 4), missing, ...paths.slice(4)];
+  const input = parseInputOptions({ imshape: [24, 24], num_channels: 3, single_channel: true });
+  const augment = resolveAugment(true);
+  const viaRead = await loadStepBatch({ keys, read: (k) => readFile(k), input, augment, seed: 3, step: 2 });
+  let reads = 0;
+  const skipped = new Map<string, string>();
+  const viaPath = await loadStepBatch({
+    keys,
+    read: async () => {
+      reads++;
+      return new Uint8Array();
+    },
+    filePath: (key) => key,
+    input,
+    augment,
+    seed: 3,
+    step: 2,
+    onSkip: (key, reason) => skipped.set(key, reason),
+  });
+  assert.equal(reads, 0);
+  assert.deepEqual(viaPath.keys, viaRead.keys);
+  assert.ok(viaPath.images.every((v, i) => Object.is(v, viaRead.images[i])), 'pixels');
+  assert.deepEqual([...skipped.keys()].sort(), [missing, paths[5]!].sort());
+  assert.match(skipped.get(missing)!, /ENOENT/);
+});
+
 test('at most num_parallel_calls reads run at once', async () => {
   const paths = (await mixedImages()).filter((p) => !p.endsWith('broken.png'));
   let running = 0;
