@@ -7,7 +7,6 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { initBackend } from '../ml/backend.ts';
 import { loadRoundHead, type RoundHead, type RoundHeadState } from '../ml/active/index.ts';
 import { fitRound, rankRound } from '../ml/active/round-compute.ts';
-import type { FittedHead } from '../ml/active/round-head.ts';
 import { projectForMap } from '../ml/active/map-projection.ts';
 import { evaluateRound } from '../ml/active/round-evaluation.ts';
 import { alignWithFeatures, keepClasses, labelCounts, parseExport, type ExportedLabels } from '../ml/active/table.ts';
@@ -101,9 +100,6 @@ function hashSeed(text: string): number {
   for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 16777619);
   return h >>> 0;
 }
-
-/** The fit's loss at each step, for the labeler's Train page: stochastic-gradient heads report them, logistic none. */
-const stepLosses = (fitted: FittedHead & { losses?: number[] }): number[] => fitted.losses ?? [];
 
 /** The project of a labeling workflow (its id is activeLearningWorkflowId(project)), or undefined for another id. */
 function projectOfRun(runId: string): string | undefined {
@@ -213,7 +209,8 @@ export function createActiveLearningActivities(deps: ActiveLearningDependencies)
         }
         const { head, trainLoss } = fitted;
         await saveRoundHead(deps.store, input.runId, input.round, { ...head.toJSON(), classes: table.classes });
-        await saveRoundLosses(deps.store, input.runId, input.round, stepLosses(fitted));
+        // The loss at each step, for the labeler's Train page (the logistic head reports none).
+        await saveRoundLosses(deps.store, input.runId, input.round, fitted.losses ?? []);
         await saveRoundRecipe(deps.store, input.runId, input.round, {
           modelHash: input.modelHash,
           head: { ...input.head },

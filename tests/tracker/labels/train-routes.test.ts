@@ -40,6 +40,12 @@ before(async () => {
   const dim = 6;
   await writePart(runs, 'mh', 0, new Float32Array(keys.length * dim), { version: 1, dim, keys, skipped: [], source: 't', runId: 'e' });
   putMapSlice(store, 'pets', { modelHash: 'mh', method: 'pca', keys, xy: keys.flatMap(() => [0, 0]) });
+  // A project whose embeddings are feature maps [2, 2, 3].
+  store.createProject('maps');
+  store.addImages('maps', [{ key: 'a.png' }]);
+  for (const name of ['cat', 'dog']) store.addClass('maps', name);
+  await writePart(runs, 'mh-maps', 0, new Float32Array(12), { version: 1, dim: 12, mapShape: [2, 2, 3], keys: ['a.png'], skipped: [], source: 't', runId: 'e' });
+  putMapSlice(store, 'maps', { modelHash: 'mh-maps', method: 'pca', keys: ['a.png'], xy: [0, 0] });
   app = new Hono().onError(answerError).route(
     '/projects',
     labelsRouter({ store, storage: new LocalStorage(dir), token: TOKEN, cacheDir: join(dir, 'thumbs'), runsStore: runs }),
@@ -83,7 +89,10 @@ test('the parameter count follows the form; heads without a count show why', asy
   assert.match(await count('kind=logistic'), /data-count="14">14 trainable parameters \(6 features, 2 classes\)/);
   assert.match(await count('kind=mlp&hidden=4&epochs='), /data-count="38">/, '6*4+4 + 4*2+2');
   assert.match(await count('kind=linear&output=cosine'), /data-count="28">/, '6*2*2 + 2*2');
-  assert.match(await count('kind=convnet'), /data-count="">[^<]*(feature maps|parameter count)/);
+  assert.match(await count('kind=convnet'), /data-count="">a convnet head needs feature maps/);
+  const maps = async (query: string) => (await app.request(`/projects/maps/train/parameters?${query}`, { headers: auth })).text();
+  assert.match(await maps('kind=pool'), /data-count="8">/, '3 channels pooled, 3*2+2');
+  assert.match(await maps('kind=convnet&layers=1&filters=4&kernel=3'), /data-count="122">/, '3*3*3*4+4 + 4*2+2');
 });
 
 test('bad options are 400s naming the option; training without a loop is a 409 naming the fix', async () => {

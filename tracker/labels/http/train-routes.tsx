@@ -25,8 +25,8 @@ const watchQuery = z.object({ rounds: z.coerce.number({ invalid_type_error: 'a r
 
 export function trainRoutes(ctx: LabelsContext) {
   const { store } = ctx;
-  /** Embedding length per model hash: the first part's, read once. */
-  const dims = new Map<string, number>();
+  /** Embedding length (and feature-map shape) per model hash: the first part's, read once. */
+  const shapes = new Map<string, Pick<HeadInputShape, 'dim' | 'mapShape'>>();
 
   async function loopState(projectId: string): Promise<{ status?: ActiveLearningStatus; note?: string }> {
     if (!ctx.deps.loop) return { note: NO_TEMPORAL };
@@ -41,14 +41,14 @@ export function trainRoutes(ctx: LabelsContext) {
     const runs = ctx.deps.runsStore;
     const modelHash = status?.modelHash ?? mapInfo(store, projectId)?.modelHash;
     if (!runs || !modelHash) return undefined;
-    let dim = dims.get(modelHash);
-    if (dim === undefined) {
+    let shape = shapes.get(modelHash);
+    if (!shape) {
       const [first] = await listParts(runs, modelHash);
       if (first === undefined) return undefined;
-      dim = (await readPartKeys(runs, modelHash, first)).dim;
-      dims.set(modelHash, dim);
+      const { dim, mapShape } = await readPartKeys(runs, modelHash, first);
+      shapes.set(modelHash, (shape = { dim, mapShape }));
     }
-    return { dim, classes: store.activeClassCount(projectId) };
+    return { ...shape, classes: store.activeClassCount(projectId) };
   }
 
   async function results(projectId: string, status: ActiveLearningStatus | undefined): Promise<TrainResults> {
