@@ -70,15 +70,7 @@ function ModelPanel(p: { project: string; head: HeadOptions }) {
       <NumberField name="entropyWeight" label="entropy weight" head={h} placeholder="0" step="any" />
       <NumberField name="labelSmoothing" label="label smoothing" head={h} placeholder="0" step="any" />
       <p>
-        <output
-          id="parameters"
-          hx-get={`${base(p.project)}/train/parameters`}
-          hx-include="#train-form"
-          hx-trigger="load, change from:#train-form"
-          hx-swap="outerHTML"
-        >
-          counting parameters…
-        </output>
+        <Parameters project={p.project} classes={0} note="counting parameters…" initial />
       </p>
     </fieldset>
   );
@@ -101,9 +93,18 @@ function TrainPanel(p: { head: HeadOptions }) {
   );
 }
 
-export function Parameters(p: { count?: number; note?: string; dim?: number; classes: number }) {
+/** The head's parameter count; it asks again whenever the form changes (and, first rendered empty, once loaded). */
+export function Parameters(p: { project: string; count?: number; note?: string; dim?: number; classes: number; initial?: boolean }) {
   return (
-    <output id="parameters" data-count={p.count === undefined ? '' : String(p.count)}>
+    <output
+      id="parameters"
+      {...(p.initial ? {} : { 'data-count': p.count === undefined ? '' : String(p.count) })}
+      hx-get={`${base(p.project)}/train/parameters`}
+      hx-include="#train-form"
+      hx-target="this"
+      hx-trigger={p.initial ? 'load, change from:#train-form' : 'change from:#train-form'}
+      hx-swap="outerHTML"
+    >
       {p.count !== undefined
         ? `${p.count.toLocaleString('en')} trainable parameters (${p.dim} features, ${p.classes} classes)`
         : p.note}

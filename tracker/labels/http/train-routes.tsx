@@ -14,7 +14,7 @@ import { probabilityHistograms } from '../probability-histograms.ts';
 import { mapInfo } from '../map-store.ts';
 import { queueInfo } from '../queue.ts';
 import { LoopUnavailableError } from '../round-trigger.ts';
-import { headForm, headOptionsOf, parameterCount, retrainRequestOf, trainForm } from '../train-form.ts';
+import { parameterCount, retrainRequestOf, trainForm } from '../train-form.ts';
 import { Parameters, Results, TrainPage, TrainWatch, type TrainResults } from '../train-view.tsx';
 import { fromHtmx, type LabelsContext, type LabelsEnv } from './context.ts';
 import { CSP } from './page.tsx';
@@ -72,12 +72,13 @@ export function trainRoutes(ctx: LabelsContext) {
         <TrainPage project={p.id} title={p.name ?? p.id} status={status} note={note} results={await results(p.id, status)} />,
       );
     })
-    .get('/:project/train/parameters', valid('query', headForm), async (c) => {
+    // The whole form comes along (hx-include); the training choice is checked and left out.
+    .get('/:project/train/parameters', valid('query', trainForm), async (c) => {
       const p = c.var.project;
-      const options = headOptionsOf(c.req.valid('query'));
+      const options = retrainRequestOf(c.req.valid('query')).head ?? {};
       const shape = await inputShape(p.id, (await loopState(p.id)).status);
       const classes = store.activeClassCount(p.id);
-      return c.html(<Parameters {...parameterCount(options, shape)} dim={shape?.dim} classes={classes} />);
+      return c.html(<Parameters project={p.id} {...parameterCount(options, shape)} dim={shape?.dim} classes={classes} />);
     })
     .get('/:project/train/watch', valid('query', watchQuery), async (c) => {
       const p = c.var.project;
