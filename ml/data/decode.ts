@@ -152,8 +152,14 @@ function dropBands12(im: RawPixels): RawPixels {
 /**
  * Decodes PNG, JPEG, TIFF (8/16-bit, float, any number of bands) and whatever else libvips reads, resizes to
  * `imshape` [H, W], picks `num_channels` channels and divides by `norm`. Throws DecodeError naming `key`.
+ * The samples are written into `into` when given (H * W * num_channels long), e.g. the image's place in its batch.
  */
-export async function decodeImage(bytes: Uint8Array, key: string, options: DecodeOptions): Promise<Image> {
+export async function decodeImage(
+  bytes: Uint8Array,
+  key: string,
+  options: DecodeOptions,
+  into?: Float32Array,
+): Promise<Image> {
   const [height, width] = options.imshape;
   let raw: RawPixels;
   try {
@@ -178,6 +184,7 @@ export async function decodeImage(bytes: Uint8Array, key: string, options: Decod
     width,
     channels,
     1 / options.norm,
+    into,
   );
   return { data, height, width, channels };
 }

@@ -79,16 +79,18 @@ export async function runPart(task: Omit<PartTask, 'kind'>): Promise<PartResult>
   const kept: number[] = [];
   const failed: Array<[number, string]> = [];
   for (let i = 0; i < task.keys.length; i++) {
+    // Decoded and augmented in the image's place in the batch, unless Sobel changes its channels afterwards.
+    const slot = images.subarray(kept.length * perImage, (kept.length + 1) * perImage);
     let image: Image;
     try {
-      image = await decodeImage(await fileBytes(task.files, i), task.keys[i]!, task.options);
+      image = await decodeImage(await fileBytes(task.files, i), task.keys[i]!, task.options, finish?.sobel ? undefined : slot);
     } catch (error) {
       failed.push([i, (error as Error).message]);
       continue;
     }
     if (finish?.augment) image = augmentImage(image, finish.augment, rng!);
     if (finish?.sobel) image = sobel(image);
-    images.set(image.data, kept.length * perImage);
+    if (image.data !== slot) slot.set(image.data);
     kept.push(i);
   }
   if (kept.length < task.keys.length) images = images.slice(0, kept.length * perImage);

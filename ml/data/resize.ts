@@ -26,7 +26,8 @@ export type Samples = Uint8Array | Float32Array;
 
 /**
  * Resizes HWC `src` ([inH, inW, bands]) to [outH, outW, channels], taking channel c from band c % bands (so fewer
- * bands repeat and extra bands are dropped) and multiplying by `scale` (1/norm).
+ * bands repeat and extra bands are dropped) and multiplying by `scale` (1/norm). Writes into `into` when given
+ * (outH * outW * channels long), e.g. the image's place in its batch.
  */
 export function resizeBilinear(
   src: Samples,
@@ -37,10 +38,11 @@ export function resizeBilinear(
   outW: number,
   channels: number,
   scale: number,
+  into?: Float32Array,
 ): Float32Array {
+  const out = into ?? new Float32Array(outH * outW * channels);
   // A grey image repeated into several channels is resized once and then copied.
-  if (bands === 1 && channels > 1) return repeatChannel(resizeBilinear(src, inH, inW, 1, outH, outW, 1, scale), channels);
-  const out = new Float32Array(outH * outW * channels);
+  if (bands === 1 && channels > 1) return repeatChannel(resizeBilinear(src, inH, inW, 1, outH, outW, 1, scale), out);
   const ys = taps(inH, outH, inW * bands);
   const xs = taps(inW, outW, bands);
   const bandOf = Int32Array.from({ length: channels }, (_, c) => c % bands);
@@ -157,8 +159,8 @@ function resizeBytesUnrolled(
   }
 }
 
-function repeatChannel(grey: Float32Array, channels: number): Float32Array {
-  const out = new Float32Array(grey.length * channels);
+function repeatChannel(grey: Float32Array, out: Float32Array): Float32Array {
+  const channels = out.length / grey.length;
   for (let p = 0, to = 0; p < grey.length; p++) {
     const v = grey[p]!;
     for (let c = 0; c < channels; c++) out[to++] = v;
