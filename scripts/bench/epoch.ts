@@ -1,7 +1,8 @@
 // One DeepCluster training epoch, ours against Keras, on the same images, model, batch size, pseudo-labels and
 // augmentation (random left-right flip and brightness, then clip), measured in the same run:
 //   ours:  createTrainer('deepcluster') (BNAlexNetFCN, dense [256], SGD with momentum) fed by openTrainingBatches, the
-//          pipeline the training activity uses (decode pool threads, prefetch);
+//          pipeline the training activity uses for a local folder (decode pool threads read the files, one task per
+//          batch, prefetch); --main-thread-reads sends the bytes from the main thread instead, as for S3;
 //   Keras: the same network, model.fit on tf.data (parallel map, AUTOTUNE, prefetch), TensorFlow 2.21 in .tools/venv.
 // Both train on the epoch's cluster-uniform sample of fixed random pseudo-labels (no k-means refit, which is not part
 // of model.fit) and run a few warm-up steps first. Printed: seconds per epoch, the ratio, and our input statistics.
@@ -33,6 +34,7 @@ const { values: args } = parseArgs({
     seed: { type: 'string', default: '1' },
     fmnist: { type: 'string', default: FASHION_MNIST_TRAIN },
     smoke: { type: 'boolean', default: false },
+    'main-thread-reads': { type: 'boolean', default: false },
   },
 });
 const count = Number(args.images ?? (args.smoke ? 96 : 1000));
@@ -52,6 +54,9 @@ const files =
   args.format === 'png'
     ? await fashionMnistPngs(join(workDir, 'fmnist-png'), count, args.fmnist)
     : await syntheticJpegs(join(workDir, 'jpeg-512'), count, 512);
+
+/** Keys are paths; the pool threads read them unless asked to read on the main thread. */
+const filePath = args['main-thread-reads'] ? undefined : (key: string) => key;
 
 const methodConfig = { k, pca_dim: 32, dense: [256], lr: 0.01, lr_decay: 0 };
 const input = parseInputOptions({ imshape: [size, size], num_channels: 3, single_channel: true, batch_size: batchSize });
@@ -77,11 +82,11 @@ const keysAt = (step: number) => stepIndices(order, step % plan.stepsPerEpoch, b
 
 console.log(
   `DeepCluster epoch: ${files.length} ${args.format} images -> ${size}x${size}x3, ${plan.stepsPerEpoch} steps of ${batchSize}, ` +
-    `k ${k}, dense [256]; backend ${backend}; decode pool ${threads} thread(s); cores ${availableParallelism()}; load ${loadavg()[0]!.toFixed(1)}`,
+    `k ${k}, dense [256]; backend ${backend}; decode pool ${threads} thread(s)${filePath ? '' : ', files read on the main thread'}; cores ${availableParallelism()}; load ${loadavg()[0]!.toFixed(1)}`,
 );
 
 async function train(fromStep: number, toStep: number) {
-  const batches = openTrainingBatches({ keysAt, read: (key) => readFile(key), input, augment, seed, fromStep, toStep, threads });
+  const batches = openTrainingBatches({ keysAt, read: (key) => readFile(key), filePath, input, augment, seed, fromStep, toStep, threads });
   let loss = 0;
   try {
     for (let step = fromStep; step < toStep; step++) loss += (await trainer.trainStep(await batches.next(), step)).loss!;

@@ -1,10 +1,13 @@
-// Input pipeline throughput: the pipeline the trainers use (ml/methods/plan.ts openTrainingBatches: reads, then decode,
-// resize, augmentation and batch assembly on the decode pool's worker threads, batches prefetched) against tf.data
+// Input pipeline throughput: the pipeline the trainers use (ml/methods/plan.ts openTrainingBatches: one task per batch
+// on the decode pool's worker threads, which read the local files, decode, resize, augment and assemble the batch;
+// batches prefetched) against tf.data
 // (parallel map, AUTOTUNE) and a plain PIL loop, all doing decode -> bilinear resize -> /255 -> random left-right flip
 // -> random brightness -> clip, measured in the same run on the same files.
 //   npm run bench:pipeline [-- --png 2000 --jpeg 500 --threads N --parallel 8 --batch 64] [--smoke]
 // --threads: decode-pool threads (default: every core, since nothing trains here; training uses cores - 1).
-// --parallel: reads in flight per batch (num_parallel_calls). --smoke: 200 PNGs, 40 JPEGs, one pass each.
+// --parallel: reads in flight per batch (num_parallel_calls), with --main-thread-reads: files read on the main thread
+// and their bytes sent to the pool, as for a source that is not a local folder (S3). --smoke: 200 PNGs, 40 JPEGs, one
+// pass each.
 // --shrink-on-load: one more JPEG row with input.jpeg_shrink_on_load (libvips resizes; not tf.image.resize-exact).
 // Python comes from .tools/venv (tensorflow-cpu, pillow, numpy). Files are cached in $TMPDIR/patchwork-bench-pipeline.
 import { spawnSync } from 'node:child_process';
@@ -27,6 +30,7 @@ const { values: args } = parseArgs({
     fmnist: { type: 'string', default: FASHION_MNIST_TRAIN },
     smoke: { type: 'boolean', default: false },
     'shrink-on-load': { type: 'boolean', default: false },
+    'main-thread-reads': { type: 'boolean', default: false },
   },
 });
 const pngCount = Number(args.png ?? (args.smoke ? 200 : 2000));
@@ -54,6 +58,8 @@ async function ours(paths: string[], imshape: [number, number], channels: number
     const batches = openTrainingBatches({
       keysAt: (step) => keys.slice(step * batchSize, (step + 1) * batchSize),
       read: (key) => readFile(key),
+      // Keys are paths: the pool threads read them, as they do for a run whose source is a local folder.
+      filePath: args['main-thread-reads'] ? undefined : (key) => key,
       input,
       augment,
       seed: 1,
@@ -154,7 +160,7 @@ console.log(
   `files in ${workDir}: ${readdirSync(join(workDir, 'fmnist-png')).length} png, ${readdirSync(join(workDir, 'jpeg-512')).length} jpeg`,
 );
 console.log(
-  `ours: decode pool of ${threads} thread(s), ${parallel} reads in flight per batch, batch ${batchSize}; cores: ${availableParallelism()}; load ${loadavg()[0]!.toFixed(1)}`,
+  `ours: decode pool of ${threads} thread(s), ${args['main-thread-reads'] ? `files read on the main thread, ${parallel} in flight per batch` : 'files read by the pool threads'}, batch ${batchSize}; cores: ${availableParallelism()}; load ${loadavg()[0]!.toFixed(1)}`,
 );
 
 const oursPng = await ours(pngs, [64, 64], 1);
