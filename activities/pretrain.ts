@@ -11,7 +11,7 @@ import { initBackend } from '../ml/backend.ts';
 import { exportLayersModel } from '../ml/model-artifacts.ts';
 import { loadFeatureModel } from '../ml/models/load.ts';
 import { saveRunInputs, type RunSpec } from '../storage/pretrain-run.ts';
-import { openTrainingSession, closeTrainingSession } from './training-session.ts';
+import { closeTrainingSession, withTrainingSession } from './session-cache.ts';
 import type { TrackerSettings } from './run-log.ts';
 import { keepHeartbeating } from './heartbeat.ts';
 
@@ -99,31 +99,39 @@ export function createPretrainActivities(deps: PretrainDependencies) {
 
     /** DeepCluster: features of every image -> PCA -> k-means -> pseudo-labels for the epochs until the next refit. */
     async refitClusters(input: { runId: string; epoch: number; step: number }): Promise<Record<string, number>> {
-      const session = await openTrainingSession(deps, input.runId);
       const stop = keepHeartbeating(() => ({ refitEpoch: input.epoch }));
       try {
-        return await session.refit(input.epoch, input.step, () => Context.current().heartbeat({ refitEpoch: input.epoch }));
+        return await withTrainingSession(deps, input.runId, (session) =>
+          session.refit(input.epoch, input.step, () => Context.current().heartbeat({ refitEpoch: input.epoch })),
+        );
       } finally {
         stop();
       }
     },
 
-    /** Trains steps [fromStep, toStep), resuming from the latest checkpoint; checkpoints on the way and at the end. */
+    /**
+     * Trains steps [fromStep, toStep) (fewer if maxSeconds runs out first), resuming from the latest checkpoint;
+     * checkpoints on the way and at the end, and returns the step reached once its checkpoint is in the store.
+     */
     async trainSteps(input: {
       runId: string;
       fromStep: number;
       toStep: number;
-      checkpointEvery: number;
+      /** Extra checkpoints every this many steps (histories before time-based chunks always give it). */
+      checkpointEvery?: number;
+      /** End early, with a checkpoint, at the first step after this many seconds of training. */
+      maxSeconds?: number;
       learningRate?: number;
     }): Promise<{ step: number; metrics: Record<string, number> }> {
       let progress = { step: input.fromStep, checkpointStep: input.fromStep };
       const stop = keepHeartbeating(() => progress);
       try {
-        const session = await openTrainingSession(deps, input.runId);
-        return await session.train(input, {
-          signal: Context.current().cancellationSignal,
-          onProgress: (p) => (progress = p),
-        });
+        return await withTrainingSession(deps, input.runId, (session) =>
+          session.train(input, {
+            signal: Context.current().cancellationSignal,
+            onProgress: (p) => (progress = p),
+          }),
+        );
       } finally {
         stop();
       }
@@ -131,10 +139,9 @@ export function createPretrainActivities(deps: PretrainDependencies) {
 
     /** Linear probe on the labelled images with the current features. */
     async evaluateDownstream(input: { runId: string; epoch: number; step: number }): Promise<Record<string, number>> {
-      const session = await openTrainingSession(deps, input.runId);
       const stop = keepHeartbeating(() => ({ evaluateEpoch: input.epoch }));
       try {
-        return await session.evaluate(input.epoch, input.step);
+        return await withTrainingSession(deps, input.runId, (session) => session.evaluate(input.epoch, input.step));
       } finally {
         stop();
       }
@@ -142,10 +149,9 @@ export function createPretrainActivities(deps: PretrainDependencies) {
 
     /** Out-of-sample losses on the run's test images (and Context Encoder inpaintings) at the end of an epoch. */
     async evaluateTestSet(input: { runId: string; epoch: number; step: number }): Promise<Record<string, number>> {
-      const session = await openTrainingSession(deps, input.runId);
       const stop = keepHeartbeating(() => ({ testEpoch: input.epoch }));
       try {
-        return await session.evaluateTest(input.epoch, input.step);
+        return await withTrainingSession(deps, input.runId, (session) => session.evaluateTest(input.epoch, input.step));
       } finally {
         stop();
       }
@@ -153,11 +159,14 @@ export function createPretrainActivities(deps: PretrainDependencies) {
 
     /** Writes the trained feature extractor to runs/<runId>/model/, registers it with the tracker, ends the run there. */
     async exportModel(input: { runId: string; step: number; stopped: boolean }): Promise<string> {
-      const session = await openTrainingSession(deps, input.runId);
       const stop = keepHeartbeating(() => ({ exporting: input.step }));
-      const key = await session.exportModel(input.stopped).finally(stop);
-      await closeTrainingSession(input.runId);
-      return key;
+      try {
+        const key = await withTrainingSession(deps, input.runId, (session) => session.exportModel(input.stopped));
+        await closeTrainingSession(input.runId);
+        return key;
+      } finally {
+        stop();
+      }
     },
   };
 }

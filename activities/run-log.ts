@@ -76,6 +76,11 @@ export class RunLog {
     }
   }
 
+  /** A scalar for the tracker if this log is open; never opens it (for values that may arrive after the run's log ended). */
+  scalarIfOpen(tag: string, step: number, value: number): void {
+    this.client?.scalar(tag, step, value);
+  }
+
   async image(tag: string, step: number, image: { data: Uint8Array; height: number; width: number }): Promise<void> {
     (await this.open()).image(tag, step, await encodePng({ ...image, channels: 3 }, tag));
   }

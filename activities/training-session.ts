@@ -1,21 +1,21 @@
 // One pretraining run as seen by a worker process: its spec and file list, a trainer restored from the latest
-// checkpoint, and the run's log on the tracker. Sessions are cached per process so consecutive activities of a run on
-// the same worker skip rebuilding the model; a session is reused only while its step equals the checkpoint on record.
+// checkpoint, the open stream of training batches, and the run's log on the tracker. session-cache.ts keeps sessions
+// between activities so consecutive activities of a run on the same worker skip rebuilding the model.
 //
-// Logs are flushed before each checkpoint, so nothing older than the checkpoint a retry resumes from is lost with a
-// killed worker's memory.
+// Checkpoints are snapshots taken at the step boundary and stored while the next steps train (CheckpointWriter).
+// LATEST moves to a checkpoint only after the logs of every step before it are acknowledged by the tracker, so a
+// retry, which resumes from LATEST and re-sends only later steps, loses no log with a killed worker's memory.
 import type { Tensor2D } from '@tensorflow/tfjs';
 import { activeTf, initBackend } from '../ml/backend.ts';
 import { installNativeKernels } from '../ml/kernels/native/index.ts';
-import { latestCheckpointStep } from '../ml/checkpoint.ts';
 import type { Batch } from '../ml/data/index.ts';
 import { DeepClusterTrainer, IicTrainer, createTrainer, registerChannelWiseDense } from '../ml/methods/index.ts';
 import { gatherRowsInChunks, type BatchRows } from '../ml/eval/chunked-features.ts';
 import { linearProbe, pooledFeatures, splitLabels } from '../ml/eval/linear-probe.ts';
 import { multiLabelProbe } from '../ml/eval/multilabel-probe.ts';
 import { exportLayersModel, loadLayersModelFrom, parseLayersModelJson } from '../ml/model-artifacts.ts';
-import { STREAM, derivedSeed, epochOrder, loadStepBatch, openTrainingBatches, stepIndices } from '../ml/methods/plan.ts';
-import { restoreTrainer, saveTrainerCheckpoint } from '../ml/methods/trainer-checkpoint.ts';
+import { STREAM, derivedSeed, epochOrder, loadStepBatch, stepIndices } from '../ml/methods/plan.ts';
+import { restoreTrainer, snapshotTrainer } from '../ml/methods/trainer-checkpoint.ts';
 import type { Trainer } from '../ml/methods/types.ts';
 import { evaluateTestSet } from '../ml/methods/test-set.ts';
 import { assignFeatures, type ClusterFeaturesResult } from '../ml/cluster/index.ts';
@@ -32,8 +32,10 @@ import {
   type RunSpec,
 } from '../storage/pretrain-run.ts';
 import { RunLog, type TrackerSettings } from './run-log.ts';
+import { CheckpointWriter } from './checkpoint-writer.ts';
+import { EpochBatches } from './epoch-batches.ts';
 
-interface Deps {
+export interface SessionDeps {
   store: Storage;
   openSource(location: string): Storage;
   tracker: TrackerSettings;
@@ -41,40 +43,30 @@ interface Deps {
   spoolDir?: string;
 }
 
-const sessions = new Map<string, TrainingSession>();
-
-export async function openTrainingSession(deps: Deps, runId: string): Promise<TrainingSession> {
-  const latest = await latestCheckpointStep(deps.store, checkpointPrefix(runId));
-  const cached = sessions.get(runId);
-  if (cached && cached.step === latest) return cached;
-  if (cached) await closeTrainingSession(runId);
-  const session = await TrainingSession.open(deps, runId);
-  sessions.set(runId, session);
-  return session;
-}
-
-export async function closeTrainingSession(runId: string): Promise<void> {
-  const session = sessions.get(runId);
-  sessions.delete(runId);
-  await session?.close();
-}
-
 export class TrainingSession {
   private readonly log: RunLog;
+  private readonly checkpoints: CheckpointWriter;
+  private readonly batches = new EpochBatches();
   /** The step the trainer's weights belong to: the next step to train. */
   step = 0;
+  /** Seconds open() took, logged once as perf/session_open_seconds. */
+  private openSeconds: number | undefined;
 
   private constructor(
-    private readonly deps: Deps,
+    private readonly deps: SessionDeps,
     readonly spec: RunSpec,
     readonly files: string[],
     readonly trainer: Trainer,
     private readonly source: Storage,
   ) {
     this.log = new RunLog(spec.runId, deps.tracker, () => this.hparams(), deps.spoolDir);
+    this.checkpoints = new CheckpointWriter(deps.store, checkpointPrefix(spec.runId), 0, (step, seconds) =>
+      this.log.scalarIfOpen('perf/checkpoint_write_seconds', Math.max(0, step - 1), seconds),
+    );
   }
 
-  static async open(deps: Deps, runId: string): Promise<TrainingSession> {
+  static async open(deps: SessionDeps, runId: string): Promise<TrainingSession> {
+    const started = performance.now();
     const spec = await readRunSpec(deps.store, runId);
     const files = await readFileList(deps.store, runId);
     await initBackend({ purpose: 'train' });
@@ -98,10 +90,17 @@ export class TrainingSession {
     const session = new TrainingSession(deps, spec, files, trainer, deps.openSource(spec.images));
     registerChannelWiseDense();
     const step = await restoreTrainer(deps.store, checkpointPrefix(runId), trainer);
-    if (step !== undefined) session.step = step;
-    // Every worker must start from the same random weights: record them before anything depends on them.
+    if (step !== undefined) session.step = session.checkpoints.durableStep = step;
+    // Every worker must start from the same random weights: record them before anything depends on them (every
+    // activity waits for durable() before it returns).
     else await session.checkpoint(0);
+    session.openSeconds = (performance.now() - started) / 1000;
     return session;
+  }
+
+  /** Resolves once every checkpoint taken so far is in the store; rejects if one could not be stored. */
+  durable(): Promise<void> {
+    return this.checkpoints.durable();
   }
 
   private read = async (key: string) => this.source.get(key);
@@ -112,7 +111,7 @@ export class TrainingSession {
   }
 
   async train(
-    input: { fromStep: number; toStep: number; checkpointEvery: number; learningRate?: number },
+    input: { fromStep: number; toStep: number; checkpointEvery?: number; maxSeconds?: number; learningRate?: number },
     control: { signal: AbortSignal; onProgress(progress: { step: number; checkpointStep: number }): void },
   ): Promise<{ step: number; metrics: Record<string, number> }> {
     const { plan, input: inputOptions } = this.spec;
@@ -120,24 +119,30 @@ export class TrainingSession {
     const epoch = Math.floor(this.step / plan.stepsPerEpoch);
     const order = await this.epochOrder(epoch);
     const log = await this.log.open();
+    if (this.openSeconds !== undefined) log.scalar('perf/session_open_seconds', this.step, this.openSeconds);
+    this.openSeconds = undefined;
     const totals: Record<string, number> = {};
     let count = 0;
-    // Later steps decode on the pool while this one trains.
-    const batches = openTrainingBatches({
+    // Later steps decode on the pool while this one trains, up to the epoch's end: the next chunk continues there.
+    const fromStep = this.step;
+    await this.batches.startChunk(epoch, fromStep, () => ({
       keysAt: (step) => stepIndices(order, step - epoch * plan.stepsPerEpoch, this.imagesPerStep).map((i) => this.files[i]),
       read: this.read,
       input: inputOptions,
       augment: this.spec.augment,
       seed: this.spec.seed,
-      fromStep: this.step,
-      toStep: input.toStep,
-    });
-    let checkpointStep = this.step;
-    control.onProgress({ step: this.step, checkpointStep });
+      fromStep,
+      toStep: Math.max(input.toStep, (epoch + 1) * plan.stepsPerEpoch),
+    }));
+    const progress = () => control.onProgress({ step: this.step, checkpointStep: this.checkpoints.durableStep });
+    progress();
+    const deadline = input.maxSeconds === undefined ? Infinity : performance.now() + input.maxSeconds * 1000;
+    // A retry whose previous attempt stored the chunk's last checkpoint but did not report finds nothing left to do.
+    let last = this.step >= input.toStep;
     try {
-      while (this.step < input.toStep) {
+      while (!last) {
         if (control.signal.aborted) throw control.signal.reason ?? new Error('cancelled');
-        const batch = await batches.next();
+        const batch = await this.batches.next();
         const step = this.step;
         const metrics = await this.trainer.trainStep(batch, step);
         for (const [tag, value] of Object.entries(metrics)) {
@@ -149,24 +154,27 @@ export class TrainingSession {
         }
         count++;
         this.step = step + 1;
-        if (this.step === input.toStep) {
-          const perf = batches.stats();
+        last = this.step >= input.toStep || performance.now() >= deadline;
+        if (last) {
+          const perf = this.batches.chunkStats();
           log.scalar('perf/input_wait_fraction', step, perf.inputWaitFraction);
           log.scalar('perf/images_per_second', step, perf.imagesPerSecond);
         }
-        if (this.step % input.checkpointEvery === 0 || this.step === input.toStep) {
-          // Logs first: a retry resumes from this checkpoint and re-sends only the steps after it.
-          await this.log.flush();
+        if (last || (input.checkpointEvery !== undefined && this.step % input.checkpointEvery === 0)) {
           const started = performance.now();
           await this.checkpoint(epoch);
+          // What training waited for: the snapshot, and an earlier checkpoint still being stored.
           log.scalar('perf/checkpoint_seconds', step, (performance.now() - started) / 1000);
-          checkpointStep = this.step;
         }
-        control.onProgress({ step: this.step, checkpointStep });
+        progress();
       }
-    } finally {
-      await batches.close();
+      await this.batches.endChunk();
+    } catch (error) {
+      await this.batches.close();
+      throw error;
     }
+    await this.checkpoints.durable();
+    progress();
     const metrics = Object.fromEntries(Object.entries(totals).map(([tag, sum]) => [tag, sum / Math.max(count, 1)]));
     return { step: this.step, metrics };
   }
@@ -187,8 +195,12 @@ export class TrainingSession {
     return this.spec.plan.imagesPerStep ?? this.spec.input.batch_size;
   }
 
-  async checkpoint(epoch: number): Promise<void> {
-    await saveTrainerCheckpoint(this.deps.store, checkpointPrefix(this.spec.runId), this.trainer, { step: this.step, epoch });
+  /** Snapshots the trainer now and stores it in the background; LATEST moves once the logs so far are acknowledged. */
+  private async checkpoint(epoch: number): Promise<void> {
+    const logged = this.log.flush();
+    logged.catch(() => {}); // awaited by the write, before LATEST; this only keeps an early failure from going unhandled
+    const snapshot = await snapshotTrainer(this.trainer, { step: this.step, epoch });
+    await this.checkpoints.start(snapshot, () => logged);
   }
 
   /** Feature rows of `keys`, a batch of the run's batch size at a time, with the keys of the rows that decoded. */
@@ -360,8 +372,13 @@ export class TrainingSession {
     return key;
   }
 
-  /** Hands unsent logs to the spool (a later session of the run sends them) and frees the trainer. */
+  /**
+   * Stops loading batches, hands unsent logs to the spool (a later session of the run sends them) and frees the
+   * trainer. A checkpoint still being stored is finished first; whether it failed is not this call's concern.
+   */
   async close(): Promise<void> {
+    await this.batches.close();
+    await this.checkpoints.durable().catch(() => {});
     await this.log.close();
     this.trainer.dispose();
   }

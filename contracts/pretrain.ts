@@ -4,6 +4,12 @@ import type { MethodName as PretrainMethod } from '../ml/methods/names.ts';
 
 export { METHODS as PRETRAIN_METHODS, type MethodName as PretrainMethod } from '../ml/methods/names.ts';
 
+/**
+ * Without stepsPerActivity, a training activity trains for about this long (never past its epoch's end) and ends with
+ * a checkpoint: a killed worker's successor redoes at most this much training, and signals wait at most this long.
+ */
+export const DEFAULT_SECONDS_PER_ACTIVITY = 30;
+
 export interface PretrainInput {
   method: PretrainMethod;
   /** A folder or s3://bucket/prefix of training images. */
@@ -23,8 +29,17 @@ export interface PretrainInput {
   embed?: boolean;
   epochs: number;
   seed?: number;
-  /** Steps per training activity; a checkpoint is written at the end of each (and every checkpointEvery steps). */
+  /**
+   * Steps per training activity (never past an epoch's end); a checkpoint is written at the end of each. Default: no
+   * step limit, an activity trains for secondsPerActivity.
+   */
   stepsPerActivity?: number;
+  /**
+   * A training activity ends (with a checkpoint) at the first step after this many seconds of training. Default:
+   * DEFAULT_SECONDS_PER_ACTIVITY without stepsPerActivity, none with it.
+   */
+  secondsPerActivity?: number;
+  /** Extra checkpoints inside an activity, every this many steps (default: only at the activity's end). */
   checkpointEvery?: number;
   /** Training activities per workflow run before it continues as new. */
   activitiesPerRun?: number;

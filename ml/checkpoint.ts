@@ -8,12 +8,14 @@
 //   state.json      step, epoch, RNG state, method state, optimizer class/config/specs, and each file's size + sha256
 // `<prefix>/LATEST` names the step folder and is written last, after every file above is in the store, so a crash
 // midway leaves LATEST on the previous complete checkpoint. Loading checks each file's size and sha256.
+// A save is two halves: snapshotCheckpoint copies the tensors to host memory (training must wait for it), and
+// writeCheckpoint stores that copy (training may go on meanwhile).
 //
 // ml/ does not import storage/: callers pass any object with get/put (storage's Storage fits).
 import { createHash } from 'node:crypto';
 import type { LayersModel, Optimizer, Tensor } from '@tensorflow/tfjs';
 import { activeTf } from './backend.ts';
-import { concatBytes, deserializeModel, serializeModel, type ModelStore } from './model-artifacts.ts';
+import { deserializeModel, serializeModel, type ModelStore, type SerializedModel } from './model-artifacts.ts';
 import type { RngState } from './rng.ts';
 
 export interface CheckpointStore extends ModelStore {
@@ -96,88 +98,143 @@ export function checkpointKey(prefix: string, step: number): string {
   return `${trimSlash(prefix)}/${step}`;
 }
 
-function tensorBytes(t: Tensor): Uint8Array {
-  if (t.dtype !== 'float32' && t.dtype !== 'int32')
-    throw new Error(`checkpoint: cannot store a ${t.dtype} tensor`);
-  const data = t.dataSync() as Float32Array | Int32Array;
-  return new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
+function checkStorable(t: Tensor): void {
+  if (t.dtype !== 'float32' && t.dtype !== 'int32') throw new Error(`checkpoint: cannot store a ${t.dtype} tensor`);
+}
+
+/** Every tensor's bytes back to back in one buffer (one copy out of each tensor), with where each one starts. */
+function packTensors(tensors: Tensor[]): { bytes: Uint8Array; offsets: number[] } {
+  tensors.forEach(checkStorable);
+  const offsets: number[] = [];
+  let total = 0;
+  for (const t of tensors) {
+    offsets.push(total);
+    total += t.size * 4;
+  }
+  const bytes = new Uint8Array(total);
+  tensors.forEach((t, i) => {
+    const data = t.dataSync() as Float32Array | Int32Array;
+    bytes.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), offsets[i]);
+  });
+  return { bytes, offsets };
 }
 
 type WeightsManifestEntry = import('@tensorflow/tfjs').io.WeightsManifestEntry;
 
-export async function saveCheckpoint(
-  store: CheckpointStore,
-  prefix: string,
-  input: CheckpointInput,
-): Promise<string> {
+/**
+ * Every byte of a checkpoint, copied out of the tensors: the run may train on while it is written
+ * (writeCheckpoint). Taking it reads each weight once; nothing is hashed or stored yet.
+ */
+export interface CheckpointSnapshot {
+  step: number;
+  epoch: number;
+  models: Record<string, SerializedModel>;
+  optimizers: Record<string, { className: string; config: Json; specs: TensorSpec[] }>;
+  optimizerBytes: Uint8Array;
+  rng?: RngState | Record<string, RngState>;
+  state?: Json;
+}
+
+/** Copies the state `input` names into host memory; once it resolves, training may change the weights. */
+export async function snapshotCheckpoint(input: CheckpointInput): Promise<CheckpointSnapshot> {
   if (!Number.isSafeInteger(input.step) || input.step < 0)
     throw new TypeError(`saveCheckpoint: step must be an integer >= 0, got ${input.step}`);
   if (!input.models.model)
     throw new TypeError('saveCheckpoint: models must include the main network under the name "model"');
-  const key = checkpointKey(prefix, input.step);
+  const models: CheckpointSnapshot['models'] = {};
+  for (const [name, model] of Object.entries(input.models)) {
+    models[name] = await serializeModel(model);
+  }
+  const optimizers: CheckpointSnapshot['optimizers'] = {};
+  const named: Array<{ optimizer: string; weight: NamedTensor }> = [];
+  for (const [name, optimizer] of Object.entries(input.optimizers ?? {})) {
+    for (const weight of await optimizer.getWeights()) named.push({ optimizer: name, weight });
+    optimizers[name] = { className: optimizer.getClassName(), config: optimizer.getConfig() as Json, specs: [] };
+  }
+  const packed = packTensors(named.map(({ weight }) => weight.tensor));
+  named.forEach(({ optimizer, weight: { name, tensor } }, i) => {
+    const dtype = tensor.dtype as 'float32' | 'int32';
+    optimizers[optimizer]!.specs.push({ name, shape: tensor.shape, dtype, offset: packed.offsets[i]!, byteLength: tensor.size * 4 });
+    // getWeights() makes a fresh tensor for the iteration count; the slots are the optimizer's own variables.
+    if (!isVariable(tensor)) tensor.dispose();
+  });
+  return {
+    step: input.step,
+    epoch: input.epoch,
+    models,
+    optimizers,
+    optimizerBytes: packed.bytes,
+    ...(input.rng !== undefined ? { rng: structuredClone(input.rng) } : {}),
+    ...(input.state !== undefined ? { state: structuredClone(input.state) } : {}),
+  };
+}
+
+const isVariable = (tensor: Tensor) => 'trainable' in tensor;
+
+export interface WriteCheckpointOptions {
+  /** Awaited after the data files are stored and before LATEST moves (e.g. the logs of the steps before it). */
+  beforePointer?: () => Promise<void>;
+}
+
+/** Stores a snapshot: the data files, then state.json, then LATEST. Returns the step folder's key. */
+export async function writeCheckpoint(
+  store: CheckpointStore,
+  prefix: string,
+  snapshot: CheckpointSnapshot,
+  options: WriteCheckpointOptions = {},
+): Promise<string> {
+  const key = checkpointKey(prefix, snapshot.step);
   const files: Record<string, FileRecord> = {};
-  const put = async (name: string, bytes: Uint8Array) => {
-    await store.put(`${key}/${name}`, bytes);
+  const writes: Promise<void>[] = [];
+  const put = (name: string, bytes: Uint8Array) => {
     files[name] = { bytes: bytes.byteLength, sha256: sha256(bytes) };
+    writes.push(store.put(`${key}/${name}`, bytes));
   };
 
   const models: StateFile['models'] = {};
-  for (const [name, model] of Object.entries(input.models)) {
+  for (const [name, art] of Object.entries(snapshot.models)) {
     const base = name === 'model' ? '' : `${name}.`;
-    const art = await serializeModel(model);
     const modelJson = {
       format: 'layers-model',
       generatedBy: 'patchwork checkpoint',
       modelTopology: art.topology,
       weightsManifest: [{ paths: [`${base}weights.bin`], weights: art.specs }],
     };
-    await put(`${base}weights.bin`, art.weights);
-    await put(`${base}model.json`, utf8(JSON.stringify(modelJson)));
+    put(`${base}weights.bin`, art.weights);
+    put(`${base}model.json`, utf8(JSON.stringify(modelJson)));
     models[name] = { json: `${base}model.json`, weights: `${base}weights.bin` };
   }
+  put('optimizer.bin', snapshot.optimizerBytes);
+  // Settle every write before state.json, so a failed one never leaves another still landing after the error.
+  const results = await Promise.allSettled(writes);
+  const failed = results.find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
 
   const optimizers: StateFile['optimizers'] = {};
-  const chunks: Uint8Array[] = [];
-  let offset = 0;
-  for (const [name, optimizer] of Object.entries(input.optimizers ?? {})) {
-    const weights = await optimizer.getWeights();
-    const specs: TensorSpec[] = weights.map(({ name: wName, tensor }) => {
-      const bytes = tensorBytes(tensor);
-      chunks.push(bytes);
-      const spec = {
-        name: wName,
-        shape: tensor.shape,
-        dtype: tensor.dtype as 'float32' | 'int32',
-        offset,
-        byteLength: bytes.byteLength,
-      };
-      offset += bytes.byteLength;
-      return spec;
-    });
-    optimizers[name] = {
-      className: optimizer.getClassName(),
-      config: optimizer.getConfig() as Json,
-      weights: specs,
-    };
+  for (const [name, o] of Object.entries(snapshot.optimizers)) {
+    optimizers[name] = { className: o.className, config: o.config, weights: o.specs };
   }
-  await put('optimizer.bin', concatBytes(chunks));
-
   const state: StateFile = {
     format: FORMAT,
-    step: input.step,
-    epoch: input.epoch,
+    step: snapshot.step,
+    epoch: snapshot.epoch,
     models,
     optimizers,
-    ...(input.rng !== undefined ? { rng: input.rng } : {}),
-    ...(input.state !== undefined ? { state: input.state } : {}),
+    ...(snapshot.rng !== undefined ? { rng: snapshot.rng } : {}),
+    ...(snapshot.state !== undefined ? { state: snapshot.state } : {}),
     files,
   };
   const stateBytes = utf8(JSON.stringify(state));
   await store.put(`${key}/state.json`, stateBytes);
+  await options.beforePointer?.();
   // Last: the pointer. Until this put completes, LATEST still names the previous complete checkpoint.
-  const latest: LatestFile = { format: FORMAT, step: input.step, key, stateSha256: sha256(stateBytes) };
+  const latest: LatestFile = { format: FORMAT, step: snapshot.step, key, stateSha256: sha256(stateBytes) };
   await store.put(latestPointerKey(prefix), utf8(JSON.stringify(latest)));
   return key;
+}
+
+export async function saveCheckpoint(store: CheckpointStore, prefix: string, input: CheckpointInput): Promise<string> {
+  return writeCheckpoint(store, prefix, await snapshotCheckpoint(input));
 }
 
 const latestPointerKey = (prefix: string) => `${trimSlash(prefix)}/LATEST`;

@@ -11,6 +11,7 @@ import {
 import type { Settings } from '../config/settings.ts';
 import { ensureWorkflowBundle } from './bundle.ts';
 import { storageFor } from './dependencies.ts';
+import { initBackend } from '../ml/backend.ts';
 
 let runtimeInstalled = false;
 
@@ -56,11 +57,24 @@ export async function createWorker(settings: Settings, queue: TaskQueue): Promis
       maxConcurrentActivityTaskExecutions: 8,
     });
   }
+  await loadComputeBackend();
   return Worker.create({
     ...base,
     activities: allActivities(settings),
     maxConcurrentActivityTaskExecutions: settings.gpuConcurrency,
   });
+}
+
+/**
+ * Loads the tfjs backend (about a second for native TensorFlow) once when a compute worker starts, not in the first
+ * activity of the first run it gets. A backend that does not load is reported by the activities that need it.
+ */
+async function loadComputeBackend(): Promise<void> {
+  try {
+    await initBackend({ purpose: 'infer' });
+  } catch (error) {
+    console.error(`worker: no tfjs backend loaded at start (${(error as Error).message}); compute activities will say why`);
+  }
 }
 
 /**

@@ -2,10 +2,11 @@ import { condition, continueAsNew, executeChild, proxyActivities, setHandler, wo
 import type { PretrainActivities } from '../activities/pretrain.ts';
 import { embedWorkflow } from './embed.ts';
 import { TASK_QUEUES } from '../contracts/task-queues.ts';
-import { pauseSignal, pretrainProgressQuery, resumeSignal, setLearningRateSignal, stopSignal, type PretrainCarried, type PretrainInput, type PretrainProgress, type PretrainResult } from '../contracts/pretrain.ts';
+import { DEFAULT_SECONDS_PER_ACTIVITY, pauseSignal, pretrainProgressQuery, resumeSignal, setLearningRateSignal, stopSignal, type PretrainCarried, type PretrainInput, type PretrainProgress, type PretrainResult } from '../contracts/pretrain.ts';
 import { definedOnly, LONG_ACTIVITY_HEARTBEAT_TIMEOUT_MS } from './options.ts';
 
-const DEFAULTS = { stepsPerActivity: 50, checkpointEvery: 50, activitiesPerRun: 100, heartbeatTimeoutMs: LONG_ACTIVITY_HEARTBEAT_TIMEOUT_MS, seed: 1 };
+const DEFAULTS = { activitiesPerRun: 100, heartbeatTimeoutMs: LONG_ACTIVITY_HEARTBEAT_TIMEOUT_MS, seed: 1 };
+
 /** The k-means refit computes for long stretches without yielding to the heartbeat timer. */
 const REFIT_HEARTBEAT_TIMEOUT_MS = 60_000;
 const NOT_RETRYABLE = ['BadConfigError', 'BadSourceError'];
@@ -105,12 +106,13 @@ export async function pretrainWorkflow(input: PretrainInput): Promise<PretrainRe
 
     progress.phase = 'training';
     const epochEnd = (epoch + 1) * plan.stepsPerEpoch;
-    const toStep = Math.min(state.step + options.stepsPerActivity, epochEnd);
+    const toStep = options.stepsPerActivity === undefined ? epochEnd : Math.min(state.step + options.stepsPerActivity, epochEnd);
     const trained = await compute.trainSteps({
       runId,
       fromStep: state.step,
       toStep,
       checkpointEvery: options.checkpointEvery,
+      maxSeconds: options.secondsPerActivity ?? (options.stepsPerActivity === undefined ? DEFAULT_SECONDS_PER_ACTIVITY : undefined),
       learningRate: state.lr,
     });
     state.step = trained.step;

@@ -1,16 +1,20 @@
 // A trainer's whole state (every network, optimizer, its random stream and method state) as a checkpoint and back.
-import { loadLatestCheckpoint, restoreOptimizer, saveCheckpoint, type CheckpointStore, type Json } from '../checkpoint.ts';
+import {
+  loadLatestCheckpoint,
+  restoreOptimizer,
+  snapshotCheckpoint,
+  writeCheckpoint,
+  type CheckpointSnapshot,
+  type CheckpointStore,
+  type Json,
+} from '../checkpoint.ts';
 import { Rng, type RngState } from '../rng.ts';
 import type { Trainer } from './types.ts';
 
-export async function saveTrainerCheckpoint(
-  store: CheckpointStore,
-  prefix: string,
-  trainer: Trainer,
-  position: { step: number; epoch: number },
-): Promise<void> {
+/** The trainer's state in host memory (see snapshotCheckpoint): training may go on once this resolves. */
+export async function snapshotTrainer(trainer: Trainer, position: { step: number; epoch: number }): Promise<CheckpointSnapshot> {
   const parts = trainer.parts();
-  await saveCheckpoint(store, prefix, {
+  return snapshotCheckpoint({
     step: position.step,
     epoch: position.epoch,
     models: parts.models,
@@ -18,6 +22,15 @@ export async function saveTrainerCheckpoint(
     rng: trainer.rng.state(),
     state: trainer.methodState() as Json,
   });
+}
+
+export async function saveTrainerCheckpoint(
+  store: CheckpointStore,
+  prefix: string,
+  trainer: Trainer,
+  position: { step: number; epoch: number },
+): Promise<void> {
+  await writeCheckpoint(store, prefix, await snapshotTrainer(trainer, position));
 }
 
 /** Gives `trainer` the newest checkpoint's state and returns its step; undefined when there is no checkpoint yet. */

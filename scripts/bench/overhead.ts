@@ -1,8 +1,12 @@
 // npm run bench:overhead: what orchestration costs. The same IIC training steps, from the same seed, run twice:
 //   - through pretrainWorkflow on a Temporal dev server, a worker process and a tracker (activities, checkpoints,
 //     heartbeats, logging to the tracker, the model export at the end), with the workflow's default chunking;
-//   - as a bare loop in this process: createTrainer, the same input pipeline, trainStep, nothing else.
-// Prints both wall times, the overhead in percent, per activity and per checkpoint (from perf/checkpoint_seconds).
+//   - as a bare loop in this process: createTrainer, the same input pipeline, trainStep, and at the end the same
+//     export of the trained networks to a local folder (what any training script does with its result).
+// Neither side evaluates anything (no labels, no test images). Both load the tfjs backend before their clock starts
+// (the worker loads it when it starts). Prints both wall times, the overhead in percent, and where the workflow's
+// extra time went: each activity type's time on the worker and in the queue (from the workflow's history), the
+// checkpoints' wait on the training path and their store time in the background, and the session's start.
 // Run it alone on the machine.
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -18,11 +22,14 @@ import { createTrainer } from '../../ml/methods/index.ts';
 import { STREAM, derivedSeed, epochOrder, epochPlan, openTrainingBatches, stepIndices } from '../../ml/methods/plan.ts';
 import { validatePretrainRequest } from '../../ml/methods/run-config.ts';
 import { Rng } from '../../ml/rng.ts';
+import { exportLayersModel } from '../../ml/model-artifacts.ts';
+import { LocalStorage } from '../../storage/index.ts';
 import { readEventFile, scalarSeries } from '../../tensorboard-format/index.ts';
 import { startStack } from '../../tests/helpers/stack.ts';
 import { startTracker } from '../../tests/helpers/tracker.ts';
 import { pretrainWorkflow } from '../../workflows/index.ts';
 import { FASHION_MNIST_TRAIN, fashionMnistPngs } from './lib/bench-images.ts';
+import { describePhases, historyPhases, type HistoryPhases } from './lib/history-phases.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -88,13 +95,35 @@ async function bareLoop(): Promise<number> {
       await batches.close();
     }
   }
+  const exportDir = mkdtempSync(join(tmpdir(), 'patchwork-bench-export-'));
+  const out = new LocalStorage(exportDir);
+  for (const [name, model] of [...Object.entries(trainer.exportedModels()), ['model', trainer.featureExtractor()] as const]) {
+    await exportLayersModel(out, { model: `${name}/model.json`, weights: `${name}/weights.bin` }, model, { step: totalSteps });
+  }
   const seconds = (performance.now() - started) / 1000;
   trainer.dispose();
   await closeDecodePool();
+  rmSync(exportDir, { recursive: true, force: true });
   return seconds;
 }
 
-async function throughWorkflow(): Promise<{ seconds: number; activities: number; checkpointSeconds: number[] }> {
+/** Every value of the perf/ scalars `tags` in the run's event files, by tag. */
+async function perfScalars(runDir: string, tags: string[]): Promise<Record<string, number[]>> {
+  const values: Record<string, number[]> = Object.fromEntries(tags.map((tag) => [tag, []]));
+  for (const file of readdirSync(runDir).filter((f) => f.startsWith('events.out.tfevents')).sort()) {
+    const series = scalarSeries((await readEventFile(join(runDir, file))).events);
+    for (const tag of tags) for (const point of series.get(tag) ?? []) values[tag]!.push(point.value);
+  }
+  return values;
+}
+
+interface Orchestrated {
+  seconds: number;
+  phases: HistoryPhases;
+  perf: Record<string, number[]>;
+}
+
+async function throughWorkflow(): Promise<Orchestrated> {
   const stack = await startStack({ temporal: true });
   const home = mkdtempSync(join(tmpdir(), 'patchwork-bench-tracker-'));
   const tracker = await startTracker(home);
@@ -112,14 +141,12 @@ async function throughWorkflow(): Promise<{ seconds: number; activities: number;
     const seconds = (performance.now() - started) / 1000;
     if (result.steps !== totalSteps) throw new Error(`bench: the workflow trained ${result.steps} steps, not ${totalSteps}`);
     const history = await client.workflow.getHandle('bench-overhead').fetchHistory();
-    const activities = (history.events ?? []).filter((event) => event.activityTaskScheduledEventAttributes).length;
-    const runDir = join(tracker.logDir, 'bench-overhead');
-    const checkpointSeconds: number[] = [];
-    for (const file of readdirSync(runDir).filter((f) => f.startsWith('events.out.tfevents')).sort()) {
-      const series = scalarSeries((await readEventFile(join(runDir, file))).events);
-      for (const point of series.get('perf/checkpoint_seconds') ?? []) checkpointSeconds.push(point.value);
-    }
-    return { seconds, activities, checkpointSeconds };
+    const perf = await perfScalars(join(tracker.logDir, 'bench-overhead'), [
+      'perf/checkpoint_seconds',
+      'perf/checkpoint_write_seconds',
+      'perf/session_open_seconds',
+    ]);
+    return { seconds, phases: historyPhases(history.events ?? []), perf };
   } finally {
     await tracker.stop();
     await stack.stop();
@@ -127,15 +154,20 @@ async function throughWorkflow(): Promise<{ seconds: number; activities: number;
   }
 }
 
+const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
+
 const bare = await bareLoop();
 const orchestrated = await throughWorkflow();
 const overhead = orchestrated.seconds - bare;
-const checkpointTotal = orchestrated.checkpointSeconds.reduce((a, b) => a + b, 0);
-const perCheckpoint = checkpointTotal / Math.max(1, orchestrated.checkpointSeconds.length);
-const rest = overhead - checkpointTotal;
-console.log(`bare loop           ${bare.toFixed(1)} s (${(totalSteps / bare).toFixed(1)} steps/s)`);
-console.log(`pretrainWorkflow    ${orchestrated.seconds.toFixed(1)} s (${orchestrated.activities} activities, ${orchestrated.checkpointSeconds.length} checkpoints in training)`);
+const waited = orchestrated.perf['perf/checkpoint_seconds']!;
+const written = orchestrated.perf['perf/checkpoint_write_seconds']!;
+const opened = orchestrated.perf['perf/session_open_seconds']!;
+const activities = sum(orchestrated.phases.activities.map((a) => a.count));
+console.log(`bare loop           ${bare.toFixed(1)} s (${(totalSteps / bare).toFixed(1)} steps/s, export included)`);
+console.log(`pretrainWorkflow    ${orchestrated.seconds.toFixed(1)} s (${activities} activities, ${waited.length} checkpoints in training)`);
 console.log(`overhead            ${overhead.toFixed(1)} s = ${((100 * overhead) / bare).toFixed(1)} % of the bare loop (goal <= 5 %)`);
-console.log(`  per checkpoint    ${perCheckpoint.toFixed(2)} s (perf/checkpoint_seconds, ${checkpointTotal.toFixed(1)} s in all)`);
-console.log(`  per activity      ${(rest / Math.max(1, orchestrated.activities)).toFixed(2)} s (the rest: scheduling, session start, logging, export)`);
+console.log(`where the workflow's ${orchestrated.phases.total.toFixed(1)} s went (its history, from start to completion):`);
+for (const line of describePhases(orchestrated.phases)) console.log(line);
+console.log(`  checkpoints       ${sum(waited).toFixed(2)} s training waited (snapshots), ${sum(written).toFixed(2)} s storing in the background (${written.length})`);
+console.log(`  session starts    ${sum(opened).toFixed(2)} s (${opened.length}: spec, file list, model, restore or first checkpoint)`);
 console.log(`ratio               ${(orchestrated.seconds / bare).toFixed(3)}x the bare loop`);
