@@ -1,16 +1,18 @@
 // Embedding activities: load a frozen feature extractor, list what is not embedded yet, embed chunks (global average
-// pooling of the extractor's feature map), and write a TensorBoard projector for a sample (max-pooled by default, as
+// pooling of the extractor's feature map, or the map itself with featureMaps), and write a TensorBoard projector for a sample (max-pooled by default, as
 // the original's projector).
 import { ApplicationFailure } from '@temporalio/activity';
 import { gatherRowsInChunks, pooledFeatureMaps, type SpatialPooling } from '../ml/eval/chunked-features.ts';
 import { decodeReadImages } from '../ml/eval/stored-batch.ts';
 import { StorageError, type Storage } from '../storage/index.ts';
-import { embeddedKeys, partWriter, readEmbeddings, writePart, type PartKeys } from '../storage/embeddings.ts';
+import { embeddedKeys, partWriter, readEmbeddings, writePart, type MapShape, type PartKeys } from '../storage/embeddings.ts';
+import { averagePoolMaps } from '../ml/active/pool-maps.ts';
 import { embeddingsPrefix, modelInfoKey, partKeysKey, pendingKey, sourceKeysKey } from '../storage/layout.ts';
 import { readExisting } from '../storage/read.ts';
 import { listImageKeys } from '../storage/image-keys.ts';
 import type { EmbedModelInfo, EmbedPlan, ModelRef } from '../contracts/embed.ts';
 import { loadExtractor, loadExtractorOf, refName, type LoadedExtractor } from './feature-extractors.ts';
+import { checkMapSize, featureMapRows, featureMapShape, featureMapsHash } from './embed-maps.ts';
 import { keepHeartbeating } from './heartbeat.ts';
 import { keyMetadata, publishProjector, thumbnails } from './projector.ts';
 
@@ -42,41 +44,76 @@ const lines = (text: string) => (text === '' ? [] : text.split('\n'));
 const readLines = async (store: Storage, key: string) => lines((await store.get(key)).toString('utf8'));
 
 /**
- * Spatially pooled features of `keys` in order, `batchSize` images at a time. Images gone since listing are reported
- * to `onMissing`, undecodable ones to `onSkip`; both are left out.
+ * Spatially pooled features of `keys` in order (or the feature maps themselves, flattened, when `pooling` names their
+ * shape), `batchSize` images at a time. Images gone since listing are reported to `onMissing`, undecodable ones to
+ * `onSkip`; both are left out.
  */
 function pooledFeatures(
   extractor: LoadedExtractor,
   source: Storage,
   keys: string[],
-  options: { batchSize: number; pooling: SpatialPooling; onMissing?(key: string): void; onSkip?(key: string, reason: string): void; onBatch?(size: number): void },
+  options: { batchSize: number; pooling: SpatialPooling | { maps: MapShape }; onMissing?(key: string): void; onSkip?(key: string, reason: string): void; onBatch?(size: number): void },
 ) {
+  const { pooling } = options;
   return gatherRowsInChunks(keys.length, options.batchSize, async (start, end) => {
     const { bytes, missing } = await readExisting(source, keys.slice(start, end));
     for (const key of missing) options.onMissing?.(key);
     const batch = await decodeReadImages(bytes, extractor.input, options.onSkip);
     options.onBatch?.(end - start);
-    return batch && { ids: batch.keys, rows: pooledFeatureMaps(extractor.model, batch, options.pooling) };
+    if (!batch) return undefined;
+    const rows = typeof pooling === 'string' ? pooledFeatureMaps(extractor.model, batch, pooling) : featureMapRows(extractor.model, batch, pooling.maps);
+    return { ids: batch.keys, rows };
   });
+}
+
+/** The extractor of a running embedding, checked to be the one it started with (maps: by weights and map shape). */
+async function loadEmbedder(
+  store: Storage,
+  ref: ModelRef,
+  inputOverride: Record<string, unknown> | undefined,
+  modelHash: string,
+  mapShape: MapShape | undefined,
+): Promise<LoadedExtractor> {
+  if (!mapShape) return loadExtractorOf(store, ref, inputOverride, modelHash);
+  const loaded = await loadExtractor(store, ref, inputOverride);
+  const hash = featureMapsHash(loaded.hash, mapShape);
+  if (hash !== modelHash)
+    throw nonRetryable('ModelChangedError', `the model's weights changed since this run started (feature-map hash ${hash}, expected ${modelHash})`);
+  return loaded;
 }
 
 export function createEmbedActivities(deps: EmbedDependencies) {
   return {
-    /** Loads and checks the extractor; returns the hash of its weights and its feature dimension. */
+    /**
+     * Loads and checks the extractor; returns the hash of its weights and its feature dimension (with featureMaps: a
+     * hash of the weights and the map shape, and the map's size).
+     */
     async describeEmbeddingModel(input: {
       model: ModelRef;
       input?: Record<string, unknown>;
+      featureMaps?: boolean;
+      maxMapValues?: number;
     }): Promise<EmbedModelInfo> {
       const stop = keepHeartbeating(() => ({ loading: refName(input.model) }));
       try {
         const loaded = await loadExtractor(deps.store, input.model, input.input);
-        if (!(await deps.store.exists(modelInfoKey(loaded.hash)))) {
+        let info: EmbedModelInfo = { modelHash: loaded.hash, dim: loaded.dim };
+        if (input.featureMaps) {
+          const mapShape = featureMapShape(loaded);
+          try {
+            checkMapSize(mapShape, input.maxMapValues);
+          } catch (error) {
+            throw nonRetryable('BadConfigError', (error as Error).message);
+          }
+          info = { modelHash: featureMapsHash(loaded.hash, mapShape), dim: mapShape[0] * mapShape[1] * mapShape[2], mapShape };
+        }
+        if (!(await deps.store.exists(modelInfoKey(info.modelHash)))) {
           await deps.store.put(
-            modelInfoKey(loaded.hash),
-            JSON.stringify({ model: input.model, input: loaded.input, dim: loaded.dim }, null, 2),
+            modelInfoKey(info.modelHash),
+            JSON.stringify({ model: input.model, input: loaded.input, dim: info.dim, ...(info.mapShape ? { mapShape: info.mapShape, weightsHash: loaded.hash } : {}) }, null, 2),
           );
         }
-        return { modelHash: loaded.hash, dim: loaded.dim };
+        return info;
       } finally {
         stop();
       }
@@ -114,11 +151,14 @@ export function createEmbedActivities(deps: EmbedDependencies) {
       limit: number;
       part: number;
       batchSize: number;
+      /** Store feature maps of this shape instead of pooled vectors. */
+      mapShape?: MapShape;
     }): Promise<{ embedded: number; skipped: number }> {
       let done = 0;
       const stop = keepHeartbeating(() => ({ part: input.part, done }));
       try {
-        const loaded = await loadExtractorOf(deps.store, input.model, input.input, input.modelHash);
+        const { mapShape } = input;
+        const loaded = await loadEmbedder(deps.store, input.model, input.input, input.modelHash, mapShape);
         const keys = (await readLines(deps.store, pendingKey(input.runId))).slice(input.offset, input.offset + input.limit);
         const writer = await partWriter(deps.store, input.modelHash, input.part);
         if (writer !== undefined && writer !== input.runId) {
@@ -130,14 +170,15 @@ export function createEmbedActivities(deps: EmbedDependencies) {
         const skipped: PartKeys['skipped'] = [];
         const rows = await pooledFeatures(loaded, deps.openSource(input.source), keys, {
           batchSize: input.batchSize,
-          pooling: 'avg',
+          pooling: mapShape ? { maps: mapShape } : 'avg',
           onMissing: (key) => skipped.push({ key, reason: 'gone since listing' }),
           onSkip: (key, reason) => skipped.push({ key, reason }),
           onBatch: (size) => (done += size),
         });
         await writePart(deps.store, input.modelHash, input.part, rows.features, {
           version: 1,
-          dim: loaded.dim,
+          dim: mapShape ? mapShape[0] * mapShape[1] * mapShape[2] : loaded.dim,
+          ...(mapShape ? { mapShape } : {}),
           keys: rows.ids,
           skipped,
           source: input.source,
@@ -185,6 +226,7 @@ export function createEmbedActivities(deps: EmbedDependencies) {
         } else {
           values = new Float32Array(keys.length * table.dim);
           keys.forEach((k, i) => values.set(table.data.subarray(row.get(k)! * table.dim, (row.get(k)! + 1) * table.dim), i * table.dim));
+          if (table.mapShape) values = averagePoolMaps(values, table.mapShape);
         }
         phase = 'thumbnails';
         const images = await thumbnails(deps.openSource(input.source), keys, input.thumbSize);
@@ -192,7 +234,7 @@ export function createEmbedActivities(deps: EmbedDependencies) {
         const projector = {
           name: `embeddings-${input.modelHash}`,
           values,
-          shape: [keys.length, table.dim] as [number, number],
+          shape: [keys.length, values.length / keys.length] as [number, number],
           metadata: keyMetadata(keys),
           sprite: { images, thumbSize: input.thumbSize },
         };

@@ -86,7 +86,16 @@ program
   .option('--projector-limit <n>', 'images shown in the TensorBoard projector (0: none)', (v) => Number(v), 2000)
   .option('--projector-pooling <max|avg>', "pooling of the projector's points (the stored embeddings are avg)", 'max')
   .option('--id <workflowId>', 'workflow id (default: embed-<time>)')
-  .action(embedCommand);
+  .option('--feature-maps', "store the extractor's last feature map unpooled (for --head pool or convnet)")
+  .option('--max-map-values <n>', 'with --feature-maps: largest h x w x c per image (default 32768)', positiveInt)
+  .action(embedCommand)
+  .command('import')
+  .description('pre-extracted features from a .npy file (rank 2: vectors, rank 4: feature maps), stored as embeddings')
+  .argument('<file.npy>', 'little-endian float32 or float64, C order')
+  .requiredOption('--keys <keys.txt>', 'one image key per line (relative to the images root), in row order')
+  .option('--name <name>', 'the folder under embeddings/ and the model hash to label with (default: npy-<sha256 of the file>)')
+  .option('--images <location>', 'where the images are (recorded with the parts)')
+  .action(async (file, options) => (await import('./commands/embed-import.ts')).embedImportCommand(file, options));
 
 const label = program
   .command('label')

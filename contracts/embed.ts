@@ -28,6 +28,13 @@ export interface EmbedInput {
   projectorPooling?: 'max' | 'avg';
   /** Chunks per workflow run before it continues as new. */
   chunksPerRun?: number;
+  /**
+   * Store the extractor's last feature map of each image unpooled ([h, w, c] rows, for the pool and convnet heads)
+   * under a model hash of its own, instead of average-pooled vectors.
+   */
+  featureMaps?: boolean;
+  /** With featureMaps: the largest h * w * c per image (default 32768); larger maps are refused. */
+  maxMapValues?: number;
   heartbeatTimeoutMs?: number;
   carried?: EmbedCarried;
 }
@@ -35,8 +42,10 @@ export interface EmbedInput {
 export interface EmbedModelInfo {
   /** sha256 (16 hex) of the model's weights (shapes and bytes): the embeddings' folder name. */
   modelHash: string;
-  /** Feature dimension after global average pooling. */
+  /** Feature dimension after global average pooling (h * w * c for feature maps). */
   dim: number;
+  /** [h, w, c] when the embedding stores feature maps; the hash then covers the weights and this shape. */
+  mapShape?: [number, number, number];
 }
 
 export interface EmbedPlan {
@@ -74,6 +83,8 @@ export interface EmbedResult {
   source: string;
   modelHash: string;
   dim: number;
+  /** [h, w, c] when the parts hold feature maps. */
+  mapShape?: [number, number, number];
   /** Store prefix of the parts: embeddings/<modelHash>/. */
   prefix: string;
   total: number;

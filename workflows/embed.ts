@@ -58,7 +58,8 @@ export async function embedWorkflow(input: EmbedInput): Promise<EmbedResult> {
   let state: EmbedCarried;
   if (carried) state = carried;
   else {
-    const model = await compute.describeEmbeddingModel({ model: input.model, input: input.input });
+    const maps = input.featureMaps ? { featureMaps: true, maxMapValues: input.maxMapValues } : {};
+    const model = await compute.describeEmbeddingModel({ model: input.model, input: input.input, ...maps });
     progress.phase = 'planning';
     const plan = await io.planEmbedding({ source: input.source, modelHash: model.modelHash, runId });
     state = { model, plan, offset: 0, parts: 0, embedded: 0, skipped: 0, startedAt: Date.now() };
@@ -82,6 +83,7 @@ export async function embedWorkflow(input: EmbedInput): Promise<EmbedResult> {
       limit: options.chunkSize,
       part: state.plan.firstPart + state.parts,
       batchSize: options.batchSize,
+      ...(state.model.mapShape ? { mapShape: state.model.mapShape } : {}),
     });
     state.offset += options.chunkSize;
     state.parts++;
@@ -113,6 +115,7 @@ export async function embedWorkflow(input: EmbedInput): Promise<EmbedResult> {
     source: input.source,
     modelHash: state.model.modelHash,
     dim: state.model.dim,
+    ...(state.model.mapShape ? { mapShape: state.model.mapShape } : {}),
     prefix: `${embeddingsPrefix(state.model.modelHash)}/`,
     total: state.plan.total,
     alreadyDone: state.plan.alreadyDone,

@@ -14,6 +14,8 @@ interface EmbedOptions {
   projectorLimit: number;
   projectorPooling: string;
   id?: string;
+  featureMaps?: boolean;
+  maxMapValues?: number;
 }
 
 /** Features for every image under a source with a pretraining run's model (or a user's), stored by model hash. */
@@ -29,7 +31,15 @@ export async function embedCommand(source: string, options: EmbedOptions): Promi
   const handle = await client.workflow.start(embedWorkflow, {
     taskQueue: TASK_QUEUES.io,
     workflowId,
-    args: [{ source: location.kind === 'local' ? resolve(location.path) : source, model, projectorLimit: options.projectorLimit, projectorPooling }],
+    args: [
+      {
+        source: location.kind === 'local' ? resolve(location.path) : source,
+        model,
+        projectorLimit: options.projectorLimit,
+        projectorPooling,
+        ...(options.featureMaps ? { featureMaps: true, maxMapValues: options.maxMapValues } : {}),
+      },
+    ],
   });
   const result = await followWithBar({
     format: 'embed |{bar}| {value}/{total} {phase}',
@@ -41,7 +51,8 @@ export async function embedCommand(source: string, options: EmbedOptions): Promi
     reattachCommand: `the Temporal UI (patchwork embed has no --wait yet)`,
   });
   if (result === undefined) return;
-  console.log(`${result.runId}: ${result.embedded} images embedded (${result.alreadyDone} already were, ${result.skipped} skipped), dim ${result.dim}`);
+  const size = result.mapShape ? `feature maps ${result.mapShape.join(' x ')}` : `dim ${result.dim}`;
+  console.log(`${result.runId}: ${result.embedded} images embedded (${result.alreadyDone} already were, ${result.skipped} skipped), ${size}`);
   console.log(`  stored under ${result.prefix} in the store (model hash ${result.modelHash})`);
   if (result.projectorDir) console.log(`  projector: ${result.projectorDir} (TensorBoard, Projector tab)`);
 }
