@@ -6,7 +6,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStorage } from '../storage/index.ts';
-import { readEmbeddings } from '../storage/embeddings.ts';
+import { readEmbeddings, writePart, type PartKeys } from '../storage/embeddings.ts';
 import { importNpyEmbeddings, parseKeyLines } from '../storage/embedding-import.ts';
 import { parseNpy } from '../storage/npy.ts';
 import { runCli } from './helpers/cli.ts';
@@ -103,4 +103,29 @@ test('files it cannot import are refused with the reason and the fix', async () 
   const written: string[] = [];
   for await (const object of store.list('embeddings/')) written.push(object.key);
   assert.deepEqual(written, [], 'nothing written for refused files');
+});
+
+test('readEmbeddings refuses parts that disagree on the map shape, or a shape that is not the dimension', async () => {
+  const root = join(dir, 'mixed-store');
+  await mkdir(root);
+  const store = openStorage(root);
+  const part = (keys: string[], dim: number, mapShape?: [number, number, number]): PartKeys => ({
+    version: 1,
+    dim,
+    ...(mapShape ? { mapShape } : {}),
+    keys,
+    skipped: [],
+    source: root,
+    runId: 'test',
+  });
+  await writePart(store, 'mixed', 0, new Float32Array(12), part(['a'], 12, [2, 2, 3]));
+  await writePart(store, 'mixed', 1, new Float32Array(12), part(['b'], 12));
+  await assert.rejects(readEmbeddings(store, 'mixed'), /part-00001\.keys\.json: map shape none \(vectors\), .*part-00000\.keys\.json \[2, 2, 3\]; .*all be vectors or all maps of one shape/);
+  await writePart(store, 'wrong', 0, new Float32Array(12), part(['a'], 12, [2, 3, 3]));
+  await assert.rejects(readEmbeddings(store, 'wrong'), /mapShape \[2, 3, 3\] has 18 values, but dim is 12/);
+  await writePart(store, 'same', 0, new Float32Array(12), part(['a'], 12, [2, 2, 3]));
+  await writePart(store, 'same', 1, new Float32Array(12).fill(1), part(['b'], 12, [2, 2, 3]));
+  const table = await readEmbeddings(store, 'same');
+  assert.deepEqual(table.mapShape, [2, 2, 3]);
+  assert.deepEqual(table.keys, ['a', 'b']);
 });

@@ -50,7 +50,7 @@ const CHUNK_VALUES = 1 << 22;
 const isMapHeadKind = (kind: unknown): kind is MapHeadConfig['kind'] => kind === 'pool' || kind === 'convnet';
 
 /** The variable shapes of a map head, in creation order, and where its output model's variables start. */
-export function mapHeadShapes(config: Omit<MapHeadConfig, 'seed' | 'numClasses'> & { numClasses: number }): {
+export function mapHeadShapes(config: Omit<MapHeadConfig, 'seed'>): {
   shapes: number[][];
   outputFrom: number;
   pooledDim: number;
