@@ -15,7 +15,9 @@ function outputParameters(inputs: number, classes: number, output: HeadOptions['
 
 export function headParameterCount(options: HeadOptions, input: HeadInputShape): number {
   const kind = options.kind ?? 'logistic';
-  const { dim, classes } = input;
+  const { classes } = input;
+  // Vector heads given feature maps train on their average pooling: one value per channel.
+  const dim = input.mapShape ? input.mapShape[2] : input.dim;
   switch (kind) {
     case 'logistic':
       return dim * classes + classes;

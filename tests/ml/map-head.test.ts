@@ -110,6 +110,7 @@ test('parameter counts of pool and convnet heads equal the tfjs layers models an
     head.dispose();
   }
   assert.throws(() => headParameterCount({ kind: 'pool' }, { dim: 64, classes }), /--feature-maps/);
+  assert.equal(headParameterCount({ kind: 'linear' }, { dim: 105, mapShape: shape, classes }), 7 * classes + classes, 'vector heads see pooled maps');
 });
 
 test('a max-pool head and a convnet head find a spot anywhere in a channel; average-pooled vectors cannot', () => {
@@ -170,6 +171,7 @@ test('vector heads on maps pool them first and remember it; map heads on vectors
   const state = JSON.parse(JSON.stringify(linear.head.toJSON()));
   assert.deepEqual(state.poolMaps, SHAPE);
   assert.equal(state.config.inputDim, 3);
+  assert.equal(state.weights.flat().length, headParameterCount({ kind: 'linear' }, { dim: 48, mapShape: SHAPE, classes: 2 }));
   assert.deepEqual(loadRoundHead(state).predict(x), linear.head.predict(x));
 
   const pooled = averagePoolMaps(x, SHAPE);
