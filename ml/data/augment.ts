@@ -55,18 +55,29 @@ export function augmentImage(image: Image, params: AugmentParams, rng: AugmentRa
     const d = params.max_saturation_delta;
     scaleSaturation(im, uniform(1 - d, 1 + d));
   }
-  if (params.left_right_flip && rng.next() < 0.5) im = flipLeftRight(im);
-  if (params.up_down_flip && rng.next() < 0.5) im = flipUpDown(im);
+  // The left-right flip is held back too: unless a later step needs it done, the final clamp does it in its pass.
+  let mirror = params.left_right_flip && rng.next() < 0.5;
+  const applyMirror = () => {
+    if (mirror) im = flipLeftRight(im);
+    mirror = false;
+  };
+  if (params.up_down_flip && rng.next() < 0.5) {
+    applyMirror();
+    im = flipUpDown(im);
+  }
   if (params.rot90 && gate()) {
     const u = rng.next();
     const k = im.height === im.width ? Math.floor(u * 4) : 2 * Math.floor(u * 2);
+    applyMirror();
     im = rotate90(im, k);
   }
   if (params.zoom_scale > 0 && gate()) {
     applyOffset(); // the zoom's black border must stay black
+    applyMirror();
     im = randomZoom(im, params.zoom_scale, rng);
   }
-  clampUnit(im, offset);
+  if (mirror) mirrorClampUnit(im, offset);
+  else clampUnit(im, offset);
   return im;
 }
 
@@ -297,6 +308,26 @@ export function cropAndResize(
     }
   }
   return out;
+}
+
+/** flipLeftRight, then clampUnit, in one pass. */
+function mirrorClampUnit(im: Image, offset: number): void {
+  const { data: d, height: h, width: w, channels: c } = im;
+  const row = w * c;
+  const clamp = (x: number) => {
+    const v = x + offset;
+    return v < 0 ? 0 : v > 1 ? 1 : v;
+  };
+  for (let y = 0; y < h; y++) {
+    // a walks from the left end of the row and b from the right; they meet at the middle pixel (odd widths).
+    for (let a = y * row, b = a + row - c; a <= b; a += c, b -= c) {
+      for (let k = 0; k < c; k++) {
+        const t = d[a + k]!;
+        d[a + k] = clamp(d[b + k]!);
+        if (a !== b) d[b + k] = clamp(t);
+      }
+    }
+  }
 }
 
 /** x <- clamp(x + offset, 0, 1). */

@@ -5,6 +5,8 @@ import {
   augmentImage,
   clampUnit,
   cropAndResize,
+  flipLeftRight,
+  flipUpDown,
   randomZoom,
   rotate90,
   scaleSaturation,
@@ -114,6 +116,27 @@ test('flips are exact mirrors, each with probability about 1/2, not gated by sel
     }
     assert.ok(flipped > 8 && flipped < 32, `${key}: flipped ${flipped} of ${seeds.length}`);
   }
+});
+
+test('flips and brightness, by hand in the reference order (flip, flip, then the clamp with the delta) give the same values', () => {
+  // Odd width: the middle column mirrors onto itself. Values near 0 and 1 so the clamp matters.
+  const src = image(5, 7, 3, (y, x, k) => ((y * 7 + x * 3 + k * 5) % 11) / 10);
+  let mirrored = 0;
+  for (const seed of seeds) {
+    const out = augment(src, { left_right_flip: true, up_down_flip: true, max_brightness_delta: 0.5 }, seed);
+    const rng = Rng.fromSeed(seed);
+    rng.next();
+    const delta = -0.5 + rng.next();
+    let expected = copy(src);
+    if (rng.next() < 0.5) {
+      expected = flipLeftRight(expected);
+      mirrored++;
+    }
+    if (rng.next() < 0.5) expected = flipUpDown(expected);
+    clampUnit(expected, delta);
+    assert.deepEqual(out.data, expected.data, `seed ${seed}`);
+  }
+  assert.ok(mirrored > 8 && mirrored < 32, `mirrored ${mirrored} of ${seeds.length}`);
 });
 
 test('rot90 turns counter-clockwise; k is uniform over 0..3 on square images and {0, 2} otherwise', () => {
