@@ -1,7 +1,9 @@
-import type { Tensor1D, Tensor2D } from '@tensorflow/tfjs';
+import type { Tensor2D } from '@tensorflow/tfjs';
 import { activeTf } from '../backend.ts';
 import { Rng } from '../rng.ts';
+import { assign } from './assign.ts';
 import { readTidy } from './host.ts';
+import { lloyd } from './lloyd.ts';
 import { assertMatrix } from './validate.ts';
 
 export interface KMeansOptions {
@@ -44,8 +46,6 @@ export interface KMeansFit {
   emptyClustersRepaired: number;
 }
 
-/** Rows per chunk when assigning, so the [rows, k] distance block stays near 64 MB. */
-const ASSIGN_BLOCK_FLOATS = 16 * 1024 * 1024;
 /** k-means++ samples up to this many rows use a precomputed Gram matrix (64 MB at 4096). */
 const GRAM_MAX_ROWS = 4096;
 
@@ -81,7 +81,10 @@ export class KMeans {
       const init = options.init ?? kMeansPlusPlus(x, k, initSampleSize, rng);
       const onIteration = options.onIteration ? (iteration: number) => options.onIteration!({ run, iteration }) : undefined;
       const result = lloyd(x, init, { k, d, n, maxIter, shiftLimit, noise, onIteration }, rng);
-      if (!best || result.inertia < best.inertia) best = result;
+      if (!best || result.inertia < best.inertia) {
+        const { centroids, ...rest } = result;
+        best = { ...rest, model: KMeans.fromJSON(toRows(centroids, k, d)) };
+      }
     }
     return best!;
   }
@@ -106,11 +109,11 @@ export class KMeans {
     assertMatrix('KMeans.predict', x, 1, this.dim);
     const tf = activeTf();
     const c = tf.tensor2d(this.centroids, [this.k, this.dim]);
-    const { labels } = assign(x, c, false);
-    c.dispose();
-    const out = labels.dataSync() as Int32Array;
-    labels.dispose();
-    return out;
+    try {
+      return assign(x, c, false).labels;
+    } finally {
+      c.dispose();
+    }
   }
 }
 
@@ -133,44 +136,6 @@ export function sampleRows(n: number, m: number, rng: Rng): Int32Array {
 function positiveInteger(name: string, value: number): number {
   if (!Number.isInteger(value) || value < 1) throw new Error(`KMeans.fit: ${name} must be a positive integer, got ${value}`);
   return value;
-}
-
-/**
- * Labels (and optionally squared distances) of rows to centroids, via ||x||^2 - 2 x.c + ||c||^2, in row blocks.
- * The ||x||^2 term does not change the argmin, so it is only added when distances are wanted.
- */
-function assign(x: Tensor2D, centroids: Tensor2D, withDistance: boolean): { labels: Tensor1D; inertia: number } {
-  const tf = activeTf();
-  const [n] = x.shape;
-  const k = centroids.shape[0];
-  const block = Math.max(1, Math.floor(ASSIGN_BLOCK_FLOATS / k));
-  const cNorm = tf.tidy(() => tf.sum(tf.square(centroids), 1));
-  const minusTwoC = tf.mul(centroids, -2);
-  const parts: Tensor1D[] = [];
-  let inertia = 0;
-  for (let start = 0; start < n; start += block) {
-    const rows = Math.min(block, n - start);
-    const [labels, sum] = tf.tidy(() => {
-      const xs = rows === n ? x : tf.slice(x, [start, 0], [rows, -1]);
-      // One fused op: x.(-2c) + ||c||^2, the row's squared distances minus ||x||^2.
-      const partial = tf.fused.matMul({ a: xs, b: minusTwoC, transposeB: true, bias: cNorm });
-      const labels = tf.argMin(partial, 1) as Tensor1D;
-      if (!withDistance) return [labels, null];
-      const nearest = tf.add(tf.min(partial, 1), tf.sum(tf.square(xs), 1));
-      return [labels, tf.sum(tf.relu(nearest))]; // relu: round-off can make a tiny distance negative
-    });
-    if (sum) {
-      inertia += sum.dataSync()[0]!;
-      sum.dispose();
-    }
-    parts.push(labels as Tensor1D);
-  }
-  cNorm.dispose();
-  minusTwoC.dispose();
-  if (parts.length === 1) return { labels: parts[0]!, inertia };
-  const labels = tf.concat(parts) as Tensor1D;
-  for (const p of parts) p.dispose();
-  return { labels, inertia };
 }
 
 /**
@@ -247,107 +212,8 @@ function kMeansPlusPlus(x: Tensor2D, k: number, sampleSize: number, rng: Rng): F
   }
 }
 
-interface LloydConfig {
-  k: number;
-  d: number;
-  n: number;
-  maxIter: number;
-  shiftLimit: number;
-  noise: number;
-  onIteration?: (iteration: number) => void;
-}
-
-function lloyd(x: Tensor2D, init: Float32Array, cfg: LloydConfig, rng: Rng): KMeansFit {
-  const tf = activeTf();
-  const { k, d, n } = cfg;
-  let centroids = tf.tensor2d(init, [k, d]);
-  const ones = tf.ones([n]);
-  let iterations = 0;
-  let repaired = 0;
-  let previous: Tensor1D | undefined;
-  try {
-    for (let iter = 0; iter < cfg.maxIter; iter++) {
-      const { labels } = assign(x, centroids, false);
-      // Converged exactly: no row changed cluster since the last update (scikit-learn stops here too).
-      const unchanged = previous !== undefined && tf.tidy(() => tf.all(tf.equal(labels, previous!)).dataSync()[0] === 1);
-      previous?.dispose();
-      previous = labels;
-      if (unchanged) break;
-      iterations++;
-      const [sums, counts] = tf.tidy(() => [
-        tf.unsortedSegmentSum(x, labels, k),
-        tf.unsortedSegmentSum(ones, labels, k),
-      ]);
-      const countsHost = counts.dataSync();
-      const empty: number[] = [];
-      for (let c = 0; c < k; c++) if (countsHost[c] === 0) empty.push(c);
-      let next = tf.tidy(() => tf.div(sums, tf.expandDims(tf.maximum(counts, 1), 1)) as Tensor2D);
-      if (empty.length > 0) {
-        const repairedNext = repairEmptyClusters(next.dataSync() as Float32Array, empty, labels.dataSync(), d, cfg.noise, rng);
-        next.dispose();
-        next = tf.tensor2d(repairedNext, [k, d]);
-        repaired += empty.length;
-      }
-      sums.dispose();
-      counts.dispose();
-      const shift = cfg.shiftLimit > 0 ? readTidy(() => tf.sum(tf.squaredDifference(next, centroids)))[0]! : Infinity;
-      centroids.dispose();
-      centroids = next;
-      cfg.onIteration?.(iterations);
-      if (shift <= cfg.shiftLimit) break;
-    }
-    // Final labels come from nearest-centroid prediction against the final centroids.
-    let { labels, inertia } = assign(x, centroids, true);
-    let labelsHost = labels.dataSync() as Int32Array;
-    labels.dispose();
-    let centroidsHost = centroids.dataSync() as Float32Array;
-    const counts = new Int32Array(k);
-    for (const l of labelsHost) counts[l]!++;
-    const empty = [...counts.keys()].filter((c) => counts[c] === 0);
-    if (empty.length > 0) {
-      centroidsHost = repairEmptyClusters(centroidsHost.slice(), empty, labelsHost, d, cfg.noise, rng);
-      repaired += empty.length;
-      centroids.dispose();
-      centroids = tf.tensor2d(centroidsHost, [k, d]);
-      ({ labels, inertia } = assign(x, centroids, true));
-      labelsHost = labels.dataSync() as Int32Array;
-      labels.dispose();
-    }
-    return {
-      model: KMeans.fromJSON(toRows(centroidsHost, k, d)),
-      labels: labelsHost,
-      inertia,
-      iterations,
-      emptyClustersRepaired: repaired,
-    };
-  } finally {
-    previous?.dispose();
-    centroids.dispose();
-    ones.dispose();
-  }
-}
-
 function toRows(flat: Float32Array, k: number, d: number): KMeansState {
   const centroids: number[][] = [];
   for (let c = 0; c < k; c++) centroids.push(Array.from(flat.subarray(c * d, (c + 1) * d)));
   return { centroids };
-}
-
-/**
- * Reference rule: an empty cluster takes the centroid of a randomly chosen row's cluster (so a cluster is picked in
- * proportion to its size) plus N(0, noise^2) in every dimension.
- */
-function repairEmptyClusters(
-  centroids: Float32Array,
-  empty: number[],
-  labels: ArrayLike<number>,
-  d: number,
-  noise: number,
-  rng: Rng,
-): Float32Array {
-  for (const c of empty) {
-    const donor = labels[rng.integer(0, labels.length)]!;
-    for (let j = 0; j < d; j++) centroids[c * d + j] = centroids[donor * d + j]! + rng.normal(0, noise);
-  }
-  return centroids;
 }
