@@ -60,9 +60,10 @@ export class TrainingSession {
     private readonly source: Storage,
   ) {
     this.log = new RunLog(spec.runId, deps.tracker, () => this.hparams(), deps.spoolDir);
-    this.checkpoints = new CheckpointWriter(deps.store, checkpointPrefix(spec.runId), 0, (step, seconds) =>
-      this.log.scalarIfOpen('perf/checkpoint_write_seconds', Math.max(0, step - 1), seconds),
-    );
+    // Logged at the last step the checkpoint holds, as perf/checkpoint_seconds; the initial weights' has no such step.
+    this.checkpoints = new CheckpointWriter(deps.store, checkpointPrefix(spec.runId), 0, (step, seconds) => {
+      if (step > 0) this.log.scalarIfOpen('perf/checkpoint_write_seconds', step - 1, seconds);
+    });
   }
 
   static async open(deps: SessionDeps, runId: string): Promise<TrainingSession> {
