@@ -35,21 +35,40 @@ function NumberField(p: { name: keyof HeadOptions; label: string; head: HeadOpti
   );
 }
 
-function Choice(p: { name: string; label: string; options: readonly string[]; value?: string; blank?: string }) {
+/** A select of `options`: values, or [value, shown text] pairs. */
+function Choice(p: { name: string; label: string; options: readonly (string | [string, string])[]; value?: string; blank?: string }) {
   return (
     <label>
       {p.label}{' '}
       <select name={p.name}>
         {p.blank !== undefined && <option value="">{p.blank}</option>}
-        {p.options.map((o) => (
-          <option value={o} selected={o === p.value}>
-            {o}
-          </option>
-        ))}
+        {p.options.map((o) => {
+          const [value, text] = typeof o === 'string' ? [o, o] : o;
+          return (
+            <option value={value} selected={value === p.value}>
+              {text}
+            </option>
+          );
+        })}
       </select>
     </label>
   );
 }
+
+const YES_NO: [string, string][] = [['1', 'yes'], ['0', 'no']];
+
+/** The page's own layout: panels of labelled fields, results beside them. No quotes or angle brackets (escaped). */
+const STYLE = `
+main { flex-wrap: wrap; }
+#train-form { flex: 1 1 36rem; max-width: 48rem; }
+fieldset { margin: 0 0 1rem 0; }
+fieldset label { display: inline-block; margin: 0.25rem 1.2rem 0.25rem 0; }
+fieldset input[type=number] { width: 6rem; }
+#results { flex: 1 1 30rem; }
+#histograms { display: flex; flex-wrap: wrap; gap: 0.5rem 1.5rem; }
+figure { margin: 0 0 0.8rem 0; }
+.legend svg { vertical-align: middle; }
+`;
 
 function ModelPanel(p: { project: string; head: HeadOptions }) {
   const h = p.head;
@@ -63,7 +82,7 @@ function ModelPanel(p: { project: string; head: HeadOptions }) {
       <NumberField name="layers" label="layers (convnet)" head={h} placeholder="1" />
       <NumberField name="filters" label="filters (convnet)" head={h} placeholder="32" />
       <Choice name="kernel" label="kernel (convnet)" options={['1', '3']} value={h.kernel === undefined ? undefined : String(h.kernel)} blank="1 (default)" />
-      <Choice name="separable" label="separable (convnet)" options={['0', '1']} value={h.separable === undefined ? undefined : h.separable ? '1' : '0'} blank="0 (default)" />
+      <Choice name="separable" label="separable (convnet)" options={YES_NO} value={h.separable === undefined ? undefined : h.separable ? '1' : '0'} blank="no (default)" />
       <NumberField name="spatialDropout" label="spatial dropout (convnet)" head={h} placeholder="0" step="any" />
       <NumberField name="learningRate" label="learning rate" head={h} placeholder="Adam's default" step="any" />
       <NumberField name="weightDecay" label="weight decay" head={h} placeholder="0" step="any" />
@@ -84,7 +103,7 @@ function TrainPanel(p: { head: HeadOptions }) {
       <NumberField name="batchSize" label="batch size" head={h} placeholder="16" />
       <NumberField name="samplesPerEpoch" label="samples per epoch" head={h} placeholder="1000" />
       <NumberField name="epochs" label="epochs" head={h} placeholder="10" />
-      <Choice name="updatePredictions" label="update predictions" options={['1', '0']} value="1" />
+      <Choice name="updatePredictions" label="update predictions" options={YES_NO} value="1" />
       <button id="train-button" type="submit">
         Train
       </button>
@@ -93,7 +112,10 @@ function TrainPanel(p: { head: HeadOptions }) {
   );
 }
 
-/** The head's parameter count; it asks again whenever the form changes (and, first rendered empty, once loaded). */
+/**
+ * The head's parameter count; it asks again whenever the form changes (and, first rendered empty, once loaded), a
+ * newer change replacing a request still in flight.
+ */
 export function Parameters(p: { project: string; count?: number; note?: string; dim?: number; classes: number; initial?: boolean }) {
   return (
     <output
@@ -102,6 +124,7 @@ export function Parameters(p: { project: string; count?: number; note?: string; 
       hx-get={`${base(p.project)}/train/parameters`}
       hx-include="#train-form"
       hx-target="this"
+      hx-sync="this:replace"
       hx-trigger={p.initial ? 'load, change from:#train-form' : 'change from:#train-form'}
       hx-swap="outerHTML"
     >
@@ -113,7 +136,7 @@ export function Parameters(p: { project: string; count?: number; note?: string; 
 }
 
 const phaseText = (s: ActiveLearningStatus | undefined, note: string | undefined) =>
-  s ? `loop: ${s.phase}, ${s.rounds} rounds${s.lastError ? `; last error: ${s.lastError}` : ''}` : (note ?? 'loop: unknown');
+  s ? `loop: ${s.phase}, rounds: ${s.rounds}${s.lastError ? `; last error: ${s.lastError}` : ''}` : (note ?? 'loop: unknown');
 
 /** Polls the loop; the answer carries the results out of band when a round has finished since. */
 export function TrainWatch(p: { project: string; status?: ActiveLearningStatus; note?: string }) {
@@ -175,6 +198,7 @@ export function TrainPage(p: {
         <link rel="stylesheet" href="/projects/_static/labeler.css" />
         <script src="/projects/_static/htmx.min.js"></script>
         <script src="/projects/_static/train.js"></script>
+        <style>{STYLE}</style>
       </head>
       <body>
         <header>

@@ -27,19 +27,22 @@ export function trainRoutes(ctx: LabelsContext) {
   const { store } = ctx;
   /** Embedding length (and feature-map shape) per model hash: the first part's, read once. */
   const shapes = new Map<string, Pick<HeadInputShape, 'dim' | 'mapShape'>>();
+  /** Each project's loop's embeddings as last seen, for when a status query does not answer in time. */
+  const loopModels = new Map<string, string>();
 
   async function loopState(projectId: string): Promise<{ status?: ActiveLearningStatus; note?: string }> {
     if (!ctx.deps.loop) return { note: NO_TEMPORAL };
     const status = await ctx.deps.loop.status(projectId);
+    if (status) loopModels.set(projectId, status.modelHash);
     return status
       ? { status }
       : { note: `no running active-learning loop answers for ${projectId} (patchwork label ${projectId} … starts it)` };
   }
 
-  /** The loop's embeddings (or, without a loop to ask, those of the project's map) and the active classes. */
+  /** The loop's embeddings (or, without a loop that answers, those it had, or the project's map's) and the classes. */
   async function inputShape(projectId: string, status: ActiveLearningStatus | undefined): Promise<HeadInputShape | undefined> {
     const runs = ctx.deps.runsStore;
-    const modelHash = status?.modelHash ?? mapInfo(store, projectId)?.modelHash;
+    const modelHash = status?.modelHash ?? loopModels.get(projectId) ?? mapInfo(store, projectId)?.modelHash;
     if (!runs || !modelHash) return undefined;
     let shape = shapes.get(modelHash);
     if (!shape) {
