@@ -89,7 +89,7 @@ async function compare(input: InputOptionsIn, augment: Parameters<typeof resolve
         step,
         onSkip: (key) => oldSkips.push(key),
       });
-      const actual = await loadStepBatch({
+      const split = await loadStepBatch({
         keys,
         read: (k) => readFile(k),
         input: options,
@@ -98,12 +98,25 @@ async function compare(input: InputOptionsIn, augment: Parameters<typeof resolve
         step,
         onSkip: (key) => newSkips.push(key),
       });
-      assert.deepEqual(actual.keys, expected.keys);
-      assert.deepEqual(actual.shape, expected.shape);
+      // loadStepBatch splits the batch over the pool's threads; a prefetched batch is one task on one thread.
+      const prefetched = openTrainingBatches({
+        keysAt: () => keys,
+        read: (k) => readFile(k),
+        input: options,
+        augment: params,
+        seed: 42,
+        fromStep: step,
+        toStep: step + 1,
+      });
+      const whole = await prefetched.next().finally(() => prefetched.close());
+      for (const [name, actual] of [['split', split], ['whole', whole]] as const) {
+        assert.deepEqual(actual.keys, expected.keys, name);
+        assert.deepEqual(actual.shape, expected.shape, name);
+        assert.equal(actual.images.length, expected.images.length, name);
+        const firstDifference = actual.images.findIndex((v, i) => !Object.is(v, expected.images[i]));
+        assert.equal(firstDifference, -1, `${name}, step ${step}: first differing sample at ${firstDifference}`);
+      }
       assert.deepEqual([...newSkips].sort(), oldSkips.sort());
-      assert.equal(actual.images.length, expected.images.length);
-      const firstDifference = actual.images.findIndex((v, i) => !Object.is(v, expected.images[i]));
-      assert.equal(firstDifference, -1, `step ${step}: first differing sample at ${firstDifference}`);
     }
   } finally {
     lease.release();
