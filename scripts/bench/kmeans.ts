@@ -2,11 +2,12 @@
 // measured in the same run. Usage: npm run bench:kmeans [-- --n 60000 --d 256 --k 250 --iters 20]
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { initBackend } from '../../ml/backend.ts';
 import { KMeans } from '../../ml/cluster/index.ts';
+import { sampleRows } from '../../ml/cluster/kmeans.ts';
 import { Rng } from '../../ml/rng.ts';
 
 const { values } = parseArgs({
@@ -41,6 +42,13 @@ KMeans.fit(tf.slice(x, [0, 0], [2000, d]), { k: 20, nInit: 1, maxIter: 2, tol: 0
 const t0 = performance.now();
 const ours = KMeans.fit(x, { k, nInit: 1, maxIter: iters, tol: 0 }, Rng.fromSeed(1));
 const oursSeconds = (performance.now() - t0) / 1000;
+// faiss seeds with k random rows instead of k-means++: the same start for ours times the Lloyd iterations alone.
+const randomRows = sampleRows(n, k, Rng.fromSeed(1));
+const init = new Float32Array(k * d);
+randomRows.forEach((row, c) => init.set(data.subarray(row * d, (row + 1) * d), c * d));
+const t1 = performance.now();
+const oursRandom = KMeans.fit(x, { k, nInit: 1, maxIter: iters, tol: 0, init }, Rng.fromSeed(1));
+const oursRandomSeconds = (performance.now() - t1) / 1000;
 
 const dir = mkdtempSync(join(tmpdir(), 'patchwork-bench-kmeans-'));
 let peers: Record<string, { seconds: number; inertia: number; iterations: number } | { error: string }> = {};
@@ -78,8 +86,9 @@ print(json.dumps(out))
   rmSync(dir, { recursive: true, force: true });
 }
 
-console.log(`k-means ${n} x ${d}, k=${k}, ${iters} iterations (1 init); ours on tfjs backend '${name}'`);
-console.log(`  ours          ${oursSeconds.toFixed(2)} s  inertia ${ours.inertia.toFixed(1)}  iterations ${ours.iterations}`);
+console.log(`k-means ${n} x ${d}, k=${k}, ${iters} iterations (1 init); ours on tfjs backend '${name}'; load average ${loadavg()[0]!.toFixed(1)}`);
+console.log(`  ours          ${oursSeconds.toFixed(2)} s  inertia ${ours.inertia.toFixed(1)}  iterations ${ours.iterations}  (k-means++ init)`);
+console.log(`  ours, random  ${oursRandomSeconds.toFixed(2)} s  inertia ${oursRandom.inertia.toFixed(1)}  iterations ${oursRandom.iterations}  (k random rows, as faiss)`);
 for (const [peer, r] of Object.entries(peers)) {
   if ('error' in r) {
     console.log(`  ${peer.padEnd(13)} unavailable: ${r.error} (install it into .tools/venv to compare)`);
@@ -87,6 +96,7 @@ for (const [peer, r] of Object.entries(peers)) {
   }
   console.log(
     `  ${peer.padEnd(13)} ${r.seconds.toFixed(2)} s  inertia ${r.inertia.toFixed(1)}  iterations ${r.iterations}` +
-      `  -> ours/${peer} time ratio ${(oursSeconds / r.seconds).toFixed(2)}, inertia ratio ${(ours.inertia / r.inertia).toFixed(4)}`,
+      `  -> ours/${peer} time ratio ${(oursSeconds / r.seconds).toFixed(2)} (random init ${(oursRandomSeconds / r.seconds).toFixed(2)}),` +
+      ` inertia ratio ${(ours.inertia / r.inertia).toFixed(4)}`,
   );
 }
