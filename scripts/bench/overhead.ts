@@ -53,7 +53,8 @@ const chunking = {
   ...(args['checkpoint-every'] ? { checkpointEvery: Number(args['checkpoint-every']) } : {}),
 };
 
-const files = await fashionMnistPngs(join(tmpdir(), 'patchwork-bench-overhead'), count, FASHION_MNIST_TRAIN);
+// A folder per count: the workflow trains on every image its folder holds.
+const files = await fashionMnistPngs(join(tmpdir(), `patchwork-bench-overhead-${count}`), count, FASHION_MNIST_TRAIN);
 const folder = dirname(files[0]!);
 const keys = files.map((f) => basename(f)).sort();
 const run = validatePretrainRequest({ method: 'iic', config, epochs });
