@@ -45,7 +45,7 @@ export async function clusterFeaturesInChunks(source: FeatureSource, options: Cl
   const labels = new Int32Array(n).fill(-1);
   const trainRows = sampleSize(n, options);
   if (trainRows === n) {
-    const all = await readRows(source.blocks());
+    const all = await readInto(source.blocks(), n, (row) => (row >= 0 && row < n ? row : undefined));
     if (all.rows.length === 0) throw new Error('clusterFeaturesInChunks: no row of the source has features');
     const result = withMatrix(all, (x) => clusterFeatures(x, options, rng));
     all.rows.forEach((row, i) => (labels[row] = result.labels[i]!));
@@ -75,12 +75,6 @@ function withMatrix<T>(rows: Rows, fn: (x: Tensor2D) => T): T {
   }
 }
 
-async function readRows(blocks: AsyncIterable<FeatureBlock>): Promise<Rows> {
-  const parts: FeatureBlock[] = [];
-  for await (const block of blocks) if (block.rows.length > 0) parts.push(block);
-  return concatBlocks(parts);
-}
-
 function concatBlocks(parts: FeatureBlock[]): Rows {
   const dim = parts[0]?.dim ?? 0;
   const count = parts.reduce((sum, p) => sum + p.rows.length, 0);
@@ -97,22 +91,44 @@ function concatBlocks(parts: FeatureBlock[]): Rows {
 }
 
 /** The sampled rows' features in draw order (clusterFeatures gathers them so), read in ascending row order. */
-async function readSample(source: FeatureSource, picks: Int32Array): Promise<Rows> {
-  const ascending = Int32Array.from(picks.keys()).sort((a, b) => picks[a]! - picks[b]!);
-  const read = await readRows(source.blocks(Int32Array.from(ascending, (i) => picks[i]!)));
+function readSample(source: FeatureSource, picks: Int32Array): Promise<Rows> {
   const slotOf = new Map<number, number>();
-  for (const drawIndex of ascending) slotOf.set(picks[drawIndex]!, drawIndex);
-  const byDraw = new Int32Array(picks.length).fill(-1);
-  read.rows.forEach((row, i) => {
-    const slot = slotOf.get(row);
-    if (slot === undefined) throw new Error(`clusterFeaturesInChunks: the source returned row ${row}, which was not asked for`);
-    byDraw[slot] = i;
-  });
-  const kept = byDraw.filter((i) => i >= 0);
-  const { dim } = read;
-  const features = new Float32Array(kept.length * dim);
-  kept.forEach((i, out) => features.set(read.features.subarray(i * dim, (i + 1) * dim), out * dim));
-  return { rows: Int32Array.from(kept, (i) => read.rows[i]!), features, dim };
+  picks.forEach((row, drawIndex) => slotOf.set(row, drawIndex));
+  return readInto(source.blocks(picks.slice().sort()), picks.length, (row) => slotOf.get(row));
+}
+
+/**
+ * Reads blocks into one matrix with a slot per wanted row, each row written in place as its block arrives, then
+ * closes the gaps of rows the source left out (order kept). Holds the matrix and one block, never a copy of all.
+ */
+async function readInto(blocks: AsyncIterable<FeatureBlock>, slots: number, slotOf: (row: number) => number | undefined): Promise<Rows> {
+  let features = new Float32Array(0);
+  let dim = 0;
+  const rowAt = new Int32Array(slots).fill(-1);
+  for await (const block of blocks) {
+    if (block.rows.length === 0) continue;
+    if (dim === 0) {
+      dim = block.dim;
+      features = new Float32Array(slots * dim);
+    }
+    if (block.dim !== dim) throw new Error(`clusterFeaturesInChunks: blocks of ${dim} and ${block.dim} features`);
+    block.rows.forEach((row, i) => {
+      const slot = slotOf(row);
+      if (slot === undefined) throw new Error(`clusterFeaturesInChunks: the source returned row ${row}, which was not asked for`);
+      features.set(block.features.subarray(i * dim, (i + 1) * dim), slot * dim);
+      rowAt[slot] = row;
+    });
+  }
+  let kept = 0;
+  for (let slot = 0; slot < slots; slot++) {
+    if (rowAt[slot]! < 0) continue;
+    if (kept !== slot) {
+      features.copyWithin(kept * dim, slot * dim, (slot + 1) * dim);
+      rowAt[kept] = rowAt[slot]!;
+    }
+    kept++;
+  }
+  return { rows: rowAt.slice(0, kept), features: features.subarray(0, kept * dim), dim };
 }
 
 /** Gathers blocks until near ASSIGN_BUFFER_FLOATS, then assigns them at once and writes their labels. */
