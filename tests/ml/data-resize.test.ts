@@ -37,6 +37,9 @@ const cases: Array<[string, number, number, number, number, number, number]> = [
   ['enlarging RGB', 5, 9, 3, 12, 7, 3],
   ['enlarging grey into RGB', 6, 6, 1, 13, 13, 3],
   ['shrinking RGB', 17, 19, 3, 8, 6, 3],
+  ['halving RGB', 8, 10, 3, 4, 5, 3],
+  ['halving RGBA to RGB', 6, 4, 4, 3, 2, 3],
+  ['halving grey', 10, 6, 1, 5, 3, 1],
   ['shrinking RGBA to RGB', 9, 9, 4, 4, 5, 3],
   ['wider, not taller', 6, 4, 3, 6, 10, 3],
 ];
