@@ -101,7 +101,7 @@ export async function labelReplayCommand(project: string, options: { round: stri
   const { keys, table, features } = alignWithFeatures(keepClasses(parseExport(csv), classes), embeddings);
   await initBackend({ purpose: 'train' });
   const previous = recipe.previousRound === undefined ? undefined : await readRoundHeadIfAny<RoundHeadState>(store, runId, recipe.previousRound);
-  const { head } = fitRound({ features, table, head: recipe.head as HeadOptions, seed: recipe.seed, round, previous });
+  const { head } = fitRound({ features, table, head: recipe.head as HeadOptions, seed: recipe.seed, round, previous, mapShape: embeddings.mapShape });
   const results: [string, Uint8Array, Uint8Array][] = [];
   try {
     const headBytes = new TextEncoder().encode(JSON.stringify({ ...head.toJSON(), classes: table.classes }));
