@@ -180,7 +180,10 @@ function describeStatus(workflowId: string, s: ActiveLearningStatus): string[] {
       `  last round ${s.last.round}: ${s.last.labelled} labels, mean AUC ${auc} (${s.last.evaluatedOn} images), queue of ${s.last.queueSize}`,
     );
     if (s.last.queueHead.length > 0) lines.push(`  queue starts: ${s.last.queueHead.slice(0, 5).join(', ')}`);
+    if (s.last.predictionsUpdated === false)
+      lines.push(`  round ${s.last.round} only fitted the head (asked not to update predictions); AUC and queue are the round before's`);
   }
+  if (s.head && Object.keys(s.head).length > 0) lines.push(`  head: ${JSON.stringify(s.head)}`);
   if (s.lastError) lines.push(`  last round could not run: ${s.lastError}`);
   return lines;
 }

@@ -84,7 +84,7 @@ function ModelPanel(p: { project: string; head: HeadOptions }) {
       <Choice name="kernel" label="kernel (convnet)" options={['1', '3']} value={h.kernel === undefined ? undefined : String(h.kernel)} blank="1 (default)" />
       <Choice name="separable" label="separable (convnet)" options={YES_NO} value={h.separable === undefined ? undefined : h.separable ? '1' : '0'} blank="no (default)" />
       <NumberField name="spatialDropout" label="spatial dropout (convnet)" head={h} placeholder="0" step="any" />
-      <NumberField name="learningRate" label="learning rate" head={h} placeholder="Adam's default" step="any" />
+      <NumberField name="learningRate" label="learning rate" head={h} placeholder="0.001" step="any" />
       <NumberField name="weightDecay" label="weight decay" head={h} placeholder="0" step="any" />
       <NumberField name="entropyWeight" label="entropy weight" head={h} placeholder="0" step="any" />
       <NumberField name="labelSmoothing" label="label smoothing" head={h} placeholder="0" step="any" />

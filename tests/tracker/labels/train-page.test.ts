@@ -17,6 +17,7 @@ import { readRoundRecipe } from '../../../storage/rounds.ts';
 import { launchChromium } from '../../helpers/chromium.ts';
 import { writeFiles } from '../../helpers/images.ts';
 import { saveTinyFeatureModel } from '../../helpers/feature-model.ts';
+import { screenshotPath } from '../../helpers/paths.ts';
 import { patternImages } from '../../helpers/pretrain.ts';
 import { startStack, type TestStack } from '../../helpers/stack.ts';
 import { startTracker, type LiveTracker } from '../../helpers/tracker.ts';
@@ -122,6 +123,7 @@ describe('the Train page on a real loop', () => {
     for (const name of ['stripes', 'round'])
       await page.waitForSelector(`figure.histogram[data-class="${name}"][data-training="6"][data-validation="2"][data-unlabelled="16"]`);
     assert.match((await page.locator('#results').textContent())!, /Predictions published by round 1/);
+    await page.screenshot({ path: screenshotPath('train-page.png'), fullPage: true });
 
     // Reloaded, the form shows the loop's head settings.
     await page.reload();
