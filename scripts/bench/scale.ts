@@ -72,7 +72,7 @@ async function measure(endpoint: string): Promise<void> {
       log(`${phase} on ${fraction.name} (${fraction.objects} objects, s3://${bucket}/${fraction.prefix}), load ${loadavg()[0]!.toFixed(1)}`);
       const result = await runChild(endpoint, phase, fraction.prefix, `scale-${objects}-${fraction.name.replace('%', 'pct')}`);
       if (result.objects !== fraction.objects) throw new Error(`${phase} on ${fraction.name}: handled ${result.objects} objects, expected ${fraction.objects}`);
-      log(`  ${(result.objects / result.seconds).toFixed(0)} objects/s, ${result.seconds.toFixed(1)} s, peak RSS ${(result.peakRss / 2 ** 20).toFixed(0)} MiB (${(result.readyRss / 2 ** 20).toFixed(0)} MiB before the phase)`);
+      log(`  ${(result.objects / result.seconds).toFixed(0)} objects/s, ${result.seconds.toFixed(1)} s, peak RSS ${(result.peakRss / 2 ** 20).toFixed(0)} MiB (${(result.readyRss / 2 ** 20).toFixed(0)} MiB before the phase, JS heap live after it ${(result.liveHeap / 2 ** 20).toFixed(0)} MiB)`);
       measured.push({ fraction: fraction.name, result });
     }
   }
@@ -85,7 +85,7 @@ function runChild(endpoint: string, phase: Phase, prefix: string, runId: string)
   const child = spawn(
     process.execPath,
     [
-      '--import', 'tsx', join(import.meta.dirname, 'lib', 'scale-child.ts'),
+      '--expose-gc', '--import', 'tsx', join(import.meta.dirname, 'lib', 'scale-child.ts'),
       '--phase', phase, '--bucket', bucket, '--prefix', prefix, '--store-bucket', storeBucket, '--store-prefix', runId, '--run-id', runId,
       '--image-size', args['image-size']!, '--batch', args.batch!, '--k', args.k!, '--pca-dim', args['pca-dim']!, '--kmeans-iter', args['kmeans-iter']!,
     ],

@@ -14,6 +14,8 @@ export interface PhaseResult {
   peakRss: number;
   /** Resident set once libraries, backend and model were loaded, before the phase ran. */
   readyRss: number;
+  /** JS heap still in use after the phase and a full GC: what the phase retained, apart from garbage not yet collected. */
+  liveHeap: number;
 }
 
 const { values: args } = parseArgs({
@@ -83,5 +85,6 @@ started.at = lastLog = performance.now();
 const objects = await prepared.run();
 const seconds = (performance.now() - started.at) / 1000;
 await prepared.close();
-const result: PhaseResult = { phase, objects, seconds, peakRss: peakRss(), readyRss };
+(globalThis as { gc?: () => void }).gc?.();
+const result: PhaseResult = { phase, objects, seconds, peakRss: peakRss(), readyRss, liveHeap: process.memoryUsage().heapUsed };
 process.stdout.write(`${JSON.stringify(result)}\n`);

@@ -29,13 +29,16 @@ function line(points: Array<[number, number]>): { a: number; b: number } {
 export function scaleReport(measured: Measured[], fractions: string[], extrapolateTo: number[]): string {
   const out: string[] = [];
   const phases = [...new Set(measured.map((m) => m.result.phase))];
-  const header = ['phase', ...fractions.flatMap((f) => [`${f} objects/s`, `${f} peak RSS`]), 'objects/s change', 'peak RSS change'];
+  const header = ['phase', ...fractions.flatMap((f) => [`${f} objects/s`, `${f} peak RSS`]), 'objects/s change', 'peak RSS change', 'live JS heap after'];
   out.push(`| ${header.join(' | ')} |`, `| ${header.map(() => '---').join(' | ')} |`);
   for (const phase of phases) {
     const row = fractions.map((f) => measured.find((m) => m.fraction === f && m.result.phase === phase)?.result);
     const cells = row.flatMap((r) => (r ? [`${(r.objects / r.seconds).toFixed(0)} (${r.objects})`, mib(r.peakRss)] : ['-', '-']));
     const [first, last] = [row[0], row.at(-1)];
-    const change = first && last ? [pct(first.objects / first.seconds, last.objects / last.seconds), pct(first.peakRss, last.peakRss)] : ['-', '-'];
+    const change =
+      first && last
+        ? [pct(first.objects / first.seconds, last.objects / last.seconds), pct(first.peakRss, last.peakRss), row.map((r) => (r ? mib(r.liveHeap) : '-')).join(' / ')]
+        : ['-', '-', '-'];
     out.push(`| ${[phase, ...cells, ...change].join(' | ')} |`);
   }
   out.push(
