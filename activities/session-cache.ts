@@ -1,13 +1,20 @@
 // The training sessions a worker process keeps open between activities, so the next chunk of a run on the same
 // worker continues with the model, optimizer, batch stream and tracker client it already has. A session is reused
 // only while the step it holds is the step LATEST names in the store; otherwise (another worker trained on, or this
-// one failed midway) it is closed and the run restored from the store. At most MAX_CACHED_SESSIONS stay open; the
-// least recently used idle one is closed (its tfjs memory freed) to make room.
+// one failed midway) it is closed and the run restored from the store. At most MAX_CACHED_SESSIONS stay open (or one
+// per activity the worker runs at once, if more; see setSessionCacheSize); the least recently used idle one is closed
+// (its tfjs memory freed) to make room.
 import { latestCheckpointStep } from '../ml/checkpoint.ts';
 import { checkpointPrefix } from '../storage/layout.ts';
 import { TrainingSession, type SessionDeps } from './training-session.ts';
 
 export const MAX_CACHED_SESSIONS = 2;
+let maxSessions = MAX_CACHED_SESSIONS;
+
+/** A worker that runs `concurrentActivities` compute activities at once keeps that many sessions (at least 2). */
+export function setSessionCacheSize(concurrentActivities: number): void {
+  maxSessions = Math.max(MAX_CACHED_SESSIONS, concurrentActivities);
+}
 
 interface Entry {
   session: TrainingSession;
@@ -33,7 +40,7 @@ async function acquire(deps: SessionDeps, runId: string): Promise<Entry> {
 
 async function evictIdleBeyondBound(): Promise<void> {
   for (const [runId, entry] of entries) {
-    if (entries.size <= MAX_CACHED_SESSIONS) return;
+    if (entries.size <= maxSessions) return;
     if (entry.users === 0) await closeTrainingSession(runId);
   }
 }

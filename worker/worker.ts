@@ -12,6 +12,7 @@ import type { Settings } from '../config/settings.ts';
 import { ensureWorkflowBundle } from './bundle.ts';
 import { storageFor } from './dependencies.ts';
 import { initBackend } from '../ml/backend.ts';
+import { setSessionCacheSize } from '../activities/session-cache.ts';
 
 let runtimeInstalled = false;
 
@@ -58,6 +59,7 @@ export async function createWorker(settings: Settings, queue: TaskQueue): Promis
     });
   }
   await loadComputeBackend();
+  setSessionCacheSize(settings.gpuConcurrency);
   return Worker.create({
     ...base,
     activities: allActivities(settings),
