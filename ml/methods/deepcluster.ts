@@ -149,7 +149,11 @@ export class DeepClusterTrainer implements Trainer {
    */
   async refitInChunks(source: FeatureSource, rng: Rng, onIteration?: ClusterFeaturesOptions['onIteration']): Promise<RefitOutcome> {
     const result = await clusterFeaturesInChunks(source, this.clusterOptions(onIteration), rng);
-    return this.recordRefit(Array.from(result.labels, (label) => Math.max(label, 0)), result);
+    const outcome = this.recordRefit(Array.from(result.labels, (label) => Math.max(label, 0)), result);
+    // Sizes count the images that were clustered, not those given label 0 because they could not be embedded.
+    outcome.sizes.fill(0);
+    for (const label of result.labels) if (label >= 0) outcome.sizes[label]!++;
+    return outcome;
   }
 
   private clusterOptions(onIteration?: ClusterFeaturesOptions['onIteration']): ClusterFeaturesOptions {
