@@ -19,7 +19,8 @@ export class LocalStorage implements Storage {
     return this.root;
   }
 
-  private pathOf(key: string): string {
+  /** The file a key names (for readers that open files themselves, such as the decode pool's threads). */
+  localPath(key: string): string {
     return join(this.root, ...normalizeKey(key).split('/'));
   }
 
@@ -69,7 +70,7 @@ export class LocalStorage implements Storage {
   }
 
   async get(key: string): Promise<Buffer> {
-    const path = this.pathOf(key);
+    const path = this.localPath(key);
     try {
       return await readFile(path);
     } catch (error) {
@@ -82,7 +83,7 @@ export class LocalStorage implements Storage {
   }
 
   async put(key: string, data: Uint8Array | string): Promise<void> {
-    const path = this.pathOf(key);
+    const path = this.localPath(key);
     await mkdir(dirname(path), { recursive: true });
     const temp = join(dirname(path), `${TEMP_MARK}${randomBytes(6).toString('hex')}`);
     const handle = await open(temp, 'w');
@@ -101,11 +102,11 @@ export class LocalStorage implements Storage {
   }
 
   async exists(key: string): Promise<boolean> {
-    const info = await stat(this.pathOf(key)).catch(() => null);
+    const info = await stat(this.localPath(key)).catch(() => null);
     return info?.isFile() ?? false;
   }
 
   async delete(key: string): Promise<void> {
-    await rm(this.pathOf(key), { force: true });
+    await rm(this.localPath(key), { force: true });
   }
 }
