@@ -16,6 +16,7 @@ export const LOG_FLUSH_TIMEOUT_MS = 120_000;
 
 export class RunLog {
   private client?: TrackerClient;
+  private starting?: Promise<TrackerClient>;
 
   constructor(
     private readonly runId: string,
@@ -24,9 +25,20 @@ export class RunLog {
     private readonly spoolDir?: string,
   ) {}
 
-  /** The run's tracker client, started on first use; fails clearly when no tracker is configured or reachable. */
-  async open(): Promise<TrackerClient> {
-    if (this.client) return this.client;
+  /**
+   * The run's tracker client, started on first use (once for every caller waiting meanwhile); fails clearly when no
+   * tracker is configured or reachable, and the next call tries again.
+   */
+  open(): Promise<TrackerClient> {
+    if (this.client) return Promise.resolve(this.client);
+    if (!this.starting) {
+      this.starting = this.start().finally(() => (this.starting = undefined));
+      this.starting.catch(() => {}); // the callers of open() get the error; an early start nobody awaits must not go unhandled
+    }
+    return this.starting;
+  }
+
+  private async start(): Promise<TrackerClient> {
     const { url, token } = this.tracker;
     const runId = this.runId;
     if (!url || !token) {
@@ -95,7 +107,7 @@ export class RunLog {
 
   /** Hands unsent logs to the spool (a later session of the run sends them). */
   async close(): Promise<void> {
-    const client = this.client;
+    const client = this.client ?? (await this.starting?.catch(() => undefined));
     this.client = undefined;
     await client?.close({ timeoutMs: 10_000 }).catch((error: Error) => console.warn(`pretraining run ${this.runId}: ${error.message}`));
   }

@@ -89,6 +89,8 @@ export class TrainingSession {
     });
     if (trainer instanceof DeepClusterTrainer) trainer.setFileList(files);
     const session = new TrainingSession(deps, spec, files, trainer, deps.openSource(spec.images));
+    // The tracker registers the run while the model is restored; train() and refit() wait for it (and get its errors).
+    void session.log.open().catch(() => {});
     registerChannelWiseDense();
     const step = await restoreTrainer(deps.store, checkpointPrefix(runId), trainer);
     if (step !== undefined) session.step = session.checkpoints.durableStep = step;

@@ -364,4 +364,31 @@ export async function restoreOptimizer(optimizer: Optimizer, saved: OptimizerChe
     );
   }
   await optimizer.setWeights(saved.weights);
+  if (saved.className === 'Adam') restoreAdamBiasCorrections(optimizer as unknown as AdamInternals);
+}
+
+interface AdamInternals {
+  beta1: number;
+  beta2: number;
+  iterations: number;
+  accBeta1: import('@tensorflow/tfjs').Variable;
+  accBeta2: import('@tensorflow/tfjs').Variable;
+}
+
+/**
+ * tfjs's Adam keeps beta^(t+1) by multiplying by beta in float32 at every step, but setWeights recomputes it with pow(),
+ * which differs in the last bits: puts back the product a run that never stopped holds, so resuming is bit-exact.
+ */
+function restoreAdamBiasCorrections(adam: AdamInternals): void {
+  const product = (beta: number) => {
+    const factor = Math.fround(beta);
+    let value = factor;
+    for (let i = 0; i < adam.iterations; i++) value = Math.fround(value * factor);
+    return value;
+  };
+  const tf = activeTf();
+  tf.tidy(() => {
+    adam.accBeta1.assign(tf.scalar(product(adam.beta1)));
+    adam.accBeta2.assign(tf.scalar(product(adam.beta2)));
+  });
 }
