@@ -5,7 +5,7 @@
 // the bearer token from the worker's settings: compute workers need not run next to the tracker.
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { initBackend } from '../ml/backend.ts';
-import { loadRoundHead, type RoundHead, type RoundHeadState } from '../ml/active/index.ts';
+import { averagePoolMaps, loadRoundHead, type RoundHead, type RoundHeadState } from '../ml/active/index.ts';
 import { fitRound, rankRound } from '../ml/active/round-compute.ts';
 import { projectForMap } from '../ml/active/map-projection.ts';
 import { evaluateRound } from '../ml/active/round-evaluation.ts';
@@ -152,7 +152,7 @@ export function createActiveLearningActivities(deps: ActiveLearningDependencies)
     );
     if (embeddings.keys.length === 0)
       throw nonRetryable('BadConfigError', `no embeddings under ${embeddingsPrefix(modelHash)}/ (run embedWorkflow first)`);
-    return alignWithFeatures(exported, embeddings);
+    return { ...alignWithFeatures(exported, embeddings), mapShape: embeddings.mapShape };
   }
   async function loadHead(runId: string, round: number): Promise<RoundHead> {
     await initBackend({ purpose: 'train' });
@@ -185,7 +185,7 @@ export function createActiveLearningActivities(deps: ActiveLearningDependencies)
         const current = await labels.trainingLabels(input.project);
         await saveRoundLabels(deps.store, input.runId, input.round, current.csv, current.classes);
         phase = 'reading';
-        const { table, features, missing } = await roundInputs(input.runId, input.round, input.modelHash);
+        const { table, features, missing, mapShape } = await roundInputs(input.runId, input.round, input.modelHash);
         const counts = labelCounts(table);
         if (!counts.trainable) {
           throw nonRetryable(
@@ -201,7 +201,7 @@ export function createActiveLearningActivities(deps: ActiveLearningDependencies)
         phase = 'training';
         let fitted;
         try {
-          fitted = fitRound({ features, table, head: input.head, seed: input.seed, round: input.round, previous });
+          fitted = fitRound({ features, table, head: input.head, seed: input.seed, round: input.round, previous, mapShape });
         } catch (error) {
           if ((error as Error).message.startsWith('head '))
             throw nonRetryable('BadConfigError', (error as Error).message);
@@ -233,7 +233,7 @@ export function createActiveLearningActivities(deps: ActiveLearningDependencies)
     }> {
       const stop = keepHeartbeating(() => ({ round: input.round }));
       try {
-        const { keys, table, features } = await roundInputs(input.runId, input.round, input.modelHash);
+        const { keys, table, features, mapShape } = await roundInputs(input.runId, input.round, input.modelHash);
         const head = await loadHead(input.runId, input.round);
         const probs = head.predict(features);
         head.dispose();
@@ -242,7 +242,7 @@ export function createActiveLearningActivities(deps: ActiveLearningDependencies)
         // The map is for the labeler only: a round goes on without it, and the next round tries again.
         if (project)
           await labels
-            .publishMap(project, input.modelHash, keys, features, () =>
+            .publishMap(project, input.modelHash, keys, mapShape ? averagePoolMaps(features, mapShape) : features, () =>
               Context.current().heartbeat({ round: input.round, phase: 'map' }),
             )
             .catch((error: Error) => Context.current().log.warn(`no map for ${project}: ${error.message}`));

@@ -54,7 +54,7 @@ describe('patchwork label / retrain', () => {
   test('bad flags, a stopped tracker and an unknown run are reported with the fix', async () => {
     const both = await patchwork(['label', 'shoes', '--images', images, '--run', 'r', '--model', model]);
     assert.equal(both.code, 1);
-    assert.match(both.err, /give exactly one of --run .* or --model/);
+    assert.match(both.err, /give exactly one of --run .*, --model/);
     const noImages = await patchwork(['label', 'shoes', '--model', model]);
     assert.match(noImages.err, /--images <dir\|s3:\/\/bucket\/prefix> is required/);
     const shoes = (...extra: string[]) => patchwork(['label', 'shoes', '--images', images, '--model', model, ...extra]);
@@ -70,9 +70,17 @@ describe('patchwork label / retrain', () => {
       /--sort "best" is not a queue ordering; use one of: diverse \(badge\), rare first, balanced uncertainty/,
     );
     const badHead = await shoes('--head', 'forest');
-    assert.match(badHead.err, /--head "forest" is not a head; use one of: logistic, linear, mlp/);
+    assert.match(badHead.err, /--head "forest" is not a head; use one of: logistic, linear, mlp, pool, convnet/);
     const sgdOnly = await shoes('--entropy-weight', '0.1');
-    assert.match(sgdOnly.err, /--entropy-weight applies to --head linear or mlp, not to the logistic head/);
+    assert.match(sgdOnly.err, /--entropy-weight applies to --head linear, mlp, pool or convnet, not to the logistic head/);
+    const mapsNeeded = await shoes('--head', 'convnet');
+    assert.match(mapsNeeded.err, /--head convnet trains on feature maps: add --feature-maps/);
+    const convnetOnly = await shoes('--head', 'pool', '--feature-maps', '--filters', '8');
+    assert.match(convnetOnly.err, /--filters only apply to --head convnet/);
+    const badKernel = await shoes('--head', 'convnet', '--feature-maps', '--kernel', '5');
+    assert.match(badKernel.err, /head kernel must be 1 or 3, got 5 \(check the --head flags\)/);
+    const threeSources = await shoes('--embeddings', 'abc');
+    assert.match(threeSources.err, /give exactly one of --run .*--model .*--embeddings/);
     const badSmoothing = await shoes('--head', 'linear', '--label-smoothing', '1');
     assert.match(badSmoothing.err, /--label-smoothing 1 is out of range: use a number >= 0 and below 1/);
 

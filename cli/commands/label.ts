@@ -3,10 +3,11 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { modelKey, sourceKeysKey } from '../../storage/layout.ts';
+import { embeddingsPrefix, modelKey, sourceKeysKey } from '../../storage/layout.ts';
+import { listParts, readPartKeys } from '../../storage/embeddings.ts';
 import { loadSettings, type Settings } from '../../config/settings.ts';
 import { CLASS_SORTS } from '../../ml/active/query.ts';
-import { HEAD_KINDS, HEAD_OUTPUTS, type HeadOptions } from '../../ml/active/head-options.ts';
+import { checkHeadOptions, HEAD_KINDS, HEAD_OUTPUTS, MAP_HEAD_KINDS, type HeadKind, type HeadOptions } from '../../ml/active/head-options.ts';
 import { openStorage, parseLocation } from '../../storage/index.ts';
 import { connectClient } from '../temporal-client.ts';
 import { activeLearningWorkflow, embedWorkflow } from '../../workflows/index.ts';
@@ -31,6 +32,14 @@ export interface LabelOptions {
   entropyWeight?: number;
   labelSmoothing?: number;
   headOutput?: string;
+  pooling?: string;
+  layers?: number;
+  filters?: number;
+  kernel?: number;
+  separable?: boolean;
+  spatialDropout?: number;
+  embeddings?: string;
+  featureMaps?: boolean;
   status?: boolean;
 }
 
@@ -55,8 +64,10 @@ function headOptions(options: LabelOptions): HeadOptions {
   const given = Object.keys(sgdFlags).filter((flag) => sgdFlags[flag as keyof typeof sgdFlags] !== undefined);
   if ((kind ?? 'logistic') === 'logistic' && given.length > 0)
     throw new Error(
-      `${given.join(', ')} ${given.length === 1 ? 'applies' : 'apply'} to --head linear or mlp, not to the logistic head; add --head linear or --head mlp`,
+      `${given.join(', ')} ${given.length === 1 ? 'applies' : 'apply'} to --head linear, mlp, pool or convnet, not to the logistic head; add --head linear (or another)`,
     );
+  const mapFlags = misplacedMapFlags(options, (kind ?? 'logistic') as HeadKind);
+  if (mapFlags) throw new Error(mapFlags);
   const head = {
     kind: kind as HeadOptions['kind'],
     hidden,
@@ -64,8 +75,38 @@ function headOptions(options: LabelOptions): HeadOptions {
     entropyWeight,
     labelSmoothing,
     output: headOutput as HeadOptions['output'],
+    pooling: options.pooling as HeadOptions['pooling'],
+    layers: options.layers,
+    filters: options.filters,
+    kernel: options.kernel as HeadOptions['kernel'],
+    separable: options.separable,
+    spatialDropout: options.spatialDropout,
   };
-  return Object.fromEntries(Object.entries(head).filter(([, v]) => v !== undefined)) as HeadOptions;
+  const chosen = Object.fromEntries(Object.entries(head).filter(([, v]) => v !== undefined)) as HeadOptions;
+  try {
+    checkHeadOptions(chosen);
+  } catch (error) {
+    throw new Error(`${(error as Error).message} (check the --head flags)`);
+  }
+  return chosen;
+}
+
+/** A message naming the feature-map flags given to a head that ignores them, or undefined. */
+function misplacedMapFlags(options: LabelOptions, kind: HeadKind): string | undefined {
+  const convnetOnly = {
+    '--layers': options.layers,
+    '--filters': options.filters,
+    '--kernel': options.kernel,
+    '--separable': options.separable,
+    '--spatial-dropout': options.spatialDropout,
+  };
+  const given = Object.keys(convnetOnly).filter((flag) => convnetOnly[flag as keyof typeof convnetOnly] !== undefined);
+  if (kind !== 'convnet' && given.length > 0) return `${given.join(', ')} only apply to --head convnet`;
+  if (options.pooling !== undefined && !MAP_HEAD_KINDS.includes(kind))
+    return '--pooling applies to --head pool or convnet (heads on feature maps)';
+  if (MAP_HEAD_KINDS.includes(kind) && !options.featureMaps && !options.embeddings)
+    return `--head ${kind} trains on feature maps: add --feature-maps (or --embeddings <hash> of imported rank-4 features)`;
+  return undefined;
 }
 
 /** Images registered per request (the label store takes at most 100 000). */
@@ -117,7 +158,14 @@ async function embedImages(
   const handle = await client.workflow.start(embedWorkflow, {
     taskQueue: TASK_QUEUES.io,
     workflowId,
-    args: [{ source, model, projectorLimit: 0 }],
+    args: [
+      {
+        source,
+        model,
+        projectorLimit: 0,
+        ...(options.featureMaps ? { featureMaps: true } : {}),
+      },
+    ],
   });
   const result: EmbedResult | undefined = await followWithBar({
     format: 'embed |{bar}| {value}/{total} {phase}',
@@ -134,6 +182,20 @@ async function embedImages(
   );
   const listed = (await store.get(sourceKeysKey(workflowId))).toString('utf8');
   return { modelHash: result.modelHash, keys: listed === '' ? [] : listed.split('\n') };
+}
+
+/** The keys of embeddings already in the store (e.g. imported from .npy), to label without embedding. */
+async function storedEmbeddings(settings: Settings, hash: string) {
+  const store = openStorage(settings.store, settings.s3);
+  const parts = await listParts(store, hash);
+  if (parts.length === 0)
+    throw new Error(
+      `--embeddings ${hash}: nothing under ${embeddingsPrefix(hash)}/ in the store ${settings.store}; import features with \`patchwork embed import\` or embed with --run/--model`,
+    );
+  const keys: string[] = [];
+  for (const part of parts) keys.push(...(await readPartKeys(store, hash, part)).keys);
+  console.log(`using the stored embeddings ${hash}: ${keys.length} images in ${parts.length} parts`);
+  return { modelHash: hash, keys };
 }
 
 async function ensureProject(
@@ -235,10 +297,12 @@ export async function labelCommand(project: string, options: LabelOptions): Prom
     return;
   }
   if (!options.images) throw new Error('--images <dir|s3://bucket/prefix> is required: the images to label');
-  if (!options.run === !options.model)
+  if ([options.run, options.model, options.embeddings].filter((v) => v !== undefined).length !== 1)
     throw new Error(
-      'give exactly one of --run <pretraining run id> or --model <model.json path or URL>: the feature extractor',
+      'give exactly one of --run <pretraining run id>, --model <model.json path or URL> (the feature extractor) or --embeddings <hash> (features already stored)',
     );
+  if (options.embeddings && options.featureMaps)
+    throw new Error('--feature-maps asks to embed; with --embeddings <hash> nothing is embedded, so drop one of them');
   const classes = parseClasses(options.classes);
   checkSort(options.sort);
   const head = headOptions(options);
@@ -251,7 +315,9 @@ export async function labelCommand(project: string, options: LabelOptions): Prom
 
   const labels = await LabelStoreClient.connect(settings);
   const client = await connectClient(settings);
-  const embedded = await embedImages(client, settings, project, source, options);
+  const embedded = options.embeddings
+    ? await storedEmbeddings(settings, options.embeddings)
+    : await embedImages(client, settings, project, source, options);
   if (!embedded) return;
   await ensureProject(labels, project, options.images, embedded.keys, classes);
 

@@ -43,7 +43,7 @@ function mapHeadParameters(kind: 'pool' | 'convnet', options: HeadOptions, input
   let count = 0;
   if (kind === 'convnet') {
     const k = options.kernel ?? 1;
-    const filters = options.filters ?? 32;
+    const filters = options.filters ?? 256;
     for (let layer = 0; layer < (options.layers ?? 1); layer++) {
       count += options.separable ? k * k * inputs + inputs * filters + filters : k * k * inputs * filters + filters;
       inputs = filters;

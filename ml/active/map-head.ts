@@ -1,6 +1,6 @@
 // The original's fine-tuning heads on feature maps [h, w, c] of a frozen extractor: 'pool' (global max or average
-// pooling) and 'convnet' (convolutions, plain or depthwise-separable, 'same' padding, ReLU, optional spatial dropout,
-// then global pooling), each followed by the output model of the vector heads (sigmoid or cosine) and trained by the
+// pooling) and 'convnet' (convolutions, plain or depthwise-separable, optional spatial dropout before each, 'same'
+// padding, ReLU, then global pooling), each followed by the output model of the vector heads (sigmoid or cosine) and trained by the
 // same loop (head-training.ts). Maps are standardised per channel by a scaler fitted on every image at the first
 // training and kept with the weights. Rows are flat Float32Arrays of h * w * c values, channels last.
 import type { Optimizer, Tensor, Tensor2D, Tensor4D, Variable } from '@tensorflow/tfjs';
@@ -20,7 +20,7 @@ export interface MapHeadConfig {
   seed: number;
   /** Global pooling: 'max' (default, as the original) or 'avg'. */
   pooling?: 'max' | 'avg';
-  /** convnet: convolution layers (default 1), filters each (default 32), kernel 1 or 3 (default 1). */
+  /** convnet: convolution layers (default 1), filters each (default 256), kernel 1 or 3 (default 1). */
   layers?: number;
   filters?: number;
   kernel?: 1 | 3;
@@ -60,7 +60,7 @@ export function mapHeadShapes(config: Omit<MapHeadConfig, 'seed'>): {
   let inputs = channels;
   if (config.kind === 'convnet') {
     const k = config.kernel ?? 1;
-    const filters = config.filters ?? 32;
+    const filters = config.filters ?? 256;
     for (let layer = 0; layer < (config.layers ?? 1); layer++) {
       if (config.separable) shapes.push([k, k, inputs, 1], [1, 1, inputs, filters], [filters]);
       else shapes.push([k, k, inputs, filters], [filters]);
@@ -166,11 +166,11 @@ export class MapHead {
       const rate = training ? (this.config.spatialDropout ?? 0) : 0;
       for (let at = 0; at < this.outputFrom; at += per) {
         const [first, second, third] = this.vars.slice(at, at + per) as Tensor4D[];
+        if (rate > 0) maps = tf.mul(maps, spatialDropoutMask(maps.shape, rate, training!.rng)) as Tensor4D;
         maps = this.config.separable
           ? tf.separableConv2d(maps, first!, second!, 1, 'same')
           : tf.conv2d(maps, first!, 1, 'same');
         maps = tf.relu(tf.add(maps, (this.config.separable ? third : second)!)) as Tensor4D;
-        if (rate > 0) maps = tf.mul(maps, spatialDropoutMask(maps.shape, rate, training!.rng)) as Tensor4D;
       }
     }
     return (this.config.pooling === 'avg' ? tf.mean(maps, [1, 2]) : tf.max(maps, [1, 2])) as Tensor2D;

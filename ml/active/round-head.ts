@@ -81,7 +81,7 @@ function mapHeadConfig(kind: MapHeadConfig['kind'], options: HeadOptions, mapSha
   if (kind === 'convnet')
     Object.assign(config, {
       layers: options.layers ?? 1,
-      filters: options.filters ?? 32,
+      filters: options.filters ?? 256,
       kernel: options.kernel ?? 1,
       separable: options.separable ?? false,
       spatialDropout: options.spatialDropout ?? 0,

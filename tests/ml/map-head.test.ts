@@ -78,7 +78,7 @@ function layersModel(options: HeadOptions, shape: MapShape, classes: number): La
   model.add(tf.layers.inputLayer({ inputShape: shape }));
   if (options.kind === 'convnet')
     for (let i = 0; i < (options.layers ?? 1); i++) {
-      const conv = { filters: options.filters ?? 32, kernelSize: options.kernel ?? 1, padding: 'same' as const, activation: 'relu' as const };
+      const conv = { filters: options.filters ?? 256, kernelSize: options.kernel ?? 1, padding: 'same' as const, activation: 'relu' as const };
       model.add(options.separable ? tf.layers.separableConv2d(conv) : tf.layers.conv2d(conv));
     }
   model.add(options.pooling === 'avg' ? tf.layers.globalAveragePooling2d({}) : tf.layers.globalMaxPooling2d({}));
