@@ -142,6 +142,8 @@ export class TrainingSession {
     const deadline = input.maxSeconds === undefined ? Infinity : performance.now() + input.maxSeconds * 1000;
     // A retry whose previous attempt stored the chunk's last checkpoint but did not report finds nothing left to do.
     let last = this.step >= input.toStep;
+    const loopStarted = performance.now();
+    let checkpointMs = 0;
     try {
       while (!last) {
         if (control.signal.aborted) throw control.signal.reason ?? new Error('cancelled');
@@ -162,12 +164,15 @@ export class TrainingSession {
           const perf = this.batches.chunkStats();
           log.scalar('perf/input_wait_fraction', step, perf.inputWaitFraction);
           log.scalar('perf/images_per_second', step, perf.imagesPerSecond);
+          log.scalar('perf/steps_per_second', step, (1000 * count) / Math.max(1, performance.now() - loopStarted - checkpointMs));
         }
         if (last || (input.checkpointEvery !== undefined && this.step % input.checkpointEvery === 0)) {
           const started = performance.now();
           await this.checkpoint(epoch);
           // What training waited for: the snapshot, and an earlier checkpoint still being stored.
-          log.scalar('perf/checkpoint_seconds', step, (performance.now() - started) / 1000);
+          const waited = performance.now() - started;
+          checkpointMs += waited;
+          log.scalar('perf/checkpoint_seconds', step, waited / 1000);
         }
         progress();
       }

@@ -69,6 +69,8 @@ console.log(
 
 /** Steps of the bare loop whose loss was NaN or infinite: timings of a diverged run would say little. */
 let nonFiniteLosses = 0;
+/** The bare loop's time in its training loops, from opening each epoch's batches to its last step. */
+let bareLoopSeconds = 0;
 
 /** The training loop of a pretraining activity without the activity: same trainer, seed, order and pipeline. */
 async function bareLoop(): Promise<number> {
@@ -86,6 +88,7 @@ async function bareLoop(): Promise<number> {
   for (let epoch = 0; epoch < epochs; epoch++) {
     const order = epochOrder({ files: keys.length, stepsPerEpoch: plan.stepsPerEpoch, batchSize: plan.imagesPerStep, seed, epoch });
     const first = epoch * plan.stepsPerEpoch;
+    const loopStarted = performance.now();
     const batches = openTrainingBatches({
       keysAt: (step) => stepIndices(order, step - first, plan.imagesPerStep).map((i) => keys[i]!),
       read: (key) => readFile(join(folder, key)),
@@ -100,6 +103,7 @@ async function bareLoop(): Promise<number> {
         const { loss } = await trainer.trainStep(await batches.next(), step);
         if (!Number.isFinite(loss)) nonFiniteLosses++;
       }
+      bareLoopSeconds += (performance.now() - loopStarted) / 1000;
     } finally {
       await batches.close();
     }
@@ -154,6 +158,7 @@ async function throughWorkflow(): Promise<Orchestrated> {
       'perf/checkpoint_seconds',
       'perf/checkpoint_write_seconds',
       'perf/session_open_seconds',
+      'perf/steps_per_second',
     ]);
     return { seconds, phases: historyPhases(history.events ?? []), perf };
   } finally {
@@ -179,5 +184,7 @@ console.log(`where the workflow's ${orchestrated.phases.total.toFixed(1)} s went
 for (const line of describePhases(orchestrated.phases)) console.log(line);
 console.log(`  checkpoints       ${sum(waited).toFixed(2)} s training waited (snapshots), ${sum(written).toFixed(2)} s storing in the background (${written.length})`);
 console.log(`  session starts    ${sum(opened).toFixed(2)} s (${opened.length}: spec, file list, model, restore or first checkpoint)`);
+const rates = orchestrated.perf['perf/steps_per_second']!;
+console.log(`  training loop     ${(sum(rates) / Math.max(1, rates.length)).toFixed(1)} steps/s between checkpoints (mean over ${rates.length} activities; bare loop ${(totalSteps / bareLoopSeconds).toFixed(1)})`);
 console.log(`ratio               ${(orchestrated.seconds / bare).toFixed(3)}x the bare loop`);
 if (nonFiniteLosses > 0) console.log(`warning: ${nonFiniteLosses} of ${totalSteps} bare-loop steps had a non-finite loss`);
