@@ -9,6 +9,7 @@ import { TASK_QUEUES } from '../contracts/task-queues.ts';
 import { activeLearningStatusQuery, activeLearningWorkflowId, retrainSignal, stopActiveLearningSignal, type ActiveLearningInput } from '../contracts/active-learning.ts';
 import { binaryEntropy } from '../ml/active/query.ts';
 import { openStorage } from '../storage/index.ts';
+import { roundHeadKey } from '../storage/layout.ts';
 import { LabelStore } from '../tracker/labels/store.ts';
 import { writeFiles } from './helpers/images.ts';
 import { saveTinyFeatureModel } from './helpers/feature-model.ts';
@@ -29,6 +30,7 @@ describe('activeLearningWorkflow on real Temporal and a real tracker', () => {
   let tracker: LiveTracker;
   let keys: string[];
   let modelHash: string;
+  let modelPath: string;
   let worker: Awaited<ReturnType<TestStack['startWorker']>>;
   before(async () => {
     stack = await startStack({ temporal: true });
@@ -39,7 +41,7 @@ describe('activeLearningWorkflow on real Temporal and a real tracker', () => {
     const files = await patternImages(24, 32);
     keys = files.map((f) => f.key).sort();
     await writeFiles(join(stack.home, 'images'), files);
-    const model = await saveTinyFeatureModel(join(stack.home, 'user-model'));
+    const model = (modelPath = await saveTinyFeatureModel(join(stack.home, 'user-model')));
     worker = await stack.startWorker();
     const client = await connectClient(stack.settings);
     const embedded = await client.workflow.execute(embedWorkflow, {
@@ -272,6 +274,39 @@ describe('activeLearningWorkflow on real Temporal and a real tracker', () => {
     assert.ok(signals.length >= 1, 'the tracker signalled the loop');
     await handle.signal(stopActiveLearningSignal);
     assert.equal((await handle.result()).rounds, 2);
+  });
+
+  test('a pool head trains on feature-map embeddings: predictions, a BADGE queue and the map from pooled maps', async () => {
+    const client = await connectClient(stack.settings);
+    const maps = await client.workflow.execute(embedWorkflow, {
+      taskQueue: TASK_QUEUES.io,
+      workflowId: 'embed-al-maps',
+      args: [{ source: join(stack.home, 'images'), model: { path: modelPath }, input: { imshape: [32, 32] }, projectorLimit: 0, featureMaps: true }],
+    });
+    assert.ok(maps.mapShape, 'the embedding stored maps');
+    await createProject('pfm');
+    for (const i of [0, 1, 2, 3, 5, 6]) await label('pfm', keys[i * 3]!);
+    const handle = await start(activeLearningWorkflowId('pfm'), {
+      project: 'pfm',
+      modelHash: maps.modelHash,
+      minNewLabels: 1,
+      queueSize: 6,
+      head: { kind: 'pool', pooling: 'max', epochs: 3, samplesPerEpoch: 64 },
+    });
+    await untilRound(handle, 1);
+    const status = await handle.query(activeLearningStatusQuery);
+    assert.equal(status.lastError, undefined);
+    assert.equal(predictions('pfm').size, 24);
+    assert.equal((await queue(activeLearningWorkflowId('pfm'))).length, 6);
+    const store = openStorage(stack.settings.store, stack.settings.s3);
+    const head = JSON.parse((await store.get(roundHeadKey(activeLearningWorkflowId('pfm'), 1))).toString('utf8')) as { config: { kind: string; mapShape: number[] } };
+    assert.equal(head.config.kind, 'pool');
+    assert.deepEqual(head.config.mapShape, maps.mapShape);
+    const info = await fetch(`${tracker.url}/projects/pfm/map/info`, { headers: { authorization: `Bearer ${tracker.token}` } });
+    assert.equal(info.status, 200, 'the map was computed from the pooled maps');
+    assert.equal(((await info.json()) as { count: number }).count, 24);
+    await handle.signal(stopActiveLearningSignal);
+    await handle.result();
   });
 
   test('max-entropy ordering: the queue follows the published predictions', async () => {
