@@ -5,8 +5,7 @@
 // Checkpoints are snapshots taken at the step boundary and stored while the next steps train (CheckpointWriter).
 // LATEST moves to a checkpoint only after the logs of every step before it are acknowledged by the tracker, so a
 // retry, which resumes from LATEST and re-sends only later steps, loses no log with a killed worker's memory.
-import type { Tensor2D } from '@tensorflow/tfjs';
-import { activeTf, initBackend } from '../ml/backend.ts';
+import { initBackend } from '../ml/backend.ts';
 import { installNativeKernels } from '../ml/kernels/native/index.ts';
 import type { Batch } from '../ml/data/index.ts';
 import { DeepClusterTrainer, IicTrainer, createTrainer, registerChannelWiseDense } from '../ml/methods/index.ts';
@@ -18,15 +17,16 @@ import { STREAM, derivedSeed, epochOrder, loadStepBatch, stepIndices } from '../
 import { restoreTrainer, snapshotTrainer } from '../ml/methods/trainer-checkpoint.ts';
 import type { Trainer } from '../ml/methods/types.ts';
 import { evaluateTestSet } from '../ml/methods/test-set.ts';
-import { assignFeatures, type ClusterFeaturesResult } from '../ml/cluster/index.ts';
+import { assignFeatures, batchedFeatureSource, type ClusterFeaturesResult } from '../ml/cluster/index.ts';
 import { Rng } from '../ml/rng.ts';
-import type { Storage } from '../storage/index.ts';
+import { localFilePath, type Storage } from '../storage/index.ts';
 import { checkpointPrefix, methodModelKey, methodModelWeightsKey, modelKey, modelWeightsKey } from '../storage/layout.ts';
 import {
   readFileList,
   readPseudoLabels,
   readPseudoLabelsIfAny,
   readRunSpec,
+  runHparams,
   readTestFileList,
   savePseudoLabels,
   type RunSpec,
@@ -59,7 +59,7 @@ export class TrainingSession {
     readonly trainer: Trainer,
     private readonly source: Storage,
   ) {
-    this.log = new RunLog(spec.runId, deps.tracker, () => this.hparams(), deps.spoolDir);
+    this.log = new RunLog(spec.runId, deps.tracker, () => runHparams(spec), deps.spoolDir);
     // Logged at the last step the checkpoint holds, as perf/checkpoint_seconds; the initial weights' has no such step.
     this.checkpoints = new CheckpointWriter(deps.store, checkpointPrefix(spec.runId), 0, (step, seconds) => {
       if (step > 0) this.log.scalarIfOpen('perf/checkpoint_write_seconds', step - 1, seconds);
@@ -107,10 +107,14 @@ export class TrainingSession {
   }
 
   private read = async (key: string) => this.source.get(key);
+  /** Local sources are read by the decode pool's threads themselves, off the training loop's event loop. */
+  private get filePath() {
+    return localFilePath(this.source);
+  }
 
   /** Images of the run's source by key, decoded without augmentation. */
   private unaugmented(keys: string[]): Promise<Batch> {
-    return loadStepBatch({ keys, read: this.read, input: this.spec.input, augment: null, seed: this.spec.seed, step: 0 });
+    return loadStepBatch({ keys, read: this.read, filePath: this.filePath, input: this.spec.input, augment: null, seed: this.spec.seed, step: 0 });
   }
 
   async train(
@@ -131,6 +135,7 @@ export class TrainingSession {
     await this.batches.startChunk(epoch, fromStep, () => ({
       keysAt: (step) => stepIndices(order, step - epoch * plan.stepsPerEpoch, this.imagesPerStep).map((i) => this.files[i]),
       read: this.read,
+      filePath: this.filePath,
       input: inputOptions,
       augment: this.spec.augment,
       seed: this.spec.seed,
@@ -223,18 +228,23 @@ export class TrainingSession {
   async refit(epoch: number, step: number, onIteration?: () => void): Promise<Record<string, number>> {
     const trainer = this.trainer;
     if (!(trainer instanceof DeepClusterTrainer)) throw new Error('refit is a DeepCluster step');
-    const rows = await this.featuresOf(this.files, (batch) => trainer.embedBatch(batch));
-    const features: Tensor2D = activeTf().tensor2d(rows.features, [rows.ids.length, rows.dim]);
     const previous = epoch > 0 ? await readPseudoLabelsIfAny(this.deps.store, this.spec.runId, epoch - this.spec.plan.refitEvery) : undefined;
     trainer.state.labels = previous?.labels ?? [];
-    const result = trainer.refit(features, Rng.fromSeed(derivedSeed(this.spec.seed, STREAM.refit, epoch)), onIteration);
-    features.dispose();
+    const files = this.files;
+    const source = batchedFeatureSource({
+      size: files.length,
+      batchSize: this.spec.input.batch_size,
+      keysAt: (rows) => Array.from(rows, (row) => files[row]!),
+      rowsOf: async (keys) => {
+        const batch = await this.unaugmented(keys);
+        return { ids: batch.keys, rows: trainer.embedBatch(batch) };
+      },
+    });
+    // Features of a bounded sample, then every image in blocks; labels come back in file-list order, 0 for images
+    // that failed to decode (they keep failing, so they are never sampled).
+    const result = await trainer.refitInChunks(source, Rng.fromSeed(derivedSeed(this.spec.seed, STREAM.refit, epoch)), onIteration);
     const testLabels = await this.assignTestImages(trainer, result.state);
-    // Images that failed to decode keep label 0 but never get sampled if they keep failing; map back to file order.
-    const fileIndex = new Map(this.files.map((key, i) => [key, i]));
-    const labels = new Array<number>(this.files.length).fill(0);
-    rows.ids.forEach((key, row) => (labels[fileIndex.get(key)!] = result.labels[row]));
-    trainer.state.labels = labels;
+    const labels = result.labels;
     await savePseudoLabels(this.deps.store, this.spec.runId, epoch, {
       labels,
       nmi: result.nmi,
@@ -303,7 +313,7 @@ export class TrainingSession {
     if (!this.spec.testImages) throw new Error(`pretraining run ${this.spec.runId} has no test images`);
     const keys = await readTestFileList(this.deps.store, this.spec.runId);
     const source = this.deps.openSource(this.spec.testImages);
-    return loadStepBatch({ keys, read: (key) => source.get(key), input: this.spec.input, augment: null, seed: this.spec.seed, step: 0 });
+    return loadStepBatch({ keys, read: (key) => source.get(key), filePath: localFilePath(source), input: this.spec.input, augment: null, seed: this.spec.seed, step: 0 });
   }
 
   /** DeepCluster: the test images' clusters under a refit's fitted state, by test-batch order. */
@@ -342,20 +352,6 @@ export class TrainingSession {
     for (const [name, image] of Object.entries(result.images)) await this.log.image(tag(name), step, image);
     await this.log.flush();
     return Object.fromEntries(Object.entries(result.scalars).map(([name, value]) => [`test_${name.replace(/^test_/, '')}`, value]));
-  }
-
-  /** The run's settings that matter for comparing runs in TensorBoard's HParams dashboard. */
-  private hparams(): Record<string, string | number | boolean> {
-    const values: Record<string, string | number | boolean> = {
-      method: this.spec.method,
-      batch_size: this.spec.input.batch_size,
-      sobel: this.spec.input.sobel,
-      augment: this.spec.augment !== null,
-    };
-    for (const [key, value] of Object.entries(this.spec.methodConfig)) {
-      if (typeof value === 'number' || typeof value === 'string' || typeof value === 'boolean') values[key] = value;
-    }
-    return values;
   }
 
   /**

@@ -72,7 +72,8 @@ program
   .option('--no-embed', 'do not embed the training images with the exported model after training')
   .option('--epochs <n>', 'epochs to train', positiveInt, 10)
   .option('--seed <n>', 'seed for every random stream', positiveInt, 1)
-  .option('--steps-per-activity <n>', 'steps between checkpoints (one training activity)', positiveInt)
+  .option('--steps-per-activity <n>', 'steps per training activity, each ending with a checkpoint (default: about 30 s of training per activity)', positiveInt)
+  .option('--seconds-per-activity <s>', 'without --steps-per-activity: seconds of training per activity (default 30)', positiveInt)
   .option('--id <runId>', 'workflow id (default: <method>-<time>)')
   .option('--wait <runId>', 'reattach to a running pretraining run')
   .action(pretrainCommand);

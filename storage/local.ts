@@ -110,3 +110,8 @@ export class LocalStorage implements Storage {
     await rm(this.localPath(key), { force: true });
   }
 }
+
+/** Paths of a store's keys when it is a local folder, for readers that open files themselves; else undefined. */
+export function localFilePath(store: unknown): ((key: string) => string) | undefined {
+  return store instanceof LocalStorage ? (key) => store.localPath(key) : undefined;
+}

@@ -68,3 +68,17 @@ export async function readPseudoLabelsIfAny(store: Storage, runId: string, epoch
   if (!(await store.exists(pseudoLabelsKey(runId, epoch)))) return undefined;
   return readPseudoLabels(store, runId, epoch);
 }
+
+/** The run's settings that matter for comparing runs in TensorBoard's HParams dashboard. */
+export function runHparams(spec: RunSpec): Record<string, string | number | boolean> {
+  const values: Record<string, string | number | boolean> = {
+    method: spec.method,
+    batch_size: spec.input.batch_size,
+    sobel: spec.input.sobel,
+    augment: spec.augment !== null,
+  };
+  for (const [key, value] of Object.entries(spec.methodConfig)) {
+    if (typeof value === 'number' || typeof value === 'string' || typeof value === 'boolean') values[key] = value;
+  }
+  return values;
+}

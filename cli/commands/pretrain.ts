@@ -24,6 +24,7 @@ interface PretrainOptions {
   id?: string;
   wait?: string;
   stepsPerActivity?: number;
+  secondsPerActivity?: number;
 }
 
 function absolute(location: string): string {
@@ -81,6 +82,7 @@ export async function pretrainCommand(method: string | undefined, options: Pretr
           epochs: options.epochs,
           seed: options.seed,
           stepsPerActivity: options.stepsPerActivity,
+          secondsPerActivity: options.secondsPerActivity,
         },
       ],
     });
