@@ -107,8 +107,11 @@ export async function labelReplayCommand(project: string, options: { round: stri
     const headBytes = new TextEncoder().encode(JSON.stringify({ ...head.toJSON(), classes: table.classes }));
     results.push(['head', headBytes, await store.get(roundHeadKey(runId, round))]);
     const probs = head.predict(features);
-    results.push(['predictions', new Uint8Array(probs.buffer, probs.byteOffset, probs.byteLength), await store.get(roundProbsKey(runId, round))]);
-    if (recipe.sort !== undefined && recipe.queueSize !== undefined) {
+    const predicted = await store.exists(roundProbsKey(runId, round));
+    if (predicted)
+      results.push(['predictions', new Uint8Array(probs.buffer, probs.byteOffset, probs.byteLength), await store.get(roundProbsKey(runId, round))]);
+    else console.log(`round ${round} only fitted its head (predictions were not updated): comparing the head alone`);
+    if (predicted && recipe.sort !== undefined && recipe.queueSize !== undefined) {
       const pick = rankRound({ head, features, table, probs, sort: recipe.sort, queueSize: recipe.queueSize, seed: recipe.seed, round });
       const stored = JSON.parse((await store.get(queueKey(runId, round))).toString('utf8')) as RoundQueue;
       const queue = JSON.stringify(pick.indices.map((i) => keys[i]!));
