@@ -113,20 +113,9 @@ const label = program
   .option('--sort <order>', "queue ordering: 'diverse (badge)' (default), 'rare first', 'balanced uncertainty', ...")
   .option('--embeddings <hash>', 'train on embeddings already in the store (e.g. from `patchwork embed import`) instead of embedding')
   .option('--feature-maps', 'embed unpooled feature maps, for the pool and convnet heads')
-  .option('--head <kind>', "the round's head: logistic (default), linear, mlp, pool or convnet (the original's fine-tuning heads)")
-  .option('--hidden <n>', 'mlp head: hidden units (default 256)', positiveInt)
-  .option('--head-epochs <n>', 'linear/mlp heads: epochs per round (default 10)', positiveInt)
-  .option('--entropy-weight <w>', 'linear/mlp heads: weight of the entropy term on unlabelled images (default 0)', Number)
-  .option('--label-smoothing <eps>', 'linear/mlp heads: label smoothing in [0, 1) (default 0)', Number)
-  .option('--head-output <output>', 'linear/mlp heads: sigmoid (default) or cosine, the original\'s output models')
-  .option('--pooling <max|avg>', 'pool/convnet heads: global pooling (default max)')
-  .option('--layers <n>', 'convnet head: convolution layers (default 1)', positiveInt)
-  .option('--filters <n>', 'convnet head: filters per layer (default 256)', positiveInt)
-  .option('--kernel <1|3>', 'convnet head: kernel size (default 1)', positiveInt)
-  .option('--separable', 'convnet head: depthwise-separable convolutions')
-  .option('--spatial-dropout <rate>', 'convnet head: spatial dropout before each convolution, 0 to 0.95 (default 0)', Number)
   .option('--status', "print the loop's rounds, labels and queue instead")
   .action(labelCommand);
+withHeadFlags(label);
 label
   .command('diff')
   .description('what changed between two rounds: labels added, per-class AUC, queue turnover, biggest probability moves')
@@ -170,11 +159,13 @@ program
   }, 0)
   // Loaded on use: it pulls in the image pipeline, which other commands do not need at start.
   .action(async (options) => (await import('./commands/augplot.ts')).augplotCommand(options));
-program
-  .command('retrain')
-  .description("start a round of a project's active-learning loop now")
-  .argument('<project>')
-  .action(retrainCommand);
+withHeadFlags(
+  program
+    .command('retrain')
+    .description("start a round of a project's active-learning loop now; with --head, that head from now on")
+    .argument('<project>')
+    .option('--fit-only', 'fit and store the head only: keep the published predictions and queue'),
+).action(retrainCommand);
 
 program
   .command('runs')
@@ -200,4 +191,21 @@ try {
 } catch (error) {
   console.error(`patchwork: ${errorMessage(error)}`);
   process.exitCode = 1;
+}
+
+/** The flags of a round's head, shared by `label` and `retrain`. */
+function withHeadFlags(command: Command): Command {
+  return command
+    .option('--head <kind>', "the round's head: logistic (default), linear, mlp, pool or convnet (the original's fine-tuning heads)")
+    .option('--hidden <n>', 'mlp head: hidden units (default 256)', positiveInt)
+    .option('--head-epochs <n>', 'linear/mlp heads: epochs per round (default 10)', positiveInt)
+    .option('--entropy-weight <w>', 'linear/mlp heads: weight of the entropy term on unlabelled images (default 0)', Number)
+    .option('--label-smoothing <eps>', 'linear/mlp heads: label smoothing in [0, 1) (default 0)', Number)
+    .option('--head-output <output>', 'linear/mlp heads: sigmoid (default) or cosine, the original\'s output models')
+    .option('--pooling <max|avg>', 'pool/convnet heads: global pooling (default max)')
+    .option('--layers <n>', 'convnet head: convolution layers (default 1)', positiveInt)
+    .option('--filters <n>', 'convnet head: filters per layer (default 256)', positiveInt)
+    .option('--kernel <1|3>', 'convnet head: kernel size (default 1)', positiveInt)
+    .option('--separable', 'convnet head: depthwise-separable convolutions')
+    .option('--spatial-dropout <rate>', 'convnet head: spatial dropout before each convolution, 0 to 0.95 (default 0)', Number);
 }

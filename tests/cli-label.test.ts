@@ -176,11 +176,15 @@ describe('patchwork label / retrain', () => {
     assert.match(again.out, /attached to label-demo, already running/);
     assert.doesNotMatch(again.out, /created project/);
 
-    const retrain = await patchwork(['retrain', 'demo']);
+    const noKind = await patchwork(['retrain', 'demo', '--head-epochs', '2']);
+    assert.match(noKind.err, /--head-epochs need --head <kind>: retrain replaces the loop's head settings/);
+    const retrain = await patchwork(['retrain', 'demo', '--head', 'mlp', '--hidden', '8', '--head-epochs', '2']);
     assert.equal(retrain.code, 0, retrain.err);
-    assert.match(retrain.out, /label-demo: a round starts now/);
+    assert.match(retrain.out, /label-demo: a round starts now with the head \{"kind":"mlp","hidden":8,"epochs":2\}/);
     await untilRound(handle, 2);
-    assert.match((await patchwork(['label', 'demo', '--status'])).out, /2 rounds done/);
+    const afterRetrain = await patchwork(['label', 'demo', '--status']);
+    assert.match(afterRetrain.out, /2 rounds done/);
+    assert.match(afterRetrain.out, /head: \{"kind":"mlp","hidden":8,"epochs":2\}/);
 
     await handle.signal(stopActiveLearningSignal);
     assert.equal((await handle.result()).rounds, 2);

@@ -12,7 +12,7 @@ import { openStorage, parseLocation } from '../../storage/index.ts';
 import { connectClient } from '../temporal-client.ts';
 import { activeLearningWorkflow, embedWorkflow } from '../../workflows/index.ts';
 import { TASK_QUEUES } from '../../contracts/task-queues.ts';
-import { activeLearningStatusQuery, activeLearningWorkflowId, QUERY_SORTS, retrainSignal, type ActiveLearningCarried, type ActiveLearningStatus } from '../../contracts/active-learning.ts';
+import { activeLearningStatusQuery, activeLearningWorkflowId, QUERY_SORTS, retrainSignal, type ActiveLearningCarried, type RetrainRequest, type ActiveLearningStatus } from '../../contracts/active-learning.ts';
 import { embedProgressQuery, type EmbedResult } from '../../contracts/embed.ts';
 import { checkProject, LabelStoreClient } from '../../tracker-client/label-store.ts';
 import { followWithBar } from '../progress.ts';
@@ -44,7 +44,7 @@ export interface LabelOptions {
 }
 
 /** The head options of the flags, checked here so a bad value is named before the loop starts. */
-function headOptions(options: LabelOptions): HeadOptions {
+function headOptions(options: LabelOptions, context = { embedding: true }): HeadOptions {
   const { head: kind, hidden, headEpochs, entropyWeight, labelSmoothing, headOutput } = options;
   if (headOutput !== undefined && !(HEAD_OUTPUTS as readonly string[]).includes(headOutput))
     throw new Error(`--head-output ${JSON.stringify(headOutput)} is not an output; use one of: ${HEAD_OUTPUTS.join(', ')}`);
@@ -66,7 +66,7 @@ function headOptions(options: LabelOptions): HeadOptions {
     throw new Error(
       `${given.join(', ')} ${given.length === 1 ? 'applies' : 'apply'} to --head linear, mlp, pool or convnet, not to the logistic head; add --head linear (or another)`,
     );
-  const mapFlags = misplacedMapFlags(options, (kind ?? 'logistic') as HeadKind);
+  const mapFlags = misplacedMapFlags(options, (kind ?? 'logistic') as HeadKind, context.embedding);
   if (mapFlags) throw new Error(mapFlags);
   const head = {
     kind: kind as HeadOptions['kind'],
@@ -92,7 +92,7 @@ function headOptions(options: LabelOptions): HeadOptions {
 }
 
 /** A message naming the feature-map flags given to a head that ignores them, or undefined. */
-function misplacedMapFlags(options: LabelOptions, kind: HeadKind): string | undefined {
+function misplacedMapFlags(options: LabelOptions, kind: HeadKind, embedding: boolean): string | undefined {
   const convnetOnly = {
     '--layers': options.layers,
     '--filters': options.filters,
@@ -104,7 +104,7 @@ function misplacedMapFlags(options: LabelOptions, kind: HeadKind): string | unde
   if (kind !== 'convnet' && given.length > 0) return `${given.join(', ')} only apply to --head convnet`;
   if (options.pooling !== undefined && !MAP_HEAD_KINDS.includes(kind))
     return '--pooling applies to --head pool or convnet (heads on feature maps)';
-  if (MAP_HEAD_KINDS.includes(kind) && !options.featureMaps && !options.embeddings)
+  if (embedding && MAP_HEAD_KINDS.includes(kind) && !options.featureMaps && !options.embeddings)
     return `--head ${kind} trains on feature maps: add --feature-maps (or --embeddings <hash> of imported rank-4 features)`;
   return undefined;
 }
@@ -371,9 +371,18 @@ function labeler(): string {
   return name === '' ? 'web' : name;
 }
 
-export async function retrainCommand(project: string): Promise<void> {
+export async function retrainCommand(project: string, options: LabelOptions & { fitOnly?: boolean } = {}): Promise<void> {
   checkProject(project);
+  const request: RetrainRequest = {};
+  const flags = Object.keys(options).filter((name) => name !== 'fitOnly');
+  if (options.head !== undefined) request.head = headOptions(options, { embedding: false });
+  else if (flags.length > 0)
+    throw new Error(
+      `${flags.map((f) => `--${f.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')} need --head <kind>: retrain replaces the loop's head settings with the ones given`,
+    );
+  if (options.fitOnly) request.updatePredictions = false;
   const handle = await loopHandle(await connectClient(loadSettings()), project);
-  await handle.signal(retrainSignal);
-  console.log(`${handle.workflowId}: a round starts now (it needs at least one 0 and one 1 label)`);
+  await handle.signal(retrainSignal, request);
+  const what = request.head ? ` with the head ${JSON.stringify(request.head)} (for later rounds too)` : '';
+  console.log(`${handle.workflowId}: a round starts now${what} (it needs at least one 0 and one 1 label)`);
 }

@@ -20,6 +20,8 @@ import { saveTinyFeatureModel } from '../../helpers/feature-model.ts';
 import { screenshotPath } from '../../helpers/paths.ts';
 import { patternImages } from '../../helpers/pretrain.ts';
 import { startStack, type TestStack } from '../../helpers/stack.ts';
+import { runCli } from '../../helpers/cli.ts';
+import { settingsToEnv } from '../../../config/settings.ts';
 import { startTracker, type LiveTracker } from '../../helpers/tracker.ts';
 
 const PROJECT = 'shapes';
@@ -137,6 +139,10 @@ describe('the Train page on a real loop', () => {
     assert.equal(status.last?.predictionsUpdated, false);
     assert.match((await page.locator('#results').textContent())!, /Predictions published by round 1/, 'predictions kept');
     await page.waitForSelector('#loss figure.chart[data-tag="round 2: training loss per step"]');
+    const replay = await runCli(['label', 'replay', PROJECT, '--round', '2'], { env: { ...process.env, ...settingsToEnv(stack.settings) }, cwd: stack.home });
+    assert.equal(replay.code, 0, replay.err);
+    assert.match(replay.out, /round 2 only fitted its head .*comparing the head alone/);
+    assert.match(replay.out, /^head +identical/m);
 
     await page.fill('input[name="learningRate"]', '0');
     await page.click('#train-button');

@@ -56,14 +56,18 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-test('histograms split each class into training, validation and unlabelled images; excluded ones left out', () => {
+test('histograms split each class into labelled 1 and 0 on training and validation images, and unlabelled; excluded left out', () => {
   const [cat, dog] = probabilityHistograms(store, 'pets', 10);
   assert.equal(cat!.name, 'cat');
-  assert.deepEqual(cat!.counts.training, [0, 0, 0, 0, 0, 0, 0, 0, 0, 1], 'a: 0.95');
-  assert.deepEqual(cat!.counts.validation, [0, 1, 0, 0, 0, 0, 0, 0, 0, 0], 'b: 0.15');
+  const zeros = new Array(10).fill(0);
+  assert.deepEqual(cat!.counts['training 1'], [0, 0, 0, 0, 0, 0, 0, 0, 0, 1], 'a: 1 at 0.95');
+  assert.deepEqual(cat!.counts['training 0'], zeros);
+  assert.deepEqual(cat!.counts['validation 0'], [0, 1, 0, 0, 0, 0, 0, 0, 0, 0], 'b: 0 at 0.15');
+  assert.deepEqual(cat!.counts['validation 1'], zeros);
   assert.deepEqual(cat!.counts.unlabelled, [0, 0, 0, 0, 0, 1, 0, 0, 0, 1], 'c: 0.5, d: 1 in the last bin');
-  assert.deepEqual(dog!.counts.training, new Array(10).fill(0));
+  assert.deepEqual(dog!.counts['training 1'], zeros);
   assert.deepEqual(dog!.counts.unlabelled, [0, 1, 1, 1, 0, 0, 0, 0, 0, 1], 'every image not excluded: no dog labels');
+  assert.equal(probabilityHistograms(store, 'pets')[0]!.counts.unlabelled.length, 14, "the original's 14 bins by default");
 });
 
 test('the page shows the last round’s losses, the histograms, and why it cannot train', async () => {
@@ -75,7 +79,7 @@ test('the page shows the last round’s losses, the histograms, and why it canno
   assert.match(html, /<section id="results" data-round="3"/);
   assert.match(html, /data-tag="round 3: training loss per step" data-points="4" data-last-step="4"/);
   assert.match(html, /<polyline points="[^"]+"/);
-  assert.match(html, /<figure class="histogram" data-class="cat" data-training="1" data-validation="1" data-unlabelled="2"/);
+  assert.match(html, /<figure class="histogram" data-class="cat" data-training="1" data-validation="1" data-unlabelled="2" data-positives="1"/);
   assert.match(html, /Predictions published by round 3/);
   assert.doesNotMatch(html, /<script>|<script [^>]*>[^<]/, 'no inline script');
 });
