@@ -48,8 +48,9 @@ export function createPretrainActivities(deps: PretrainDependencies) {
       let inputOptions: InputOptions;
       let augment: AugmentParams | null;
       let methodConfig: Record<string, unknown>;
+      let notes: string | undefined;
       try {
-        ({ input: inputOptions, augment, method: methodConfig } = validatePretrainRequest(input));
+        ({ input: inputOptions, augment, method: methodConfig, notes } = validatePretrainRequest(input));
       } catch (error) {
         throw badConfig((error as Error).message);
       }
@@ -85,6 +86,7 @@ export function createPretrainActivities(deps: PretrainDependencies) {
         input: inputOptions,
         augment,
         methodConfig,
+        ...(notes ? { notes } : {}),
         seed: input.seed,
         epochs: input.epochs,
         labels: probe?.kind === 'single' ? probe.labels : undefined,

@@ -13,6 +13,8 @@ export interface RunSpec {
   input: InputOptions;
   augment: AugmentParams | null;
   methodConfig: Record<string, unknown>;
+  /** The config's free-text notes (the original trainers' `notes`), an hparam of the run. */
+  notes?: string;
   seed: number;
   epochs: number;
   /** file key -> class name, for downstream monitoring. */
@@ -76,6 +78,7 @@ export function runHparams(spec: RunSpec): Record<string, string | number | bool
     batch_size: spec.input.batch_size,
     sobel: spec.input.sobel,
     augment: spec.augment !== null,
+    ...(spec.notes ? { notes: spec.notes } : {}),
   };
   for (const [key, value] of Object.entries(spec.methodConfig)) {
     if (typeof value === 'number' || typeof value === 'string' || typeof value === 'boolean') values[key] = value;

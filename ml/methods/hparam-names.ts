@@ -6,7 +6,7 @@ import { parseMethodConfig } from './index.ts';
 /** The dashboard's metrics: the downstream probe's accuracy (as the original declared it), or its mean AUC for multi-label files. */
 export const PRETRAIN_METRIC_TAGS = ['downstream/linear_classification_accuracy', 'downstream/mean_auc'];
 
-const COMMON_HPARAMS = ['method', 'batch_size', 'sobel', 'augment'];
+const COMMON_HPARAMS = ['method', 'batch_size', 'sobel', 'augment', 'notes'];
 
 /** Every name a pretraining run can log as an hparam: common settings, then each method's scalar options. */
 export function pretrainHparamNames(): string[] {

@@ -10,6 +10,8 @@ export interface RunConfig {
   input: InputOptions;
   augment: AugmentParams | null;
   method: Record<string, unknown>;
+  /** The original trainers' free-text `notes`, logged with the run's hparams. */
+  notes?: string;
 }
 
 export function parseRunConfig(method: string, config: Record<string, unknown>): RunConfig {
@@ -17,14 +19,21 @@ export function parseRunConfig(method: string, config: Record<string, unknown>):
   if (config === null || typeof config !== 'object' || Array.isArray(config)) {
     throw new Error('config must be a JSON object like {"input": {...}, "augment": true, "k": 100}');
   }
-  const { input: inputRaw, augment: augmentRaw, ...methodRaw } = config as { input?: unknown; augment?: unknown };
+  const { input: inputRaw, augment: augmentRaw, notes, ...methodRaw } = config as { input?: unknown; augment?: unknown; notes?: unknown };
+  if (notes !== undefined && typeof notes !== 'string')
+    throw new Error(`notes must be a string (free text logged with the run's hparams), got ${JSON.stringify(notes)}`);
   // The original's three trainers all default to batches of 64 (the loader's own default, 256, stays for ingest/embed).
   const withDefaults = isPlainObject(inputRaw) ? { batch_size: PRETRAIN_BATCH_SIZE, ...inputRaw } : (inputRaw ?? { batch_size: PRETRAIN_BATCH_SIZE });
   const input = parseInputOptions(withDefaults as never);
   // IIC makes its own second view, so its pipeline is unaugmented by default (see ml/methods/iic.ts).
   const augment = resolveAugment((augmentRaw ?? name !== 'iic') as never);
   checkAugmentChannels(augment, input.num_channels);
-  return { input, augment, method: parseMethodConfig(name, methodRaw) as unknown as Record<string, unknown> };
+  return {
+    input,
+    augment,
+    method: parseMethodConfig(name, methodRaw) as unknown as Record<string, unknown>,
+    ...(notes ? { notes } : {}),
+  };
 }
 
 export interface PretrainRequest {

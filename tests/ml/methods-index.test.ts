@@ -12,6 +12,7 @@ import {
 import { Rng } from '../../ml/rng.ts';
 import { parseInputOptions } from '../../ml/data/index.ts';
 import { parseRunConfig } from '../../ml/methods/run-config.ts';
+import { runHparams, type RunSpec } from '../../storage/pretrain-run.ts';
 
 before(async () => {
   await initBackend({ purpose: 'train' });
@@ -100,4 +101,16 @@ test('pretraining batches default to 64 images as in the three original trainers
   }
   assert.equal(parseInputOptions({}).batch_size, 256);
   assert.throws(() => parseRunConfig('iic', { input: 'x' }), /input/);
+});
+
+test("the original trainers' notes: free text kept beside the method's options and logged with the hparams", () => {
+  const config = parseRunConfig('deepcluster', { k: 20, notes: 'tiles from the 2019 survey' });
+  assert.equal(config.notes, 'tiles from the 2019 survey');
+  assert.equal((config.method as { k: number }).k, 20);
+  assert.equal('notes' in config.method, false);
+  assert.equal(parseRunConfig('iic', {}).notes, undefined);
+  assert.throws(() => parseRunConfig('iic', { notes: 3 }), /notes must be a string/);
+  const spec = { method: 'deepcluster', input: config.input, augment: config.augment, methodConfig: config.method, notes: config.notes } as RunSpec;
+  assert.equal(runHparams(spec).notes, 'tiles from the 2019 survey');
+  assert.equal(runHparams(spec).k, 20);
 });
