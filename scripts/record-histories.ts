@@ -149,7 +149,8 @@ try {
   });
   const status = () => handle.query<{ rounds: number; phase: string }>('activeLearningStatus');
   await until('round 1', async () => ((await status()).rounds >= 1 ? true : undefined));
-  await handle.signal('retrain');
+  // A retrain carrying a head and a fit-only round, as the labeler's Train page sends it.
+  await handle.signal('retrain', { head: { kind: 'mlp', hidden: 4 }, updatePredictions: false });
   const next = await until('continue-as-new', async () => {
     const d = await client.workflow.getHandle(workflowId).describe();
     return d.runId !== handle.firstExecutionRunId ? d.runId : undefined;
@@ -190,6 +191,16 @@ try {
   const runs = await chain(runId, pretrain.firstExecutionRunId);
   console.log(`pretraining finished at step ${(last as { steps: number }).steps} over ${runs.length} runs`);
   await save('pretrain', runId, runs);
+
+  // Pretraining at the default chunking: activities bounded by time (maxSeconds), not by a step count.
+  const timedId = 'pretrain-timed-record';
+  const timed = await client.workflow.start('pretrainWorkflow', {
+    taskQueue: 'patchwork-io',
+    workflowId: timedId,
+    args: [{ method: 'iic', images: '/images', epochs: 2, embed: false }],
+  });
+  await client.workflow.getHandle(timedId).result();
+  await save('pretrain-timed', timedId, await chain(timedId, timed.firstExecutionRunId));
 
   // Ingest: parallel inspections with a retried one, continue-as-new every two chunks with the listing cursor.
   const ingestId = 'ingest-record';
