@@ -89,7 +89,7 @@ function ModelPanel(p: { project: string; head: HeadOptions }) {
       <NumberField name="entropyWeight" label="entropy weight" head={h} placeholder="0" step="any" />
       <NumberField name="labelSmoothing" label="label smoothing" head={h} placeholder="0" step="any" />
       <p>
-        <Parameters project={p.project} classes={0} note="counting parameters…" initial />
+        <ParameterSource project={p.project} />
       </p>
     </fieldset>
   );
@@ -113,21 +113,29 @@ function TrainPanel(p: { head: HeadOptions }) {
 }
 
 /**
- * The head's parameter count; it asks again whenever the form changes (and, first rendered empty, once loaded), a
- * newer change replacing a request still in flight.
+ * Asks for the head's parameter count once loaded and whenever the form changes, a newer change replacing a request
+ * still in flight. It is never swapped itself, so no change is missed while an answer replaces the count.
  */
-export function Parameters(p: { project: string; count?: number; note?: string; dim?: number; classes: number; initial?: boolean }) {
+function ParameterSource(p: { project: string }) {
   return (
-    <output
-      id="parameters"
-      {...(p.initial ? {} : { 'data-count': p.count === undefined ? '' : String(p.count) })}
+    <span
+      id="parameter-source"
       hx-get={`${base(p.project)}/train/parameters`}
       hx-include="#train-form"
-      hx-target="this"
+      hx-target="#parameters"
       hx-sync="this:replace"
-      hx-trigger={p.initial ? 'load, change from:#train-form' : 'change from:#train-form'}
+      hx-trigger="load, change from:#train-form"
       hx-swap="outerHTML"
     >
+      <Parameters classes={0} note="counting parameters…" initial />
+    </span>
+  );
+}
+
+/** The head's parameter count for the form's options (data-count is absent until the first answer). */
+export function Parameters(p: { count?: number; note?: string; dim?: number; classes: number; initial?: boolean }) {
+  return (
+    <output id="parameters" {...(p.initial ? {} : { 'data-count': p.count === undefined ? '' : String(p.count) })}>
       {p.count !== undefined
         ? `${p.count.toLocaleString('en')} trainable parameters (${p.dim} features, ${p.classes} classes)`
         : p.note}

@@ -81,7 +81,7 @@ export function trainRoutes(ctx: LabelsContext) {
       const options = retrainRequestOf(c.req.valid('query')).head ?? {};
       const shape = await inputShape(p.id, (await loopState(p.id)).status);
       const classes = store.activeClassCount(p.id);
-      return c.html(<Parameters project={p.id} {...parameterCount(options, shape)} dim={shape?.dim} classes={classes} />);
+      return c.html(<Parameters {...parameterCount(options, shape)} dim={shape?.dim} classes={classes} />);
     })
     .get('/:project/train/watch', valid('query', watchQuery), async (c) => {
       const p = c.var.project;
