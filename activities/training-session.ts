@@ -19,7 +19,7 @@ import type { Trainer } from '../ml/methods/types.ts';
 import { evaluateTestSet } from '../ml/methods/test-set.ts';
 import { assignFeatures, batchedFeatureSource, type ClusterFeaturesResult } from '../ml/cluster/index.ts';
 import { Rng } from '../ml/rng.ts';
-import { localFilePath, type Storage } from '../storage/index.ts';
+import { poolReader, type Storage } from '../storage/index.ts';
 import { checkpointPrefix, methodModelKey, methodModelWeightsKey, modelKey, modelWeightsKey } from '../storage/layout.ts';
 import {
   readFileList,
@@ -107,9 +107,9 @@ export class TrainingSession {
   }
 
   private read = async (key: string) => this.source.get(key);
-  /** Local sources are read by the decode pool's threads themselves, off the training loop's event loop. */
+  /** Local and S3 sources are read by the decode pool's threads themselves, off the training loop's event loop. */
   private get filePath() {
-    return localFilePath(this.source);
+    return poolReader(this.source);
   }
 
   /** Images of the run's source by key, decoded without augmentation. */
@@ -313,7 +313,7 @@ export class TrainingSession {
     if (!this.spec.testImages) throw new Error(`pretraining run ${this.spec.runId} has no test images`);
     const keys = await readTestFileList(this.deps.store, this.spec.runId);
     const source = this.deps.openSource(this.spec.testImages);
-    return loadStepBatch({ keys, read: (key) => source.get(key), filePath: localFilePath(source), input: this.spec.input, augment: null, seed: this.spec.seed, step: 0 });
+    return loadStepBatch({ keys, read: (key) => source.get(key), filePath: poolReader(source), input: this.spec.input, augment: null, seed: this.spec.seed, step: 0 });
   }
 
   /** DeepCluster: the test images' clusters under a refit's fitted state, by test-batch order. */

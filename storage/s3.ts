@@ -3,6 +3,7 @@ import type { ListOptions, ObjectInfo, Storage } from './storage.ts';
 import { normalizeKey, normalizePrefix } from './keys.ts';
 import { StorageError } from './errors.ts';
 import { defaultRetry, withRetry, type RetryOptions } from './retry.ts';
+import { GetPresigner } from './presign.ts';
 
 export interface S3Connection {
   /** e.g. http://127.0.0.1:9000 */
@@ -48,6 +49,7 @@ export class S3Storage implements Storage {
   private readonly root: string;
   private readonly pageSize: number;
   private readonly retry: RetryOptions;
+  private presigner?: GetPresigner;
 
   constructor(
     private readonly connection: S3Connection,
@@ -106,6 +108,15 @@ export class S3Storage implements Storage {
       for await (const chunk of stream) chunks.push(chunk as Buffer);
       return Buffer.concat(chunks);
     });
+  }
+
+  /**
+   * A URL anyone may GET the key's object by for `expiresSeconds`, signed locally (no request): for readers that fetch
+   * objects themselves, such as the decode pool's threads.
+   */
+  presignedGetUrl(key: string, expiresSeconds: number): string {
+    this.presigner ??= new GetPresigner(this.connection, this.bucket);
+    return this.presigner.url(this.objectName(key), expiresSeconds);
   }
 
   async put(key: string, data: Uint8Array | string): Promise<void> {

@@ -13,14 +13,19 @@ export interface Batch {
   keys: string[];
 }
 
+/** A key's local path, or with `reader` set, a reference for that module (see BatchRequest.filePath). */
+export type PoolFilePath = ((key: string) => string) & { readonly reader?: string };
+
 export interface BatchRequest {
   keys: readonly string[];
   read: (key: string) => Promise<Uint8Array>;
   /**
-   * Where a key is a local file, its path: the pool's threads then read it themselves and `read` is not called,
-   * which saves this thread the reads and the copies of the bytes.
+   * Where the pool's threads can read a key themselves: its local path or, when the function has a `reader` (the URL
+   * of a module exporting RemoteReader's readRemote), a reference that module resolves, such as a presigned URL.
+   * `read` is then not called, which saves this thread the reads and the copies of the bytes. Called once per key
+   * each time a batch is loaded (presigned URLs are signed afresh).
    */
-  filePath?: (key: string) => string;
+  filePath?: PoolFilePath;
   input: InputOptions;
   augment: AugmentParams | null;
   /** Seed of the batch's augmentation stream (ignored without augmentation). */
@@ -39,6 +44,9 @@ export interface BatchRequest {
 
 /** Reads in flight per batch when the input options leave num_parallel_calls unset. */
 const DEFAULT_PARALLEL_READS = 4;
+
+/** Reads in flight per batch (on this thread), or per part (remote files, on a pool thread). */
+const parallelReads = (input: InputOptions) => Math.max(1, input.num_parallel_calls ?? DEFAULT_PARALLEL_READS);
 
 export async function loadBatch(request: BatchRequest): Promise<Batch> {
   const { keys, input, pool } = request;
@@ -60,7 +68,7 @@ export async function loadBatch(request: BatchRequest): Promise<Batch> {
       const chunk = files.slice(from, to);
       return pool.part({
         keys: chunk.map((file) => keys[file.index]!),
-        files: partFiles(chunk),
+        files: partFiles(chunk, request.filePath?.reader, parallelReads(input)),
         options: decodeOptions,
         finish: whole ? finish : null,
       });
@@ -77,7 +85,7 @@ export async function loadBatch(request: BatchRequest): Promise<Batch> {
   return { images, shape: [kept.length, height, width, channels], keys: kept };
 }
 
-/** The keys' bytes (or paths), in key order, leaving out the ones that could not be read. */
+/** The keys' bytes (or paths or remote references), in key order, leaving out the ones that could not be read. */
 async function readFiles(
   request: BatchRequest,
   skip: (index: number, reason: string) => void,
@@ -95,14 +103,19 @@ async function readFiles(
       }
     }
   };
-  const parallel = Math.max(1, request.input.num_parallel_calls ?? DEFAULT_PARALLEL_READS);
-  await Promise.all(Array.from({ length: Math.min(parallel, keys.length) }, reader));
+  await Promise.all(Array.from({ length: Math.min(parallelReads(request.input), keys.length) }, reader));
   return read.flatMap((bytes, index) => (bytes ? [{ index, bytes }] : []));
 }
 
-/** One buffer of its own for the part's bytes (a read may return a view of a shared pool, which must not move). */
-function partFiles(chunk: Array<{ bytes?: Uint8Array; path?: string }>): PartFiles {
-  if (chunk.every((file) => file.path !== undefined)) return { paths: chunk.map((file) => file.path!) };
+/**
+ * The part's paths or remote references, or one buffer of its own for its bytes (a read may return a view of a
+ * shared pool, which must not move).
+ */
+function partFiles(chunk: Array<{ bytes?: Uint8Array; path?: string }>, reader: string | undefined, parallel: number): PartFiles {
+  if (chunk.every((file) => file.path !== undefined)) {
+    const paths = chunk.map((file) => file.path!);
+    return reader ? { refs: paths, reader, parallel } : { paths };
+  }
   const ends: number[] = [];
   let total = 0;
   for (const file of chunk) ends.push((total += file.bytes!.length));

@@ -2,7 +2,9 @@
 // more than the decoding. A part is decoded and resized image after image and, when it is the whole batch,
 // augmented (one stream, image after image, in key order), Sobel-filtered and written into the batch's one
 // contiguous array. A batch split into several parts comes back decoded only and is finished by one assemble task.
-// Results go back as transfers, never copies.
+// Results go back as transfers, never copies. Files come as bytes, as local paths the thread reads, or as references
+// (e.g. presigned URLs) that a reader module named by the task resolves, a few ahead of the image being decoded: the
+// reader is storage code, loaded by its URL, so that this module imports no HTTP or storage code itself.
 import { readFileSync } from 'node:fs';
 import { Piscina, move } from 'piscina';
 import { augmentImage } from './augment.ts';
@@ -20,8 +22,19 @@ export interface Finish {
   sobel: boolean;
 }
 
-/** The files of a part: their bytes one after another (file i ends at ends[i]), or paths the thread reads itself. */
-export type PartFiles = { bytes: Uint8Array; ends: number[] } | { paths: string[] };
+/**
+ * The files of a part: their bytes one after another (file i ends at ends[i]), paths the thread reads itself, or
+ * references the thread passes to `readRemote(ref, key)` of the module at URL `reader`, `parallel` at a time.
+ */
+export type PartFiles =
+  | { bytes: Uint8Array; ends: number[] }
+  | { paths: string[] }
+  | { refs: string[]; reader: string; parallel: number };
+
+/** What a reader module exports. Its errors' messages say why the file was left out, naming the key. */
+export interface RemoteReader {
+  readRemote(ref: string, key: string): Promise<Uint8Array>;
+}
 
 export interface PartTask {
   kind: 'part';
@@ -63,10 +76,34 @@ export default async function runPoolTask(task: PoolTask): Promise<unknown> {
   return move(assembleBatch(task));
 }
 
-function fileBytes(files: PartFiles, i: number): Promise<Uint8Array> | Uint8Array {
+/** Reader modules by URL, imported once per thread. */
+const readers = new Map<string, Promise<RemoteReader>>();
+
+function remoteReader(url: string): Promise<RemoteReader> {
+  let reader = readers.get(url);
+  if (!reader) readers.set(url, (reader = import(url) as Promise<RemoteReader>));
+  return reader;
+}
+
+/** File i of the part's files, by index; remote files are fetched `parallel` ahead of the one asked for. */
+function fileSource(files: PartFiles, keys: string[]): (i: number) => Promise<Uint8Array> | Uint8Array {
   // Blocking is fine here: the thread has nothing else to do, and a sync read costs one call, not four.
-  if ('paths' in files) return readFileSync(files.paths[i]!);
-  return files.bytes.subarray(i === 0 ? 0 : files.ends[i - 1], files.ends[i]);
+  if ('paths' in files) return (i) => readFileSync(files.paths[i]!);
+  if ('bytes' in files) return (i) => files.bytes.subarray(i === 0 ? 0 : files.ends[i - 1], files.ends[i]);
+  const fetched = new Map<number, Promise<Uint8Array>>();
+  let started = 0;
+  return (i) => {
+    for (; started < Math.min(keys.length, i + Math.max(1, files.parallel)); started++) {
+      const j = started;
+      const bytes = remoteReader(files.reader).then((reader) => reader.readRemote(files.refs[j]!, keys[j]!));
+      // Awaited in turn below; until then a failure must not count as unhandled.
+      bytes.catch(() => {});
+      fetched.set(j, bytes);
+    }
+    const bytes = fetched.get(i)!;
+    fetched.delete(i);
+    return bytes;
+  };
 }
 
 export async function runPart(task: Omit<PartTask, 'kind'>): Promise<PartResult> {
@@ -78,12 +115,13 @@ export async function runPart(task: Omit<PartTask, 'kind'>): Promise<PartResult>
   let images = new Float32Array(task.keys.length * perImage);
   const kept: number[] = [];
   const failed: Array<[number, string]> = [];
+  const file = fileSource(task.files, task.keys);
   for (let i = 0; i < task.keys.length; i++) {
     // Decoded and augmented in the image's place in the batch, unless Sobel changes its channels afterwards.
     const slot = images.subarray(kept.length * perImage, (kept.length + 1) * perImage);
     let image: Image;
     try {
-      image = await decodeImage(await fileBytes(task.files, i), task.keys[i]!, task.options, finish?.sobel ? undefined : slot);
+      image = await decodeImage(await file(i), task.keys[i]!, task.options, finish?.sobel ? undefined : slot);
     } catch (error) {
       failed.push([i, (error as Error).message]);
       continue;
