@@ -6,8 +6,8 @@
 //   npm run bench:pipeline [-- --png 2000 --jpeg 500 --threads N --parallel 8 --batch 64] [--smoke]
 // --threads: decode-pool threads (default: every core, since nothing trains here; training uses cores - 1).
 // --parallel: reads in flight per batch (num_parallel_calls), with --main-thread-reads: files read on the main thread
-// and their bytes sent to the pool, as for a source that is not a local folder (S3). --smoke: 200 PNGs, 40 JPEGs, one
-// pass each.
+// and their bytes sent to the pool, as S3 sources were read before the pool threads fetched their objects too. --smoke:
+// 200 PNGs, 40 JPEGs, one pass each.
 // --shrink-on-load: one more JPEG row with input.jpeg_shrink_on_load (libvips resizes; not tf.image.resize-exact).
 // Python comes from .tools/venv (tensorflow-cpu, pillow, numpy). Files are cached in $TMPDIR/patchwork-bench-pipeline.
 import { spawnSync } from 'node:child_process';
