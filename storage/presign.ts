@@ -1,5 +1,5 @@
-// Presigned GET URLs for objects on an S3-compatible server (AWS Signature Version 4 in the query string, path-style
-// addressing as createS3Client uses), signed synchronously: the minio client only signs through an async call that may
+// Presigned GET URLs for objects on an S3-compatible server (AWS Signature Version 4 in the query string, addressed as
+// the client of createS3Client does), signed synchronously: the minio client only signs through an async call that may
 // look up the bucket's region. The signing key is derived once per day and region, so a signature costs one SHA-256
 // and one HMAC. The URLs equal the minio client's presignedGetObject for the same date (tests/s3-pool-reads.test.ts).
 import { createHash, createHmac } from 'node:crypto';
@@ -12,6 +12,8 @@ export interface PresignConnection {
   secretKey: string;
   region?: string;
 }
+
+const AMAZON_GLOBAL_HOSTS = new Set(['s3.amazonaws.com', 's3.cn-north-1.amazonaws.com.cn']);
 
 /** S3 allows at most seven days. */
 const MAX_EXPIRY_SECONDS = 7 * 24 * 3600;
@@ -28,12 +30,14 @@ export class GetPresigner {
   private readonly origin: string;
   private readonly host: string;
   private readonly region: string;
+  /** `/bucket` (path-style addressing), or empty where the bucket is in the host name. */
+  private readonly bucketPath: string;
   private signingDay = '';
   private signingKey = Buffer.alloc(0);
 
   constructor(
     private readonly connection: PresignConnection,
-    private readonly bucket: string,
+    bucket: string,
   ) {
     let url: URL;
     try {
@@ -44,9 +48,19 @@ export class GetPresigner {
         `S3 endpoint ${JSON.stringify(connection.endpoint)} is not a URL`,
       );
     }
-    this.origin = `${url.protocol}//${url.host}`;
-    this.host = url.host;
     this.region = connection.region ?? 'us-east-1';
+    let hostname = url.hostname;
+    this.bucketPath = `/${bucket}`;
+    // As the minio client: Amazon's global endpoints are asked at the region's own, with the bucket in the host name.
+    if (AMAZON_GLOBAL_HOSTS.has(hostname)) {
+      hostname = `s3.${this.region}.amazonaws.com${this.region.startsWith('cn-') ? '.cn' : ''}`;
+      if (!(url.protocol === 'https:' && bucket.includes('.'))) {
+        hostname = `${bucket}.${hostname}`;
+        this.bucketPath = '';
+      }
+    }
+    this.host = url.port ? `${hostname}:${url.port}` : hostname;
+    this.origin = `${url.protocol}//${this.host}`;
   }
 
   /** A URL that GETs `objectName` (the full name in the bucket) without credentials until `expiresSeconds` pass. */
@@ -58,7 +72,7 @@ export class GetPresigner {
     const day = iso.slice(0, 4) + iso.slice(5, 7) + iso.slice(8, 10);
     const time = `${day}T${iso.slice(11, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}Z`;
     const scope = `${day}/${this.region}/s3/aws4_request`;
-    const path = `/${this.bucket}/${uriEscape(objectName).replace(/%2F/g, '/')}`;
+    const path = `${this.bucketPath}/${uriEscape(objectName).replace(/%2F/g, '/')}`;
     // Already in sorted order, as the canonical request needs.
     const query =
       `X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=${uriEscape(`${this.connection.accessKey}/${scope}`)}` +

@@ -15,7 +15,8 @@ export function readRemote(ref: string, key: string): Promise<Uint8Array> {
 
 async function fetchOnce(ref: string, key: string): Promise<Uint8Array> {
   const url = new URL(ref);
-  const where = `${url.origin} bucket ${JSON.stringify(decodeURIComponent(url.pathname.split('/')[1] ?? ''))}`;
+  // The object's URL without its signature: the bucket is in the path or, on Amazon's endpoints, in the host name.
+  const where = `${url.origin}${url.pathname}`;
   let response: Response;
   try {
     response = await fetch(url, { signal: AbortSignal.timeout(ATTEMPT_TIMEOUT_MS) });
@@ -24,21 +25,19 @@ async function fetchOnce(ref: string, key: string): Promise<Uint8Array> {
     // A failed connection, a reset mid-body or the timeout: worth another try.
     const cause = (error as { cause?: { code?: string } }).cause;
     const why = cause?.code ?? (error as Error).name;
-    throw new StorageError(
-      'UNREACHABLE',
-      `cannot read object ${JSON.stringify(key)} from ${where} (${why})`,
-      { cause: error },
-    );
+    throw new StorageError('UNREACHABLE', `cannot read object ${JSON.stringify(key)} at ${where} (${why})`, {
+      cause: error,
+    });
   }
   const code = /<Code>([^<]*)<\/Code>/.exec(await response.text().catch(() => ''))?.[1] ?? '';
   const status = `HTTP ${response.status}${code ? ` ${code}` : ''}`;
   if (code === 'NoSuchBucket')
     throw new StorageError(
       'NO_SUCH_BUCKET',
-      `no bucket for object ${JSON.stringify(key)}: ${where} (${status})`,
+      `no bucket for object ${JSON.stringify(key)} at ${where} (${status})`,
     );
   if (response.status === 404)
-    throw new StorageError('NOT_FOUND', `no object ${JSON.stringify(key)} in ${where}`);
+    throw new StorageError('NOT_FOUND', `no object ${JSON.stringify(key)} at ${where}`);
   if (response.status === 401 || response.status === 403) {
     throw new StorageError(
       'BAD_CREDENTIALS',
@@ -46,8 +45,8 @@ async function fetchOnce(ref: string, key: string): Promise<Uint8Array> {
     );
   }
   if (response.status >= 500 || response.status === 429 || code === 'SlowDown') {
-    throw new StorageError('IO', `S3 read failed for ${where} object ${JSON.stringify(key)}: ${status}`);
+    throw new StorageError('IO', `S3 read of object ${JSON.stringify(key)} at ${where} failed: ${status}`);
   }
   // Any other answer would come back the same: no retry (a plain Error is not transient).
-  throw new Error(`S3 read failed for ${where} object ${JSON.stringify(key)}: ${status}`);
+  throw new Error(`S3 read of object ${JSON.stringify(key)} at ${where} failed: ${status}`);
 }

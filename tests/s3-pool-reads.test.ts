@@ -100,6 +100,18 @@ describe('S3 sources are read on the decode pool threads', () => {
       );
       assert.equal(presigner.url(name, 3600, date), expected, name);
     }
+    // Amazon's global endpoint: the minio client signs for the region's endpoint (no request: the region is given).
+    const aws = {
+      endpoint: 'https://s3.amazonaws.com',
+      accessKey: 'AKIDEXAMPLE',
+      secretKey: 'secret',
+      region: 'eu-west-1',
+    };
+    // The bucket goes into the host name, unless it has dots (path-style then, as TLS certificates would not match).
+    for (const bucket of ['some-bucket', 'some.dotted.bucket']) {
+      const expected = await createS3Client(aws).presignedGetObject(bucket, 'a/b c.png', 600, {}, date);
+      assert.equal(new GetPresigner(aws, bucket).url('a/b c.png', 600, date), expected, bucket);
+    }
   });
 
   test('the same batches as from a local folder, and the main thread never reads the bytes', async () => {
@@ -163,7 +175,7 @@ describe('S3 sources are read on the decode pool threads', () => {
     assert.deepEqual([...skipped.keys()].sort(), ['bad/notes.txt', 'plain/no-such-image.png']);
     assert.match(
       skipped.get('plain/no-such-image.png')!,
-      /no object "plain\/no-such-image\.png" in http:\/\/.* bucket "pool-reads"/,
+      /^no object "plain\/no-such-image\.png" at http:\/\/[^/]+\/pool-reads\/train\/set\/plain\/no-such-image\.png$/,
     );
     assert.doesNotMatch(
       skipped.get('plain/no-such-image.png')!,
