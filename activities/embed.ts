@@ -9,7 +9,8 @@ import { embeddedKeys, partWriter, readEmbeddings, writePart, type MapShape, typ
 import { averagePoolMaps } from '../ml/active/pool-maps.ts';
 import { embeddingsPrefix, modelInfoKey, partKeysKey, pendingKey, sourceKeysKey } from '../storage/layout.ts';
 import { readExisting } from '../storage/read.ts';
-import { listImageKeys } from '../storage/image-keys.ts';
+import { listImageKeyList } from '../storage/image-keys.ts';
+import { KeyList, KeyListBuilder } from '../ml/data/key-list.ts';
 import type { EmbedModelInfo, EmbedPlan, ModelRef } from '../contracts/embed.ts';
 import { loadExtractor, loadExtractorOf, refName, type LoadedExtractor } from './feature-extractors.ts';
 import { checkMapSize, featureMapRows, featureMapShape, featureMapsHash } from './embed-maps.ts';
@@ -29,9 +30,9 @@ export type ProjectorPooling = SpatialPooling;
 const nonRetryable = (type: string, message: string) =>
   ApplicationFailure.create({ type, message, nonRetryable: true });
 
-async function listImages(deps: EmbedDependencies, location: string, onKey: () => void): Promise<string[]> {
+async function listImages(deps: EmbedDependencies, location: string, onKey: () => void): Promise<KeyList> {
   try {
-    return await listImageKeys(deps.openSource(location), onKey);
+    return await listImageKeyList(deps.openSource(location), onKey);
   } catch (error) {
     if (error instanceof StorageError && error.code !== 'UNREACHABLE' && error.code !== 'IO') {
       throw nonRetryable('BadSourceError', error.message);
@@ -126,13 +127,14 @@ export function createEmbedActivities(deps: EmbedDependencies) {
       try {
         const keys = await listImages(deps, input.source, () => listed++);
         const { done, parts } = await embeddedKeys(deps.store, input.modelHash);
-        const pending = keys.filter((k) => !done.has(k));
-        await deps.store.put(sourceKeysKey(input.runId), keys.join('\n'));
-        await deps.store.put(pendingKey(input.runId), pending.join('\n'));
+        const pending = new KeyListBuilder();
+        for (const key of keys) if (done.indexOf(key) < 0) pending.add(key);
+        await deps.store.put(sourceKeysKey(input.runId), keys.text());
+        await deps.store.put(pendingKey(input.runId), pending.text());
         return {
           total: keys.length,
-          alreadyDone: keys.length - pending.length,
-          pending: pending.length,
+          alreadyDone: keys.length - pending.count,
+          pending: pending.count,
           firstPart: parts.length ? parts[parts.length - 1]! + 1 : 0,
         };
       } finally {
@@ -159,7 +161,8 @@ export function createEmbedActivities(deps: EmbedDependencies) {
       try {
         const { mapShape } = input;
         const loaded = await loadEmbedder(deps.store, input.model, input.input, input.modelHash, mapShape);
-        const keys = (await readLines(deps.store, pendingKey(input.runId))).slice(input.offset, input.offset + input.limit);
+        const pending = KeyList.fromLines(await deps.store.get(pendingKey(input.runId)));
+        const keys = Array.from({ length: Math.max(0, Math.min(input.limit, pending.length - input.offset)) }, (_, i) => pending.at(input.offset + i));
         const writer = await partWriter(deps.store, input.modelHash, input.part);
         if (writer !== undefined && writer !== input.runId) {
           throw nonRetryable(

@@ -7,7 +7,7 @@
 // retry, which resumes from LATEST and re-sends only later steps, loses no log with a killed worker's memory.
 import { initBackend } from '../ml/backend.ts';
 import { installNativeKernels } from '../ml/kernels/native/index.ts';
-import type { Batch } from '../ml/data/index.ts';
+import type { Batch, KeyList } from '../ml/data/index.ts';
 import { DeepClusterTrainer, IicTrainer, createTrainer, registerChannelWiseDense } from '../ml/methods/index.ts';
 import { gatherRowsInChunks, type BatchRows } from '../ml/eval/chunked-features.ts';
 import { linearProbe, pooledFeatures, splitLabels } from '../ml/eval/linear-probe.ts';
@@ -55,7 +55,7 @@ export class TrainingSession {
   private constructor(
     private readonly deps: SessionDeps,
     readonly spec: RunSpec,
-    readonly files: string[],
+    readonly files: KeyList,
     readonly trainer: Trainer,
     private readonly source: Storage,
   ) {
@@ -133,7 +133,7 @@ export class TrainingSession {
     // Later steps decode on the pool while this one trains, up to the epoch's end: the next chunk continues there.
     const fromStep = this.step;
     await this.batches.startChunk(epoch, fromStep, () => ({
-      keysAt: (step) => stepIndices(order, step - epoch * plan.stepsPerEpoch, this.imagesPerStep).map((i) => this.files[i]),
+      keysAt: (step) => stepIndices(order, step - epoch * plan.stepsPerEpoch, this.imagesPerStep).map((i) => this.files.at(i)),
       read: this.read,
       filePath: this.filePath,
       input: inputOptions,
@@ -234,7 +234,7 @@ export class TrainingSession {
     const source = batchedFeatureSource({
       size: files.length,
       batchSize: this.spec.input.batch_size,
-      keysAt: (rows) => Array.from(rows, (row) => files[row]!),
+      keysAt: (rows) => Array.from(rows, (row) => files.at(row)),
       rowsOf: async (keys) => {
         const batch = await this.unaugmented(keys);
         return { ids: batch.keys, rows: trainer.embedBatch(batch) };

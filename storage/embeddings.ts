@@ -1,6 +1,7 @@
 // Stored embeddings: embeddings/<modelHash>/part-NNNNN.f32 (rows of little-endian float32) and part-NNNNN.keys.json
 // (the row keys, the dimension, the feature-map shape when rows are maps, and the keys that could not be decoded). The keys file is written after the vectors and
 // is what makes a part exist, so a crash mid-part leaves nothing a reader would trust.
+import { KeyListBuilder, type KeyList } from '../ml/data/key-list.ts';
 import type { Storage } from './storage.ts';
 import { embeddingsPrefix, PART_KEYS_FILE, partKeysKey, partVectorsKey } from './layout.ts';
 
@@ -104,15 +105,15 @@ function checkMapShape(info: PartKeys, where: string): void {
 }
 
 /** Keys already embedded (or recorded as undecodable) for a model, and its part numbers. */
-export async function embeddedKeys(store: Storage, hash: string): Promise<{ done: Set<string>; parts: number[] }> {
-  const done = new Set<string>();
+export async function embeddedKeys(store: Storage, hash: string): Promise<{ done: KeyList; parts: number[] }> {
+  const done = new KeyListBuilder();
   const parts = await listParts(store, hash);
   for (const part of parts) {
     const info = await readPartKeys(store, hash, part);
     for (const key of info.keys) done.add(key);
     for (const s of info.skipped) done.add(s.key);
   }
-  return { done, parts };
+  return { done: done.list(), parts };
 }
 
 /** The embedding run that wrote a part, or undefined when the part does not exist yet. */

@@ -1,3 +1,4 @@
+import { KeyListBuilder, type KeyList } from '../ml/data/key-list.ts';
 import type { Storage } from './storage.ts';
 
 /** The image files pretraining and embedding read, by extension. */
@@ -11,4 +12,14 @@ export async function listImageKeys(source: Storage, onObject?: (images: number)
     onObject?.(keys.length);
   }
   return keys;
+}
+
+/** listImageKeys, held packed (see KeyList): for sources of millions of images. */
+export async function listImageKeyList(source: Storage, onObject?: (images: number) => void): Promise<KeyList> {
+  const keys = new KeyListBuilder();
+  for await (const object of source.list()) {
+    if (IMAGE_EXTENSIONS.test(object.key)) keys.add(object.key);
+    onObject?.(keys.count);
+  }
+  return keys.list();
 }

@@ -1,6 +1,7 @@
 // A pretraining run's records in the store (keys in layout.ts): its spec and file lists, written once when the run is
 // prepared, and DeepCluster's pseudo-labels, one file per refit.
 import type { AugmentParams, InputOptions } from '../ml/data/index.ts';
+import { KeyList } from '../ml/data/key-list.ts';
 import type { PretrainMethod, PretrainPlan } from '../contracts/pretrain.ts';
 import { filesKey, pseudoLabelsKey, specKey, testFilesKey } from './layout.ts';
 import type { Storage } from './storage.ts';
@@ -49,8 +50,9 @@ export async function readRunSpec(store: Storage, runId: string): Promise<RunSpe
   return JSON.parse(await text(store, specKey(runId))) as RunSpec;
 }
 
-export async function readFileList(store: Storage, runId: string): Promise<string[]> {
-  return (await text(store, filesKey(runId))).split('\n');
+/** The run's training keys, held packed (see KeyList): a list of millions of keys stays a few bytes per key. */
+export async function readFileList(store: Storage, runId: string): Promise<KeyList> {
+  return KeyList.fromText(await store.get(filesKey(runId)));
 }
 
 export async function readTestFileList(store: Storage, runId: string): Promise<string[]> {

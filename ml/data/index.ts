@@ -4,6 +4,7 @@ export { decodeImage, DecodeError, type DecodeOptions } from './decode.ts';
 export { sobel } from './sobel.ts';
 export { augmentImage, checkAugmentChannels, type AugmentRandom } from './augment.ts';
 export { loadBatch, type Batch, type BatchRequest } from './batch.ts';
+export { KeyList, KeyListBuilder } from './key-list.ts';
 export { BatchPrefetcher, type InputStats, type PrefetchOptions } from './prefetch.ts';
 export {
   DecodePool,

@@ -13,6 +13,7 @@ import {
   type FeatureSource,
 } from '../cluster/index.ts';
 import type { Batch } from '../data/index.ts';
+import { KeyList } from '../data/key-list.ts';
 import { parseOrThrow } from '../data/options.ts';
 import { bnAlexNetFcn } from '../models/index.ts';
 import { Rng } from '../rng.ts';
@@ -237,15 +238,15 @@ export class DeepClusterTrainer implements Trainer {
   }
 
   /** Pseudo-labels are stored by file-list index; batches carry keys, mapped back here. */
-  private keyToIndex = new Map<string, number>();
+  private fileList = KeyList.of([]);
 
-  setFileList(keys: readonly string[]): void {
-    this.keyToIndex = new Map(keys.map((key, index) => [key, index]));
+  setFileList(keys: KeyList | readonly string[]): void {
+    this.fileList = keys instanceof KeyList ? keys : KeyList.of(keys);
   }
 
   private labelOf(key: string): number {
-    const index = this.keyToIndex.get(key);
-    if (index === undefined) throw new Error(`DeepCluster: ${key} is not in the run's file list`);
+    const index = this.fileList.indexOf(key);
+    if (index < 0) throw new Error(`DeepCluster: ${key} is not in the run's file list`);
     return this.state.labels[index];
   }
 

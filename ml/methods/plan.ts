@@ -62,8 +62,11 @@ export function stepIndices(order: Int32Array, stepInEpoch: number, batchSize: n
 export interface StepBatchOptions {
   keys: string[];
   read: (key: string) => Promise<Uint8Array>;
-  /** Where keys are local files: their paths, read by the decode pool's threads instead of `read` (see BatchRequest). */
-  filePath?: (key: string) => string;
+  /**
+   * Where the decode pool's threads read keys themselves instead of `read`: local paths, or references for the reader
+   * module the function names (see BatchRequest.filePath).
+   */
+  filePath?: BatchRequest['filePath'];
   input: InputOptions;
   augment: AugmentParams | null;
   seed: number;
