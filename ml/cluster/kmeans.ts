@@ -159,24 +159,26 @@ function kMeansPlusPlus(x: Tensor2D, k: number, sampleSize: number, rng: Rng): F
   const trials = 2 + Math.floor(Math.log(k));
   const centroids = new Float32Array(k * d);
   const closest = new Float64Array(m);
-  // Squared distances from every sample row to each candidate row, [m, candidates.length] row-major. Small samples
-  // (the default) precompute the Gram matrix once: thin per-step matmuls cost ~5 ms each on the native backend.
+  // Squared distances from every sample row to each candidate row, candidate after candidate ([candidates, m]). Small
+  // samples (the default) precompute the Gram matrix once: thin per-step matmuls cost ~5 ms each on the native backend.
   const gram = m <= GRAM_MAX_ROWS ? readTidy(() => tf.matMul(sampleTensor, sampleTensor, false, true)) : null;
   const distancesTo = (candidates: number[]): Float64Array => {
     const width = candidates.length;
-    let dotAt: (i: number, t: number) => number;
-    if (gram) {
-      dotAt = (i, t) => gram[candidates[t]! * m + i]!; // symmetric: read the candidate's row, contiguous
-    } else {
-      const rows = new Float32Array(width * d);
-      candidates.forEach((c, t) => rows.set(sample.subarray(c * d, (c + 1) * d), t * d));
-      const block = readTidy(() => tf.matMul(sampleTensor, tf.tensor2d(rows, [width, d]), false, true));
-      dotAt = (i, t) => block[i * width + t]!;
-    }
-    const out = new Float64Array(m * width);
+    const out = new Float64Array(width * m);
+    const block = gram
+      ? null
+      : readTidy(() => {
+          const rows = new Float32Array(width * d);
+          candidates.forEach((c, t) => rows.set(sample.subarray(c * d, (c + 1) * d), t * d));
+          return tf.matMul(tf.tensor2d(rows, [width, d]), sampleTensor, false, true);
+        });
     for (let t = 0; t < width; t++) {
-      const cn = norms[candidates[t]!]!;
-      for (let i = 0; i < m; i++) out[i * width + t] = Math.max(0, norms[i]! - 2 * dotAt(i, t) + cn);
+      const c = candidates[t]!;
+      // The Gram matrix is symmetric: the candidate's row is contiguous.
+      const dots = gram ? gram.subarray(c * m, (c + 1) * m) : block!.subarray(t * m, (t + 1) * m);
+      const cn = norms[c]!;
+      const at = t * m;
+      for (let i = 0; i < m; i++) out[at + i] = Math.max(0, norms[i]! - 2 * dots[i]! + cn);
     }
     return out;
   };
@@ -195,7 +197,8 @@ function kMeansPlusPlus(x: Tensor2D, k: number, sampleSize: number, rng: Rng): F
       let bestPotential = Infinity;
       for (let t = 0; t < trials; t++) {
         let p = 0;
-        for (let i = 0; i < m; i++) p += Math.min(closest[i]!, dist[i * trials + t]!);
+        const at = t * m;
+        for (let i = 0; i < m; i++) p += Math.min(closest[i]!, dist[at + i]!);
         if (p < bestPotential) {
           bestPotential = p;
           bestTrial = t;
@@ -203,7 +206,8 @@ function kMeansPlusPlus(x: Tensor2D, k: number, sampleSize: number, rng: Rng): F
       }
       const chosen = candidates[bestTrial]!;
       centroids.set(sample.subarray(chosen * d, (chosen + 1) * d), c * d);
-      for (let i = 0; i < m; i++) closest[i] = Math.min(closest[i]!, dist[i * trials + bestTrial]!);
+      const at = bestTrial * m;
+      for (let i = 0; i < m; i++) closest[i] = Math.min(closest[i]!, dist[at + i]!);
       potential = bestPotential;
     }
     return centroids;
