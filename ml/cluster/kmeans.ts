@@ -162,9 +162,11 @@ function kMeansPlusPlus(x: Tensor2D, k: number, sampleSize: number, rng: Rng): F
   // Squared distances from every sample row to each candidate row, candidate after candidate ([candidates, m]). Small
   // samples (the default) precompute the Gram matrix once: thin per-step matmuls cost ~5 ms each on the native backend.
   const gram = m <= GRAM_MAX_ROWS ? readTidy(() => tf.matMul(sampleTensor, sampleTensor, false, true)) : null;
-  const distancesTo = (candidates: number[]): Float64Array => {
+  /** Each candidate's distances to the sample rows and the potential (sum of min(closest, distance)) it would leave. */
+  const distancesTo = (candidates: number[]): { distances: Float64Array; potentials: Float64Array } => {
     const width = candidates.length;
-    const out = new Float64Array(width * m);
+    const distances = new Float64Array(width * m);
+    const potentials = new Float64Array(width);
     const block = gram
       ? null
       : readTidy(() => {
@@ -178,37 +180,35 @@ function kMeansPlusPlus(x: Tensor2D, k: number, sampleSize: number, rng: Rng): F
       const dots = gram ? gram.subarray(c * m, (c + 1) * m) : block!.subarray(t * m, (t + 1) * m);
       const cn = norms[c]!;
       const at = t * m;
-      for (let i = 0; i < m; i++) out[at + i] = Math.max(0, norms[i]! - 2 * dots[i]! + cn);
+      let potential = 0;
+      for (let i = 0; i < m; i++) {
+        const distance = Math.max(0, norms[i]! - 2 * dots[i]! + cn);
+        distances[at + i] = distance;
+        potential += Math.min(closest[i]!, distance);
+      }
+      potentials[t] = potential;
     }
-    return out;
+    return { distances, potentials };
   };
   try {
     const first = rng.integer(0, m);
     centroids.set(sample.subarray(first * d, (first + 1) * d), 0);
-    closest.set(distancesTo([first]));
+    closest.fill(Infinity);
+    closest.set(distancesTo([first]).distances);
     let potential = closest.reduce((a, b) => a + b, 0);
     for (let c = 1; c < k; c++) {
       // All remaining rows coincide with a centre: any row is as good as another.
       const candidates = Array.from({ length: trials }, () =>
         potential > 0 ? rng.weightedIndex(closest, potential) : rng.integer(0, m),
       );
-      const dist = distancesTo(candidates);
+      const { distances, potentials } = distancesTo(candidates);
       let bestTrial = 0;
-      let bestPotential = Infinity;
-      for (let t = 0; t < trials; t++) {
-        let p = 0;
-        const at = t * m;
-        for (let i = 0; i < m; i++) p += Math.min(closest[i]!, dist[at + i]!);
-        if (p < bestPotential) {
-          bestPotential = p;
-          bestTrial = t;
-        }
-      }
+      for (let t = 1; t < trials; t++) if (potentials[t]! < potentials[bestTrial]!) bestTrial = t;
       const chosen = candidates[bestTrial]!;
       centroids.set(sample.subarray(chosen * d, (chosen + 1) * d), c * d);
       const at = bestTrial * m;
-      for (let i = 0; i < m; i++) closest[i] = Math.min(closest[i]!, dist[at + i]!);
-      potential = bestPotential;
+      for (let i = 0; i < m; i++) closest[i] = Math.min(closest[i]!, distances[at + i]!);
+      potential = potentials[bestTrial]!;
     }
     return centroids;
   } finally {
