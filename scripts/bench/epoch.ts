@@ -2,7 +2,7 @@
 // augmentation (random left-right flip and brightness, then clip), measured in the same run:
 //   ours:  createTrainer('deepcluster') (BNAlexNetFCN, dense [256], SGD with momentum) fed by openTrainingBatches, the
 //          pipeline the training activity uses for a local folder (decode pool threads read the files, one task per
-//          batch, prefetch); --main-thread-reads sends the bytes from the main thread instead, as for S3;
+//          batch, prefetch); --main-thread-reads sends the bytes from the main thread instead (how every source was read before);
 //   Keras: the same network, model.fit on tf.data (parallel map, AUTOTUNE, prefetch), TensorFlow 2.21 in .tools/venv.
 // Both train on the epoch's cluster-uniform sample of fixed random pseudo-labels (no k-means refit, which is not part
 // of model.fit) and run a few warm-up steps first. Printed: seconds per epoch, the ratio, and our input statistics.

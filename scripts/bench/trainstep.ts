@@ -81,6 +81,8 @@ function makeB(): Step {
 const py = String.raw`
 import json, sys, time, os
 import tensorflow as tf
+if os.environ.get("TF_NUM_INTEROP_THREADS"):
+    tf.config.threading.set_inter_op_parallelism_threads(int(os.environ["TF_NUM_INTEROP_THREADS"]))
 size, batch = int(sys.argv[1]), int(sys.argv[2])
 tf.random.set_seed(0)
 xa = tf.random.normal([32, 64, 64, 3])
@@ -122,21 +124,37 @@ for line in sys.stdin:
     print(json.dumps(times), flush=True)
 `;
 const python = join(import.meta.dirname, '..', '..', '.tools', 'venv', 'bin', 'python');
-const child = spawn(python, ['-c', py, String(size), String(batch)], {
-  env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '3' },
-  stdio: ['pipe', 'pipe', 'inherit'],
-});
-const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
-const readJson = async () => {
-  const { value, done } = await lines.next();
-  if (done) throw new Error('the Python peer exited');
-  return JSON.parse(value as string);
-};
-const tfVersion = ((await readJson()) as { ready: string }).ready;
-const pyRun = async (net: string, mode: string, n: number): Promise<number[]> => {
-  child.stdin.write(`${net} ${mode} ${n}\n`);
-  return (await readJson()) as number[];
-};
+
+/**
+ * A long-lived Python peer. `interOpThreads` 1 makes graph execution run one op at a time, as eager execution (and
+ * so tfjs) always does: the difference to the default is what running independent ops side by side is worth.
+ */
+async function pythonPeer(interOpThreads?: number) {
+  const child = spawn(python, ['-c', py, String(size), String(batch)], {
+    env: {
+      ...process.env,
+      TF_CPP_MIN_LOG_LEVEL: '3',
+      ...(interOpThreads === undefined ? {} : { TF_NUM_INTEROP_THREADS: String(interOpThreads) }),
+    },
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const readJson = async () => {
+    const { value, done } = await lines.next();
+    if (done) throw new Error('the Python peer exited');
+    return JSON.parse(value as string);
+  };
+  const version = ((await readJson()) as { ready: string }).ready;
+  const run = async (net: string, mode: string, n: number): Promise<number[]> => {
+    child.stdin.write(`${net} ${mode} ${n}\n`);
+    return (await readJson()) as number[];
+  };
+  return { version, run, close: () => child.stdin.end() };
+}
+const peer = await pythonPeer();
+const serialPeer = await pythonPeer(1);
+const tfVersion = peer.version;
+const pyRun = peer.run;
 
 function ours(stepFn: Step, native: boolean, n: number): number[] {
   if (native) installNativeKernels(tf);
@@ -161,6 +179,7 @@ for (const net of nets) {
     'tfjs-node + ml/kernels/native': (n) => ours(stepFn, true, n),
     'TF Python eager': (n) => pyRun(net, 'eager', n),
     'TF Python tf.function': (n) => pyRun(net, 'function', n),
+    'tf.function, 1 inter-op thread': (n) => serialPeer.run(net, 'function', n),
   };
   const times: Record<string, number[]> = {};
   for (const [k, run] of Object.entries(contenders)) {
@@ -181,4 +200,5 @@ for (const net of nets) {
   }
 }
 uninstallNativeKernels(tf);
-child.stdin.end();
+peer.close();
+serialPeer.close();
