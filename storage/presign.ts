@@ -3,7 +3,7 @@
 // look up the bucket's region. The signing key is derived once per day and region, so a signature costs one SHA-256
 // and one HMAC. The URLs equal the minio client's presignedGetObject for the same date (tests/s3-pool-reads.test.ts).
 import { createHash, createHmac } from 'node:crypto';
-import { StorageError } from './errors.ts';
+import { parseS3Endpoint } from './endpoint.ts';
 
 export interface PresignConnection {
   /** e.g. http://127.0.0.1:9000 */
@@ -39,15 +39,7 @@ export class GetPresigner {
     private readonly connection: PresignConnection,
     bucket: string,
   ) {
-    let url: URL;
-    try {
-      url = new URL(connection.endpoint);
-    } catch {
-      throw new StorageError(
-        'BAD_LOCATION',
-        `S3 endpoint ${JSON.stringify(connection.endpoint)} is not a URL`,
-      );
-    }
+    const url = parseS3Endpoint(connection.endpoint);
     this.region = connection.region ?? 'us-east-1';
     let hostname = url.hostname;
     this.bucketPath = `/${bucket}`;

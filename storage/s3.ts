@@ -2,6 +2,7 @@ import { Client } from 'minio';
 import type { ListOptions, ObjectInfo, Storage } from './storage.ts';
 import { normalizeKey, normalizePrefix } from './keys.ts';
 import { StorageError } from './errors.ts';
+import { parseS3Endpoint } from './endpoint.ts';
 import { defaultRetry, withRetry, type RetryOptions } from './retry.ts';
 import { GetPresigner } from './presign.ts';
 
@@ -22,15 +23,7 @@ export interface S3StorageOptions {
 }
 
 export function createS3Client(connection: S3Connection): Client {
-  let url: URL;
-  try {
-    url = new URL(connection.endpoint);
-  } catch {
-    throw new StorageError(
-      'BAD_LOCATION',
-      `S3 endpoint ${JSON.stringify(connection.endpoint)} is not a URL; set S3_ENDPOINT like http://127.0.0.1:9000`,
-    );
-  }
+  const url = parseS3Endpoint(connection.endpoint);
   const useSSL = url.protocol === 'https:';
   return new Client({
     endPoint: url.hostname,
