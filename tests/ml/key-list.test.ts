@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { KeyList } from '../../ml/data/key-list.ts';
+import { KeyList, KeyListBuilder } from '../../ml/data/key-list.ts';
 import { Rng } from '../../ml/rng.ts';
 
 test('a packed file list reads back every key and finds it, as split and a Map would', () => {
@@ -26,4 +26,20 @@ test('indexOf on 100 000 random keys finds each one at its line, and a repeated 
   assert.equal(list.indexOf(keys[100_000]!), 500);
   assert.equal(list.at(100_000), keys[500]);
   assert.equal(list.indexOf('tiles/1/absent.png'), -1);
+});
+
+test('a KeyListBuilder writes the keys as stored text and reads back as a list, none when empty', () => {
+  const empty = new KeyListBuilder();
+  assert.equal(empty.list().length, 0);
+  assert.equal(empty.text().length, 0);
+  const builder = new KeyListBuilder();
+  const keys = Array.from({ length: 5000 }, (_, i) => `dir/${'ü'.repeat(i % 7)}${i}.png`);
+  for (const key of keys) builder.add(key);
+  assert.equal(builder.count, keys.length);
+  assert.equal(new TextDecoder().decode(builder.text()), keys.join('\n'));
+  const list = builder.list();
+  assert.deepEqual([...list], keys);
+  assert.equal(list.indexOf(keys[4321]!), 4321);
+  assert.throws(() => builder.add(''), /is empty or contains a newline/);
+  assert.throws(() => builder.add('a\nb'), /is empty or contains a newline/);
 });
