@@ -2,17 +2,10 @@ import { Client } from 'minio';
 import type { ListOptions, ObjectInfo, Storage } from './storage.ts';
 import { normalizeKey, normalizePrefix } from './keys.ts';
 import { StorageError } from './errors.ts';
-import { parseS3Endpoint } from './endpoint.ts';
 import { defaultRetry, withRetry, type RetryOptions } from './retry.ts';
-import { GetPresigner } from './presign.ts';
+import { GetPresigner, createS3Client, type S3Connection } from './s3-client.ts';
 
-export interface S3Connection {
-  /** e.g. http://127.0.0.1:9000 */
-  endpoint: string;
-  accessKey: string;
-  secretKey: string;
-  region?: string;
-}
+export { createS3Client, type S3Connection };
 
 export interface S3StorageOptions {
   /** Objects per list request (S3 caps it at 1000). */
@@ -20,20 +13,6 @@ export interface S3StorageOptions {
   retry?: RetryOptions;
   /** Called after every list page; lets tests see that listing is lazy. */
   onListPage?: (objects: number) => void;
-}
-
-export function createS3Client(connection: S3Connection): Client {
-  const url = parseS3Endpoint(connection.endpoint);
-  const useSSL = url.protocol === 'https:';
-  return new Client({
-    endPoint: url.hostname,
-    port: url.port ? Number(url.port) : useSSL ? 443 : 80,
-    useSSL,
-    accessKey: connection.accessKey,
-    secretKey: connection.secretKey,
-    region: connection.region ?? 'us-east-1',
-    pathStyle: true,
-  });
 }
 
 /** A bucket (optionally under a prefix) on any S3-compatible server, through the minio client. */

@@ -14,7 +14,7 @@ import type { Batch } from '../ml/data/index.ts';
 import { parseInputOptions, resolveAugment } from '../ml/data/options.ts';
 import { loadStepBatch, openTrainingBatches } from '../ml/methods/plan.ts';
 import { createS3Client, LocalStorage, poolReader, S3Storage, type Storage } from '../storage/index.ts';
-import { GetPresigner } from '../storage/presign.ts';
+import { GetPresigner } from '../storage/s3-client.ts';
 import { startStack, type TestStack } from './helpers/stack.ts';
 
 /** Noisy PNGs and JPEGs, RGB and grey, of assorted sizes, under keys that need escaping in a URL. */
