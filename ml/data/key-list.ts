@@ -44,7 +44,7 @@ export class KeyList {
 
   static of(keys: readonly string[]): KeyList {
     if (keys.some((key) => key.includes('\n'))) throw new Error('file list: a key contains a newline');
-    return new KeyList(encoder.encode(keys.join('\n')));
+    return new KeyList(encoder.encode(keys.join('\n')), keys.length === 0);
   }
 
   /** The keys as "\n"-separated UTF-8, as stored. */
