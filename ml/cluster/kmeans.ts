@@ -141,7 +141,8 @@ function positiveInteger(name: string, value: number): number {
 /**
  * Greedy k-means++ (Arthur & Vassilvitskii; the variant scikit-learn uses) on a random subset of rows: each new centre
  * is the best of 2 + ln(k) candidates drawn in proportion to squared distance, which avoids most of plain k-means++'s
- * bad seedings. Candidate distances are one matmul per centre on the active backend. Returns k x d centroids.
+ * bad seedings. Candidate distances come from the sample's Gram matrix (one matmul), or one matmul per centre for
+ * samples too large for it. Returns k x d centroids.
  */
 function kMeansPlusPlus(x: Tensor2D, k: number, sampleSize: number, rng: Rng): Float32Array {
   const tf = activeTf();
@@ -193,7 +194,6 @@ function kMeansPlusPlus(x: Tensor2D, k: number, sampleSize: number, rng: Rng): F
   try {
     const first = rng.integer(0, m);
     centroids.set(sample.subarray(first * d, (first + 1) * d), 0);
-    closest.fill(Infinity);
     closest.set(distancesTo([first]).distances);
     let potential = closest.reduce((a, b) => a + b, 0);
     for (let c = 1; c < k; c++) {

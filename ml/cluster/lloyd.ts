@@ -29,6 +29,7 @@ export function lloyd(x: Tensor2D, init: Float32Array, cfg: LloydConfig, rng: Rn
   const { k, d, n } = cfg;
   const blocks = rowBlocks(x, k);
   const sums = new ClusterSums(x.dataSync() as Float32Array, n, k, d);
+  let centroidsHost = init;
   let centroids = tf.tensor2d(init, [k, d]);
   let iterations = 0;
   let repaired = 0;
@@ -44,19 +45,18 @@ export function lloyd(x: Tensor2D, init: Float32Array, cfg: LloydConfig, rng: Rn
         next = repairEmptyClusters(next, empty, labels, d, cfg.noise, rng);
         repaired += empty.length;
       }
-      const shift = cfg.shiftLimit > 0 ? squaredShift(next, centroids.dataSync() as Float32Array) : Infinity;
+      const shift = cfg.shiftLimit > 0 ? squaredShift(next, centroidsHost) : Infinity;
       centroids.dispose();
       centroids = tf.tensor2d(next, [k, d]);
+      centroidsHost = next;
       cfg.onIteration?.(iterations);
       if (shift <= cfg.shiftLimit) break;
     }
     // Final labels come from nearest-centroid prediction against the final centroids.
     let labels = new Int32Array(n);
     let inertia = withTerms(centroids, (terms) => assignBlocks(blocks, terms, labels, true));
-    let centroidsHost = centroids.dataSync() as Float32Array;
-    const counts = new Int32Array(k);
-    for (const l of labels) counts[l]!++;
-    const empty = [...counts.keys()].filter((c) => counts[c] === 0);
+    sums.moveTo(labels);
+    const empty = sums.emptyClusters();
     if (empty.length > 0) {
       centroidsHost = repairEmptyClusters(centroidsHost.slice(), empty, labels, d, cfg.noise, rng);
       repaired += empty.length;
